@@ -1,0 +1,175 @@
+"""Settings: shipped defaults (duban/defaults/settings.toml) overlaid with $DUBAN_HOME/settings.toml.
+
+Every value is validated once, on load, with a Chinese message that names the key, so a typo in
+the settings file stops duban with a clear reason instead of producing wrong figures.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DEFAULTS_DIR = Path(__file__).with_name("defaults")
+DEADLINE_RULES = ("from_assignment", "from_session_close", "fixed_date")
+RESULT_SCHEMES = ("ABCD", "ABC", "甲乙丙")
+
+
+class SettingsError(ValueError):
+    """A settings file that cannot be used; the message is for the operator (Chinese)."""
+
+
+def duban_home() -> Path:
+    return Path(os.environ.get("DUBAN_HOME", "./var"))
+
+
+@dataclass(frozen=True)
+class DeadlineSettings:
+    rule: str = "from_assignment"
+    months: int = 3
+    fixed_month_day: str = "06-30"
+    max_extension_months: int = 6
+    due_soon_days: int = 15
+    co_handling_months: int = 1
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    weights: dict[str, float] = field(default_factory=dict)
+    prior_strength: float = 5.0
+    workload_tiers: tuple[int, ...] = (5, 15)
+
+
+@dataclass(frozen=True)
+class Settings:
+    deadline: DeadlineSettings
+    session_closing: dict[str, date]
+    result_scheme: str
+    city_names: tuple[str, ...]
+    keep_versions: int
+    max_file_mb: float
+    max_rows: int
+    ranking: RankingSettings
+    rotate_seconds: int
+    idle_timeout_minutes: int
+    max_failed_logins: int
+    lockout_minutes: int
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"设置文件 {path} 格式有误: {exc}") from exc
+
+
+def _int(data: dict, section: str, key: str, low: int, high: int) -> int:
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise SettingsError(f"设置 [{section}] {key} 应为 {low} 到 {high} 之间的整数, 现为 {value!r}")
+    return value
+
+
+def _number(data: dict, section: str, key: str, low: float, high: float) -> float:
+    value = data.get(key)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+        raise SettingsError(f"设置 [{section}] {key} 应为 {low} 到 {high} 之间的数, 现为 {value!r}")
+    return float(value)
+
+
+def _choice(data: dict, section: str, key: str, choices: tuple[str, ...]) -> str:
+    value = data.get(key)
+    if value not in choices:
+        raise SettingsError(f"设置 [{section}] {key} 应为 {' / '.join(choices)} 之一, 现为 {value!r}")
+    return value
+
+
+def _month_day(value: Any) -> str:
+    try:
+        date.fromisoformat(f"2024-{value}")
+    except (TypeError, ValueError):
+        raise SettingsError(f"设置 [deadline] fixed_month_day 应为 月-日 (如 06-30), 现为 {value!r}") from None
+    return value
+
+
+def _validate(data: dict) -> Settings:
+    dl = data.get("deadline", {})
+    deadline = DeadlineSettings(
+        rule=_choice(dl, "deadline", "rule", DEADLINE_RULES),
+        months=_int(dl, "deadline", "months", 1, 24),
+        fixed_month_day=_month_day(dl.get("fixed_month_day")),
+        max_extension_months=_int(dl, "deadline", "max_extension_months", 1, 36),
+        due_soon_days=_int(dl, "deadline", "due_soon_days", 0, 365),
+        co_handling_months=_int(dl, "deadline", "co_handling_months", 1, 12),
+    )
+    closing: dict[str, date] = {}
+    for session, day in data.get("sessions", {}).items():
+        try:
+            closing[session] = day if isinstance(day, date) else date.fromisoformat(str(day))
+        except ValueError:
+            raise SettingsError(f"设置 [sessions] {session} 应为日期 (如 2024-01-20), 现为 {day!r}") from None
+
+    rk = data.get("ranking", {})
+    weights = rk.get("weights", {})
+    for key, weight in weights.items():
+        _number(weights, "ranking.weights", key, 0, 100)
+    total = sum(weights.values())
+    if not 99.5 <= total <= 100.5:
+        raise SettingsError(f"设置 [ranking.weights] 各项权重合计应为 100, 现为 {total:g}")
+    fairness = rk.get("fairness", {})
+    tiers = fairness.get("workload_tiers", [5, 15])
+    if not (isinstance(tiers, list) and all(isinstance(t, int) and t > 0 for t in tiers) and tiers == sorted(set(tiers))):
+        raise SettingsError(f"设置 [ranking.fairness] workload_tiers 应为递增的正整数列表, 现为 {tiers!r}")
+    ranking = RankingSettings(
+        weights={k: float(v) for k, v in weights.items()},
+        prior_strength=_number(fairness, "ranking.fairness", "prior_strength", 0, 1000),
+        workload_tiers=tuple(tiers),
+    )
+
+    results = data.get("results", {})
+    etl = data.get("etl", {})
+    cities = etl.get("city_names", [])
+    if not (isinstance(cities, list) and all(isinstance(c, str) and c for c in cities)):
+        raise SettingsError(f"设置 [etl] city_names 应为名称列表, 现为 {cities!r}")
+    meeting = data.get("meeting", {})
+    auth = data.get("auth", {})
+    return Settings(
+        deadline=deadline,
+        session_closing=closing,
+        result_scheme=_choice(results, "results", "scheme", RESULT_SCHEMES),
+        city_names=tuple(cities),
+        keep_versions=_int(etl, "etl", "keep_versions", 1, 100),
+        max_file_mb=_number(etl, "etl", "max_file_mb", 0.001, 2048),
+        max_rows=_int(etl, "etl", "max_rows", 1, 10_000_000),
+        ranking=ranking,
+        rotate_seconds=_int(meeting, "meeting", "rotate_seconds", 3, 600),
+        idle_timeout_minutes=_int(auth, "auth", "idle_timeout_minutes", 1, 24 * 60),
+        max_failed_logins=_int(auth, "auth", "max_failed_logins", 1, 100),
+        lockout_minutes=_int(auth, "auth", "lockout_minutes", 1, 24 * 60),
+        raw=data,
+    )
+
+
+def load_settings(home: Path | None = None, override: dict | None = None) -> Settings:
+    """Defaults, then $DUBAN_HOME/settings.toml, then ``override`` (tests), validated."""
+    data = _read_toml(DEFAULTS_DIR / "settings.toml")
+    user_file = (home or duban_home()) / "settings.toml"
+    if user_file.exists():
+        data = _merge(data, _read_toml(user_file))
+    if override:
+        data = _merge(data, override)
+    return _validate(data)

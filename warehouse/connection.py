@@ -1,0 +1,103 @@
+"""Where a warehouse lives on disk, and read-only connections to its published version.
+
+``--warehouse FILE`` names a symbolic link. Each refresh builds a complete new DuckDB file under
+``FILE.versions/`` and then replaces the link in one atomic rename, so:
+- a reader opens whatever version the link points to and keeps it (the file stays readable
+  even after a later refresh; old versions are pruned only beyond ``keep_versions``);
+- a refresh that fails or is killed never touches the link: the last good version stays;
+- ``duckdb FILE`` opens the current version with any DuckDB tool.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+
+class WarehouseMissing(RuntimeError):
+    """No version has been published at this path yet."""
+
+
+@dataclass(frozen=True)
+class WarehousePaths:
+    link: Path
+
+    @property
+    def versions(self) -> Path:
+        return self.link.with_name(self.link.name + ".versions")
+
+    @property
+    def archive(self) -> Path:
+        return self.link.with_name(self.link.name + ".archive")
+
+    @property
+    def lock(self) -> Path:
+        return self.link.with_name(self.link.name + ".lock")
+
+    def current_version(self) -> Path:
+        """The published version file the link points to (raises WarehouseMissing)."""
+        try:
+            target = os.readlink(self.link)
+        except FileNotFoundError:
+            raise WarehouseMissing(f"仓库 {self.link} 尚未发布任何版本, 请先运行 duban etl run") from None
+        except OSError:
+            # A plain DuckDB file (not built by duban's publisher) is read as-is.
+            return self.link
+        return (self.link.parent / target).resolve()
+
+    def published_versions(self) -> list[Path]:
+        if not self.versions.exists():
+            return []
+        return sorted(self.versions.glob("v*.duckdb"))
+
+
+def open_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=True)
+
+
+class PublishedWarehouse:
+    """Per-process access to the current published version, reopened when a refresh publishes.
+
+    ``connection()`` returns a cursor on the version the link points to now; ``version`` names
+    that version, so caches keyed on it are invalidated by a refresh. Thread-safe.
+    """
+
+    def __init__(self, link: Path | str):
+        self.paths = WarehousePaths(Path(link))
+        self._lock = threading.Lock()
+        self._version: Path | None = None
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        # Connections replaced by a refresh stay open a little longer: a request that took a
+        # cursor just before the switch must be able to finish on the version it started with.
+        self._retired: list[duckdb.DuckDBPyConnection] = []
+
+    def _current(self) -> tuple[Path, duckdb.DuckDBPyConnection]:
+        target = self.paths.current_version()
+        with self._lock:
+            if target != self._version or self._conn is None:
+                if self._conn is not None:
+                    self._retired.append(self._conn)
+                while len(self._retired) > 2:
+                    self._retired.pop(0).close()
+                self._conn = open_readonly(target)
+                self._version = target
+            return self._version, self._conn
+
+    @property
+    def version(self) -> str:
+        return self._current()[0].name
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """A cursor (its own transaction) on the current version; cheap, one per request."""
+        return self._current()[1].cursor()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in [*self._retired, self._conn]:
+                if conn is not None:
+                    conn.close()
+            self._conn, self._version, self._retired = None, None, []

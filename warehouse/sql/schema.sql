@@ -1,0 +1,140 @@
+-- The warehouse, layer by layer (dbt-style): lineage → staging (one table per source, as parsed)
+-- → clean tables (what the indicator layer reads). A published version is one DuckDB file that
+-- holds all of them; it is built apart and switched to atomically (see etl/publish.py).
+
+-- ── lineage ─────────────────────────────────────────────────────────────────────────────────
+CREATE TABLE refreshes (
+    refresh_id      INTEGER PRIMARY KEY,
+    started_at      TIMESTAMP NOT NULL,
+    finished_at     TIMESTAMP,
+    files_total     INTEGER,
+    files_new       INTEGER,
+    rows_read       INTEGER,
+    rows_loaded     INTEGER,
+    rows_superseded INTEGER,
+    rows_rejected   INTEGER,
+    files_rejected  INTEGER,
+    seconds         DOUBLE
+);
+
+CREATE TABLE files (
+    file_id            INTEGER PRIMARY KEY,
+    sha256             VARCHAR NOT NULL UNIQUE,
+    original_name      VARCHAR NOT NULL,      -- as received, shown as text only
+    size_bytes         BIGINT,
+    received_at        TIMESTAMP NOT NULL,    -- first time this content was seen
+    kind               VARCHAR,               -- register / unit_export / evaluation (NULL: unreadable)
+    sender_unit        VARCHAR,               -- canonical unit name of a unit export's sender
+    sender_unit_raw    VARCHAR,
+    report_date        DATE,
+    report_date_source VARCHAR,               -- 单元格 / 标题 / 文件名 / 文件时间
+    sheets             VARCHAR,
+    status             VARCHAR NOT NULL,      -- 已载入 / 整体拒收
+    reject_reason      VARCHAR,
+    rows_read          INTEGER NOT NULL DEFAULT 0
+);
+
+-- Every data row of every readable file has exactly one outcome.
+CREATE TABLE row_outcomes (
+    file_id     INTEGER NOT NULL,
+    sheet       VARCHAR,
+    row_no      INTEGER,
+    outcome     VARCHAR NOT NULL,  -- loaded / superseded / rejected
+    column_name VARCHAR,
+    value       VARCHAR,
+    reason      VARCHAR            -- Chinese, names the row and column
+);
+
+-- ── staging: the parsed rows of every accepted file, untouched by resolution ────────────────
+-- Columns follow etl/model.py (REGISTER_SCHEMA, UNIT_EXPORT_SCHEMA, EVALUATION_SCHEMA) plus file_id.
+-- Created by etl/stage.py from those schemas so that the two never drift apart.
+
+-- ── clean tables ────────────────────────────────────────────────────────────────────────────
+CREATE TABLE sessions (
+    session      VARCHAR PRIMARY KEY,   -- canonical: 十八届一次
+    year         INTEGER NOT NULL,      -- every suggestion of the session belongs to this year
+    closing_date DATE                   -- from settings [sessions], for the from_session_close rule
+);
+
+CREATE TABLE units (
+    unit     VARCHAR PRIMARY KEY,       -- canonical name (the register's spelling)
+    unit_key VARCHAR NOT NULL           -- normalised key used to match other spellings
+);
+
+CREATE TABLE unit_aliases (
+    alias  VARCHAR NOT NULL,            -- a spelling seen in a file
+    unit   VARCHAR NOT NULL,
+    source VARCHAR NOT NULL             -- 别名表 (operator's table) / 自动 (normalisation)
+);
+
+CREATE TABLE suggestions (
+    suggestion_id     VARCHAR PRIMARY KEY,  -- session || '-' || number, e.g. 十八届一次-12
+    session           VARCHAR NOT NULL,
+    year              INTEGER NOT NULL,
+    number            INTEGER NOT NULL,
+    kind              VARCHAR,              -- 大会建议 / 闭会建议
+    title             VARCHAR,
+    lead_deputy       VARCHAR,
+    cosigners         VARCHAR,
+    cosigner_count    INTEGER,
+    delegation        VARCHAR,
+    category          VARCHAR,
+    source            VARCHAR,
+    proposed_date     DATE,
+    assigned_date     DATE,
+    register_deadline DATE,                 -- 办理期限 as written in the register (overrides the rule)
+    is_key            BOOLEAN NOT NULL DEFAULT FALSE,
+    key_leader        VARCHAR,
+    key_committee     VARCHAR,
+    file_id           INTEGER,
+    sheet             VARCHAR,
+    row_no            INTEGER
+);
+
+CREATE TABLE assignments (
+    suggestion_id VARCHAR NOT NULL,
+    unit          VARCHAR NOT NULL,
+    role          VARCHAR NOT NULL,     -- 主办 / 分办 / 协办
+    is_lead       BOOLEAN NOT NULL,     -- 主办 or 分办
+    PRIMARY KEY (suggestion_id, unit)
+);
+
+-- Every accepted unit-export row, current and superseded: the status history that lets the
+-- indicator layer answer any earlier as-of date.
+CREATE TABLE handling_reports (
+    report_id         INTEGER PRIMARY KEY,
+    suggestion_id     VARCHAR NOT NULL,
+    unit              VARCHAR NOT NULL,
+    role              VARCHAR NOT NULL,     -- the register's role for this unit
+    report_date       DATE NOT NULL,        -- the export's 填报日期 (orders a unit's exports)
+    file_id           INTEGER NOT NULL,
+    sheet             VARCHAR,
+    row_no            INTEGER,
+    status_text       VARCHAR,
+    reply_date        DATE,
+    result_class      VARCHAR,              -- A / B / C / D
+    face_to_face      BOOLEAN,
+    evaluation        VARCHAR,              -- 满意 / 基本满意 / 不满意 (as the unit reports it)
+    evaluation_work   VARCHAR,
+    evaluation_date   DATE,
+    promise_text      VARCHAR,
+    promise_date      DATE,
+    promise_kept      BOOLEAN,
+    promise_kept_date DATE,
+    extension_date    DATE,
+    contact_name      VARCHAR,              -- personal data: supervisors only
+    contact_phone     VARCHAR,
+    is_current        BOOLEAN NOT NULL      -- the newest row for (suggestion, unit)
+);
+
+-- The congress's own evaluation (满意度测评); outranks what a unit reports.
+CREATE TABLE congress_evaluations (
+    suggestion_id               VARCHAR NOT NULL,
+    unit                        VARCHAR NOT NULL,
+    reply_satisfaction          VARCHAR,
+    implementation_satisfaction VARCHAR,
+    evaluation_date             DATE,
+    file_id                     INTEGER NOT NULL,
+    sheet                       VARCHAR,
+    row_no                      INTEGER
+);
