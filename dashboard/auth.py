@@ -1,0 +1,308 @@
+"""Login, logout and server-side enforcement for the dashboard's Flask server.
+
+``install`` puts a guard in front of every request: with login enabled nothing but the login page
+and its stylesheets is served to an anonymous visitor. Dash's own endpoints (layout, dependencies,
+callbacks, component bundles) and download routes answer 401 JSON; pages redirect to /login.
+Every check happens on the server; hiding things in the layout is not what protects the data.
+
+Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax) with the key kept in
+$DUBAN_HOME/secret_key. Each request re-reads the account, so disabling it or changing its password
+ends its sessions at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import flask
+from flask import g, jsonify, redirect, render_template_string, request, session
+
+from duban import appstate
+from duban.settings import Settings
+
+ROLES = appstate.ROLES
+EXTENSION = "duban_auth"
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+# Served to anonymous visitors: the login page's own stylesheets, nothing else.
+PUBLIC_FILES = {
+    "/assets/login.css": "login.css",
+    "/assets/vendor/bootstrap.min.css": "vendor/bootstrap.min.css",
+}
+# Requests under these prefixes are data, never pages: refused with 401 JSON, not redirected.
+DATA_PREFIXES = ("/_", "/download", "/export", "/api", "/assets", "/static")
+# The "last seen" stamp is rewritten at most this often so not every callback re-sets the cookie.
+TOUCH_EVERY_SECONDS = 15
+# A session ends after this long even when in use; people log in again the next working day.
+MAX_SESSION_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class Viewer:
+    username: str
+    role: str  # 'leader' | 'supervisor' | 'unit'
+    unit: str | None
+
+    @property
+    def can_see_contacts(self) -> bool:
+        """联系人/联系电话 are personal data: supervisors only."""
+        return self.role == "supervisor"
+
+    @property
+    def sees_all_units(self) -> bool:
+        return self.role != "unit"
+
+
+LOCAL_VIEWER = Viewer("本机", "supervisor", None)
+
+
+@dataclass(frozen=True)
+class _State:
+    home: Path
+    settings: Settings
+    enabled: bool
+
+
+def _clock() -> float:
+    """Seconds since the epoch; a function so tests can move time."""
+    return time.time()
+
+
+def _secret_key(home: Path) -> bytes:
+    """The session signing key under ``home``, created 0600 on first use (race-safe across workers)."""
+    path = home / "secret_key"
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another worker may be writing it right now
+            key = path.read_text(encoding="ascii").strip()
+            if key:
+                return key.encode("ascii")
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} 为空, 请删除后重新启动") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        key = secrets.token_hex(32)
+        fh.write(key)
+    return key.encode("ascii")
+
+
+def install(server: flask.Flask, home: Path, settings: Settings, enabled: bool) -> None:
+    """Add /login, /logout and the request guard to the dashboard's Flask server."""
+    home = Path(home)
+    state = _State(home, settings, enabled)
+    server.extensions[EXTENSION] = state
+    server.secret_key = _secret_key(home)
+    server.config.update(
+        SESSION_COOKIE_NAME="duban_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+
+    def public_file(path: str):
+        def serve():
+            return flask.send_from_directory(ASSETS_DIR, path, max_age=3600)
+        return serve
+
+    for url, path in PUBLIC_FILES.items():
+        server.add_url_rule(url, f"{EXTENSION}_" + re.sub(r"\W", "_", path), public_file(path))
+    server.add_url_rule("/login", "duban_login", _login, methods=["GET", "POST"])
+    server.add_url_rule("/logout", "duban_logout", _logout, methods=["GET", "POST"])
+    server.before_request(_guard)
+    server.after_request(_headers)
+
+
+def _state() -> _State | None:
+    if not flask.has_app_context():
+        return None
+    return flask.current_app.extensions.get(EXTENSION)
+
+
+def _guard():
+    state = _state()
+    if state is None or not state.enabled:
+        g.duban_viewer = LOCAL_VIEWER
+        return None
+    viewer = _session_viewer(state)
+    g.duban_viewer = viewer
+    if viewer is not None or request.path == "/login" or request.path in PUBLIC_FILES:
+        return None
+    return _refuse()
+
+
+def _session_viewer(state: _State) -> Viewer | None:
+    """The logged-in viewer, or None; ends sessions that are idle, too old or no longer valid."""
+    name = session.get("user")
+    if not name:
+        return None
+    now = _clock()
+    last = session.get("last", 0)
+    if now - last > state.settings.idle_timeout_minutes * 60:
+        _end_session("长时间未操作, 已自动退出, 请重新登录")
+        appstate.audit(state.home, name, "退出", "超时自动退出", request.remote_addr)
+        return None
+    if now - session.get("login_at", 0) > MAX_SESSION_SECONDS:
+        _end_session("登录已过期, 请重新登录")
+        return None
+    account = appstate.active_account(state.home, name)
+    if account is None or account.session_epoch != session.get("epoch"):
+        _end_session("账号已停用或密码已修改, 请重新登录")
+        return None
+    if now - last >= TOUCH_EVERY_SECONDS:
+        session["last"] = now
+    return Viewer(account.username, account.role, account.unit)
+
+
+def _end_session(notice: str) -> None:
+    session.clear()
+    session["notice"] = notice
+
+
+def _refuse():
+    path = request.path
+    is_page = (
+        request.method in ("GET", "HEAD")
+        and not path.startswith(DATA_PREFIXES)
+        and "text/html" in request.headers.get("Accept", "text/html")
+    )
+    if is_page:
+        target = request.full_path if request.query_string else path
+        return redirect("/login?" + urlencode({"next": target}), code=302)
+    response = jsonify({"error": "未登录或登录已过期, 请重新登录", "login": "/login"})
+    response.status_code = 401
+    return response
+
+
+def _headers(response: flask.Response) -> flask.Response:
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.status_code == 401 or request.path in ("/login", "/logout"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def safe_next(target: str | None) -> str:
+    """``target`` when it is a path on this site, else "/" (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    if any(ord(ch) < 32 or ch == "\\" for ch in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("/login"):
+        return "/"
+    return target
+
+
+def _csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _login():
+    state = _state()
+    next_url = safe_next(request.values.get("next"))
+    if state is None or not state.enabled or g.get("duban_viewer") is not None:
+        return redirect(next_url)
+    if request.method == "GET":
+        return _login_page(next_url, session.pop("notice", None))
+
+    sent = request.form.get("csrf", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        return _login_page(next_url, "页面已过期或请求无效, 请重新登录", status=400)
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    if not username or not password:
+        return _login_page(next_url, "请输入用户名和密码", username=username, status=400)
+    result = appstate.verify_login(
+        state.home, username, password, request.remote_addr,
+        max_failed=state.settings.max_failed_logins, lockout_minutes=state.settings.lockout_minutes,
+    )
+    if isinstance(result, appstate.LoginRefused):
+        return _login_page(next_url, result.reason, username=username,
+                           status=429 if result.throttled else 401)
+    # A fresh session on login: nothing from the anonymous one (e.g. its CSRF token) carries over.
+    session.clear()
+    now = _clock()
+    session.update(user=result.username, epoch=result.session_epoch, login_at=now, last=now)
+    return redirect(next_url, code=302)
+
+
+def _logout():
+    state = _state()
+    viewer = g.get("duban_viewer")
+    if state is not None and state.enabled and viewer is not None:
+        appstate.audit(state.home, viewer.username, "退出", "主动退出", request.remote_addr)
+    session.clear()
+    session["notice"] = "已退出登录"
+    return redirect("/login", code=302)
+
+
+_LOGIN_HTML = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>登录 - 代表建议办理督办</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
+<link rel="stylesheet" href="/assets/login.css">
+</head>
+<body class="duban-login">
+<main class="duban-login-box">
+  <h1>代表建议办理督办</h1>
+  <p class="duban-login-sub">请登录后查看</p>
+  {% if message %}<div class="alert alert-warning" role="alert">{{ message }}</div>{% endif %}
+  <form method="post" action="/login" autocomplete="on">
+    <input type="hidden" name="csrf" value="{{ csrf }}">
+    <input type="hidden" name="next" value="{{ next_url }}">
+    <div class="mb-3">
+      <label class="form-label" for="username">用户名</label>
+      <input class="form-control" id="username" name="username" value="{{ username }}"
+             autocomplete="username" required autofocus>
+    </div>
+    <div class="mb-3">
+      <label class="form-label" for="password">密码</label>
+      <input class="form-control" id="password" name="password" type="password"
+             autocomplete="current-password" required>
+    </div>
+    <button class="btn btn-primary w-100" type="submit">登录</button>
+  </form>
+</main>
+</body>
+</html>
+"""
+
+
+def _login_page(next_url: str, message: str | None, username: str = "", status: int = 200):
+    html = render_template_string(_LOGIN_HTML, csrf=_csrf_token(), next_url=next_url,
+                                  message=message, username=username)
+    return html, status, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def current_viewer() -> Viewer | None:
+    """Who is looking: the logged-in viewer; the local supervisor when login is off (--no-auth);
+    None outside a request or when nobody is logged in (callbacks never run then: the guard refuses)."""
+    state = _state()
+    if state is not None and not state.enabled:
+        return LOCAL_VIEWER
+    if not flask.has_request_context():
+        return None
+    return g.get("duban_viewer")
+
+
+def audit(action: str, detail: str) -> None:
+    """Write the current viewer's action (an export, a 催办 list, …) to the audit log."""
+    state = _state()
+    if state is None:
+        return
+    viewer = current_viewer()
+    address = request.remote_addr if flask.has_request_context() else None
+    appstate.audit(state.home, viewer.username if viewer else "匿名", action, detail, address)

@@ -1,0 +1,438 @@
+"""Application state that is not the warehouse: accounts, login throttling, audit log, 催办 records.
+
+Kept in SQLite at $DUBAN_HOME/app.db (never in the warehouse, which is rebuilt and swapped by the
+ETL). One engine per home folder, cached; tables are created on first use. Every function takes
+the home folder so the CLI, the dashboard and tests can point at different states.
+
+Errors meant for an operator are raised as AppStateError with a Chinese message.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+ROLES = ("leader", "supervisor", "unit")
+ROLE_LABELS = {"leader": "领导", "supervisor": "督办人员", "unit": "承办单位"}
+MIN_PASSWORD_LENGTH = 8
+MAX_NAME_LENGTH = 64
+DB_NAME = "app.db"
+# Failed attempts older than this are deleted; only the lockout window matters for throttling.
+FAILURE_RETENTION = timedelta(days=1)
+
+ACTION_LOGIN = "登录"
+ACTION_LOGIN_FAILED = "登录失败"
+ACTION_CHASE = "催办登记"
+ACTION_USER = "账号管理"
+
+_hasher = PasswordHasher()
+# Verified against when the account does not exist, so an unknown name costs as much time as a
+# wrong password and response timing does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("duban-no-such-account")
+
+
+class AppStateError(ValueError):
+    """A request the state store refuses; the message is for the operator (Chinese)."""
+
+
+def _now() -> datetime:
+    """Naive UTC; a function so tests can move the clock."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _local(at: datetime) -> datetime:
+    return at.replace(tzinfo=timezone.utc).astimezone()
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class User(_Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped on password change and disabling: sessions carry it, so old sessions stop working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # A successful login forgives the account's earlier failures (but not the address's).
+    failures_reset_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginFailure(_Base):
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), index=True)
+    address: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class AuditEntry(_Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class Chase(_Base):
+    __tablename__ = "chases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    suggestion_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    unit: Mapped[str | None] = mapped_column(String(200), index=True)
+    chase_date: Mapped[date] = mapped_column(Date)
+    way: Mapped[str] = mapped_column(String(50))
+    note: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
+
+
+@dataclass(frozen=True)
+class Account:
+    """A successful login (or a live session's account): who, and what they may see."""
+
+    username: str
+    role: str
+    unit: str | None
+    session_epoch: int = 0
+
+
+@dataclass(frozen=True)
+class LoginRefused:
+    """A refused login. ``reason`` is shown to the user as is (Chinese)."""
+
+    reason: str
+    throttled: bool = False
+    retry_minutes: int = 0
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _set_sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets the dashboard's workers read while one of them (or the CLI) writes.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def engine_for(home: Path) -> Engine:
+    """The cached engine for ``home``/app.db; creates the folder and tables on first use."""
+    home = Path(home).expanduser().resolve()
+    key = str(home)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            home.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(f"sqlite:///{home / DB_NAME}", connect_args={"timeout": 15})
+            event.listen(engine, "connect", _set_sqlite_pragmas)
+            _Base.metadata.create_all(engine)
+            _engines[key] = engine
+    return engine
+
+
+def _session(home: Path) -> Session:
+    return Session(engine_for(home), expire_on_commit=False)
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise AppStateError("用户名不能为空")
+    if len(name) > MAX_NAME_LENGTH or any(ch.isspace() or not ch.isprintable() for ch in name):
+        raise AppStateError(f"用户名 {name!r} 不可用: 不超过 {MAX_NAME_LENGTH} 个字符, 不含空格或控制字符")
+    return name
+
+
+def _check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise AppStateError(f"密码至少 {MIN_PASSWORD_LENGTH} 个字符")
+    return password
+
+
+def _get_user(db: Session, name: str) -> User:
+    user = db.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise AppStateError(f"没有名为 {name} 的账号")
+    return user
+
+
+def add_user(home: Path, name: str, role: str, unit: str | None, password: str) -> None:
+    """Create an account. A unit account needs its unit; leaders and supervisors must not have one."""
+    name = _check_name(name)
+    if role not in ROLES:
+        raise AppStateError(f"角色应为 {' / '.join(ROLES)} 之一, 现为 {role!r}")
+    unit = (unit or "").strip() or None
+    if role == "unit" and unit is None:
+        raise AppStateError("单位账号 (--role unit) 必须用 --unit 指定所属承办单位")
+    if role != "unit" and unit is not None:
+        raise AppStateError(f"{ROLE_LABELS[role]}账号可查看全部单位, 不应指定 --unit")
+    hashed = _hasher.hash(_check_password(password))
+    with _session(home) as db, db.begin():
+        if db.scalar(select(User.id).where(User.name == name)) is not None:
+            raise AppStateError(f"账号 {name} 已存在")
+        now = _now()
+        db.add(User(name=name, role=role, unit=unit, password_hash=hashed, disabled=False,
+                    session_epoch=0, created_at=now))
+        db.add(AuditEntry(at=now, username="系统", action=ACTION_USER,
+                          detail=f"新建账号 {name} ({ROLE_LABELS[role]}{'/' + unit if unit else ''})"))
+
+
+def list_users(home: Path) -> list[dict]:
+    """Every account, by name: name, role, role_label, unit, disabled, created_at, last_login_at."""
+    with _session(home) as db:
+        users = db.scalars(select(User).order_by(User.name)).all()
+        return [
+            {
+                "name": u.name,
+                "role": u.role,
+                "role_label": ROLE_LABELS.get(u.role, u.role),
+                "unit": u.unit,
+                "disabled": u.disabled,
+                "created_at": _local(u.created_at),
+                "last_login_at": _local(u.last_login_at) if u.last_login_at else None,
+            }
+            for u in users
+        ]
+
+
+def disable_user(home: Path, name: str) -> None:
+    """Stop an account from logging in; its open sessions end at their next request."""
+    with _session(home) as db, db.begin():
+        user = _get_user(db, name)
+        user.disabled = True
+        user.session_epoch += 1
+        db.add(AuditEntry(at=_now(), username="系统", action=ACTION_USER, detail=f"停用账号 {name}"))
+
+
+def set_password(home: Path, name: str, password: str) -> None:
+    """Change a password; open sessions of the account end at their next request."""
+    hashed = _hasher.hash(_check_password(password))
+    with _session(home) as db, db.begin():
+        user = _get_user(db, name)
+        user.password_hash = hashed
+        user.session_epoch += 1
+        db.add(AuditEntry(at=_now(), username="系统", action=ACTION_USER, detail=f"修改账号 {name} 的密码"))
+
+
+def active_account(home: Path, name: str) -> Account | None:
+    """The account behind a session, or None when it no longer exists or is disabled."""
+    with _session(home) as db:
+        user = db.scalar(select(User).where(User.name == name))
+        if user is None or user.disabled:
+            return None
+        return Account(user.name, user.role, user.unit, user.session_epoch)
+
+
+def _minutes_left(times: list[datetime], limit: int, window: timedelta, now: datetime) -> int:
+    """Minutes until fewer than ``limit`` of ``times`` (oldest first) remain inside the window."""
+    if len(times) < limit:
+        return 0
+    # Once the (len - limit)-th oldest failure leaves the window, only limit - 1 remain.
+    frees_at = times[len(times) - limit] + window
+    return max(1, math.ceil((frees_at - now).total_seconds() / 60))
+
+
+def verify_login(
+    home: Path,
+    name: str,
+    password: str,
+    address: str | None,
+    *,
+    max_failed: int | None = None,
+    lockout_minutes: int | None = None,
+) -> Account | LoginRefused:
+    """Check a login, with throttling per account and per remote address, and audit it.
+
+    After ``max_failed`` failures within ``lockout_minutes`` for the account, or from the address,
+    further attempts are refused without checking the password until the window has moved on.
+    Limits default to the settings under ``home``.
+    """
+    if max_failed is None or lockout_minutes is None:
+        from duban.settings import load_settings
+
+        settings = load_settings(home)
+        max_failed = settings.max_failed_logins if max_failed is None else max_failed
+        lockout_minutes = settings.lockout_minutes if lockout_minutes is None else lockout_minutes
+    name = (name or "").strip()[:MAX_NAME_LENGTH]
+    address = (address or None) and address[:64]
+    now = _now()
+    window = timedelta(minutes=lockout_minutes)
+    since = now - window
+
+    with _session(home) as db, db.begin():
+        db.execute(delete(LoginFailure).where(LoginFailure.at < now - max(FAILURE_RETENTION, window)))
+        user = db.scalar(select(User).where(User.name == name)) if name else None
+
+        account_since = since
+        if user is not None and user.failures_reset_at is not None:
+            account_since = max(since, user.failures_reset_at)
+        by_account = db.scalars(
+            select(LoginFailure.at).where(LoginFailure.username == name, LoginFailure.at > account_since)
+            .order_by(LoginFailure.at)
+        ).all()
+        by_address = []
+        if address:
+            by_address = db.scalars(
+                select(LoginFailure.at).where(LoginFailure.address == address, LoginFailure.at > since)
+                .order_by(LoginFailure.at)
+            ).all()
+        wait = max(_minutes_left(list(by_account), max_failed, window, now),
+                   _minutes_left(list(by_address), max_failed, window, now))
+        if wait:
+            db.add(AuditEntry(at=now, username=name or "?", action=ACTION_LOGIN_FAILED,
+                              detail=f"已锁定, 拒绝尝试 ({wait} 分钟后解除)", address=address))
+            return LoginRefused(f"登录失败次数过多, 请 {wait} 分钟后再试", throttled=True, retry_minutes=wait)
+
+        if user is None:
+            _verify(_DUMMY_HASH, password or "")
+            why, shown = "无此账号", "用户名或密码错误"
+        elif not _verify(user.password_hash, password or ""):
+            why, shown = "密码错误", "用户名或密码错误"
+        elif user.disabled:
+            # Said only to someone who knows the password, so it reveals nothing to a guesser.
+            why, shown = "账号已停用", "该账号已停用, 请联系管理员"
+        else:
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            user.last_login_at = now
+            user.failures_reset_at = now
+            db.add(AuditEntry(at=now, username=user.name, action=ACTION_LOGIN, detail="登录成功", address=address))
+            return Account(user.name, user.role, user.unit, user.session_epoch)
+
+        db.add(LoginFailure(username=name or "?", address=address, at=now))
+        db.add(AuditEntry(at=now, username=name or "?", action=ACTION_LOGIN_FAILED, detail=why, address=address))
+        return LoginRefused(shown)
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# ---------------------------------------------------------------- audit log
+
+
+def audit(home: Path, username: str, action: str, detail: str, address: str | None = None) -> None:
+    """Append one entry to the audit log (who did what). Never pass passwords or personal data."""
+    with _session(home) as db, db.begin():
+        db.add(AuditEntry(at=_now(), username=username or "?", action=action, detail=detail or "",
+                          address=address))
+
+
+def audit_log(home: Path, limit: int = 200, username: str | None = None, action: str | None = None) -> list[dict]:
+    """The newest entries first: id, at (local time), username, action, detail, address."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if username is not None:
+        query = query.where(AuditEntry.username == username)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    with _session(home) as db:
+        return [
+            {"id": e.id, "at": _local(e.at), "username": e.username, "action": e.action,
+             "detail": e.detail, "address": e.address}
+            for e in db.scalars(query)
+        ]
+
+
+# ---------------------------------------------------------------- 催办 records
+
+
+def record_chase(
+    home: Path,
+    suggestion_id: str | None,
+    unit: str | None,
+    chase_date: date,
+    way: str,
+    note: str,
+    by: str,
+) -> int:
+    """Record that a unit (and/or one suggestion) was chased; returns the record's id.
+
+    ``way`` is how (电话, 书面通知, 现场督办, …). The record is also written to the audit log.
+    """
+    suggestion_id = (suggestion_id or "").strip() or None
+    unit = (unit or "").strip() or None
+    way = (way or "").strip()
+    if suggestion_id is None and unit is None:
+        raise AppStateError("催办记录需指明建议或承办单位")
+    if not isinstance(chase_date, date):
+        raise AppStateError(f"催办日期应为日期, 现为 {chase_date!r}")
+    if isinstance(chase_date, datetime):
+        chase_date = chase_date.date()
+    if not way:
+        raise AppStateError("请填写催办方式")
+    by = (by or "").strip() or "?"
+    with _session(home) as db, db.begin():
+        now = _now()
+        target = "、".join(part for part in (unit, suggestion_id and f"建议 {suggestion_id}") if part)
+        entry = AuditEntry(at=now, username=by, action=ACTION_CHASE,
+                           detail=f"{target} {chase_date.isoformat()} {way}")
+        db.add(entry)
+        db.flush()
+        chase = Chase(suggestion_id=suggestion_id, unit=unit, chase_date=chase_date, way=way,
+                      note=note or "", by=by, created_at=now, audit_id=entry.id)
+        db.add(chase)
+        db.flush()
+        return chase.id
+
+
+def chases(home: Path, suggestion_id: str | None = None, unit: str | None = None) -> list[dict]:
+    """催办 records, newest chase first, optionally only for one suggestion and/or one unit."""
+    query = select(Chase).order_by(Chase.chase_date.desc(), Chase.id.desc())
+    if suggestion_id is not None:
+        query = query.where(Chase.suggestion_id == suggestion_id)
+    if unit is not None:
+        query = query.where(Chase.unit == unit)
+    with _session(home) as db:
+        return [
+            {"id": c.id, "suggestion_id": c.suggestion_id, "unit": c.unit, "chase_date": c.chase_date,
+             "way": c.way, "note": c.note, "by": c.by, "created_at": _local(c.created_at)}
+            for c in db.scalars(query)
+        ]
+
+
+def chase_counts_by_unit(home: Path) -> dict[str, int]:
+    """How many times each unit has been chased (records without a unit are not counted)."""
+    with _session(home) as db:
+        rows = db.execute(
+            select(Chase.unit, func.count()).where(Chase.unit.is_not(None)).group_by(Chase.unit)
+        ).all()
+        return {unit: count for unit, count in rows}
