@@ -1,0 +1,184 @@
+"""Every received file, kept unchanged by content hash, plus the parsed result of each.
+
+Layout under ``FILE.archive/``:
+- ``files/ab/<sha256>``          the bytes exactly as received
+- ``manifest.jsonl``             one line per content: sha256, original name, inbox path, size, times
+- ``parsed/<fingerprint>/<sha>`` the ParsedFile of that content (``.json`` meta + rejects, ``.parquet`` rows),
+                                 keyed by the parser's fingerprint so a changed parser or alias table re-reads
+- ``refresh_log.jsonl``          every refresh attempt, including failed ones
+
+A file whose content is already archived is not archived or parsed again; ``duban etl rebuild``
+drops the parsed cache and re-reads every archived file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from etl.model import SCHEMAS, ParsedFile, RowReject
+
+# Excel keeps ~$name lock files next to open workbooks; they are not submissions.
+IGNORED_PREFIXES = ("~$", ".")
+
+
+@dataclass(frozen=True)
+class ArchivedFile:
+    sha256: str
+    original_name: str
+    inbox_path: str
+    size_bytes: int
+    received_at: str  # ISO timestamp of first receipt
+    file_mtime: str | None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class Archive:
+    def __init__(self, root: Path):
+        self.root = root
+        self.files_dir = root / "files"
+        self.manifest_path = root / "manifest.jsonl"
+        self.refresh_log_path = root / "refresh_log.jsonl"
+        self._manifest: dict[str, ArchivedFile] | None = None
+
+    # ── received files ──────────────────────────────────────────────────────────────────
+    def manifest(self) -> dict[str, ArchivedFile]:
+        if self._manifest is None:
+            self._manifest = {}
+            if self.manifest_path.exists():
+                for line in self.manifest_path.read_text(encoding="utf-8").splitlines():
+                    if line.strip():
+                        entry = ArchivedFile(**json.loads(line))
+                        self._manifest.setdefault(entry.sha256, entry)
+        return self._manifest
+
+    def path_of(self, sha: str) -> Path:
+        return self.files_dir / sha[:2] / sha
+
+    def receive(self, source: Path, inbox_root: Path) -> tuple[ArchivedFile, bool]:
+        """Archive ``source`` unless its content is already kept; returns (entry, is_new)."""
+        sha = sha256_of(source)
+        known = self.manifest().get(sha)
+        if known is not None:
+            return known, False
+        target = self.path_of(sha)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".tmp-{sha}")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+        stat = source.stat()
+        entry = ArchivedFile(
+            sha256=sha,
+            original_name=source.name,
+            inbox_path=str(source.relative_to(inbox_root)),
+            size_bytes=stat.st_size,
+            received_at=datetime.now().isoformat(timespec="seconds"),
+            file_mtime=datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds"),
+        )
+        with self.manifest_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
+        self.manifest()[sha] = entry
+        return entry, True
+
+    # ── parsed cache ────────────────────────────────────────────────────────────────────
+    def _parsed_base(self, fingerprint: str, sha: str) -> Path:
+        return self.root / "parsed" / fingerprint / sha
+
+    def load_parsed(self, fingerprint: str, sha: str) -> ParsedFile | None:
+        base = self._parsed_base(fingerprint, sha)
+        meta_path = base.with_suffix(".json")
+        if not meta_path.exists():
+            return None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        rows_path = base.with_suffix(".parquet")
+        rows = pl.read_parquet(rows_path) if rows_path.exists() else None
+        return ParsedFile(
+            kind=meta["kind"],
+            sender_unit=meta["sender_unit"],
+            report_date=date.fromisoformat(meta["report_date"]) if meta["report_date"] else None,
+            report_date_source=meta["report_date_source"],
+            rows=rows,
+            rejects=[RowReject(**r) for r in meta["rejects"]],
+            rows_read=meta["rows_read"],
+            sheets=meta["sheets"],
+            error=meta["error"],
+            notes=meta["notes"],
+        )
+
+    def store_parsed(self, fingerprint: str, sha: str, parsed: ParsedFile) -> None:
+        base = self._parsed_base(fingerprint, sha)
+        base.parent.mkdir(parents=True, exist_ok=True)
+        if parsed.rows is not None and parsed.kind in SCHEMAS:
+            tmp = base.with_name(f".tmp-{sha}.parquet")
+            parsed.rows.write_parquet(tmp)
+            os.replace(tmp, base.with_suffix(".parquet"))
+        meta = {
+            "kind": parsed.kind,
+            "sender_unit": parsed.sender_unit,
+            "report_date": parsed.report_date.isoformat() if parsed.report_date else None,
+            "report_date_source": parsed.report_date_source,
+            "rejects": [asdict(r) for r in parsed.rejects],
+            "rows_read": parsed.rows_read,
+            "sheets": parsed.sheets,
+            "error": parsed.error,
+            "notes": parsed.notes,
+        }
+        # The meta file is written last: its presence means the cache entry is complete.
+        _atomic_write(base.with_suffix(".json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+
+    def drop_parsed(self) -> None:
+        shutil.rmtree(self.root / "parsed", ignore_errors=True)
+
+    # ── refresh log ─────────────────────────────────────────────────────────────────────
+    def log_refresh(self, record: dict) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.refresh_log_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+    def refresh_log(self, limit: int = 20) -> list[dict]:
+        if not self.refresh_log_path.exists():
+            return []
+        lines = self.refresh_log_path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines[-limit:] if line.strip()]
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    """Every regular file under ``inbox``, recursively, in a stable order.
+
+    Symbolic links are not followed (a link could point anywhere on the server), and Excel's
+    lock files and hidden files are skipped.
+    """
+    found = []
+    for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if name.startswith(IGNORED_PREFIXES) or path.is_symlink() or not path.is_file():
+                continue
+            found.append(path)
+    return found

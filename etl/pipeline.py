@@ -1,0 +1,139 @@
+"""One refresh: inbox → archive → parse (cached by content) → build a version → publish atomically.
+
+The file-level steps (etl/read.py → recognise.py → normalise.py, joined in etl/parse.py) run once
+per distinct file content; their results are cached in the archive. Every refresh then builds the
+whole warehouse anew from all archived files (etl/stage.py, warehouse/sql/build/), which keeps the
+result independent of the order files arrived in, and publishes it in one step (etl/publish.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from duban.settings import Settings
+from etl.archive import Archive, ArchivedFile, inbox_files
+from etl.model import ParsedFile
+from etl.parse import parse_file
+from etl.publish import new_build_path, publish, refresh_lock
+from etl.stage import BuildCounts, build_version, read_unit_aliases
+from warehouse.connection import WarehouseMissing, WarehousePaths
+
+# Bump when parsing changes meaning, so cached parses are redone.
+PARSER_VERSION = "1"
+ETL_DEFAULTS = Path(__file__).with_name("defaults")
+# Test hook: lets the atomic-publish tests stop or kill a refresh just before it publishes.
+FAULT_ENV = "DUBAN_FAULT_BEFORE_PUBLISH"
+
+
+class RefreshFailed(RuntimeError):
+    """The refresh did not publish; the previous version is untouched. Message in Chinese."""
+
+
+@dataclass
+class RefreshReport:
+    version: Path
+    seconds: float
+    files_new: int
+    counts: BuildCounts
+    rejected_files: list[tuple[str, str]] = field(default_factory=list)
+
+
+def parser_fingerprint(settings: Settings) -> str:
+    """Everything that changes what a file parses to: parser version, alias tables, settings."""
+    digest = hashlib.sha256(PARSER_VERSION.encode())
+    if ETL_DEFAULTS.exists():
+        for path in sorted(ETL_DEFAULTS.rglob("*")):
+            if path.is_file():
+                digest.update(path.name.encode() + path.read_bytes())
+    digest.update(repr((settings.result_scheme, settings.city_names, settings.max_file_mb,
+                        settings.max_rows)).encode())
+    return digest.hexdigest()[:16]
+
+
+def _previous_refreshes(paths: WarehousePaths) -> list[tuple]:
+    try:
+        current = paths.current_version()
+    except WarehouseMissing:
+        return []
+    with duckdb.connect(str(current), read_only=True) as con:
+        return con.execute("SELECT * FROM refreshes ORDER BY refresh_id").fetchall()
+
+
+def _parse_all(archive: Archive, settings: Settings, progress: Callable[[str], None]
+               ) -> list[tuple[int, ArchivedFile, ParsedFile]]:
+    fingerprint = parser_fingerprint(settings)
+    entries = sorted(archive.manifest().values(), key=lambda e: (e.received_at, e.sha256))
+    result, parsed_now = [], 0
+    for file_id, entry in enumerate(entries, start=1):
+        parsed = archive.load_parsed(fingerprint, entry.sha256)
+        if parsed is None:
+            mtime = datetime.fromisoformat(entry.file_mtime) if entry.file_mtime else None
+            parsed = parse_file(archive.path_of(entry.sha256), entry.original_name, settings, mtime)
+            archive.store_parsed(fingerprint, entry.sha256, parsed)
+            parsed_now += 1
+            if parsed_now % 50 == 0:
+                progress(f"已读取 {parsed_now} 个新文件 …")
+        result.append((file_id, entry, parsed))
+    return result
+
+
+def run_refresh(
+    warehouse: Path,
+    settings: Settings,
+    inbox: Path | None = None,
+    home: Path | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+    rebuild: bool = False,
+) -> RefreshReport:
+    """Receive the inbox (if given), then build and publish a new version. All or nothing."""
+    paths = WarehousePaths(Path(warehouse))
+    paths.link.parent.mkdir(parents=True, exist_ok=True)
+    started = datetime.now()
+    clock = time.perf_counter()
+    with refresh_lock(paths):
+        archive = Archive(paths.archive)
+        try:
+            if rebuild:
+                archive.drop_parsed()
+            files_new = 0
+            if inbox is not None:
+                if not inbox.is_dir():
+                    raise RefreshFailed(f"收件目录 {inbox} 不存在或不是目录")
+                candidates = inbox_files(inbox)
+                progress(f"收件目录中有 {len(candidates)} 个文件")
+                for path in candidates:
+                    files_new += archive.receive(path, inbox)[1]
+                progress(f"新收到 {files_new} 个文件 (内容相同的文件只收一次)")
+            parsed = _parse_all(archive, settings, progress)
+            progress(f"共 {len(parsed)} 个文件, 正在生成新版本 …")
+            building = new_build_path(paths)
+            counts = build_version(building, parsed, settings, read_unit_aliases(home),
+                                   _previous_refreshes(paths), started, files_new)
+            fault = os.environ.get(FAULT_ENV)
+            if fault == "pause":
+                time.sleep(60)
+            elif fault == "fail":
+                raise RefreshFailed("测试: 在发布前故意中止")
+            version = publish(paths, building, settings.keep_versions)
+        except Exception as exc:
+            archive.log_refresh({"started_at": started, "status": "失败", "error": str(exc)})
+            if isinstance(exc, RefreshFailed):
+                raise
+            raise RefreshFailed(f"刷新失败, 已保留上一版本: {exc}") from exc
+        seconds = time.perf_counter() - clock
+        rejected_files = [(entry.original_name, p.error) for _, entry, p in parsed if p.error]
+        archive.log_refresh({
+            "started_at": started, "status": "成功", "version": version.name, "seconds": round(seconds, 2),
+            "files": counts.files, "files_new": files_new, "rows_read": counts.rows_read,
+            "loaded": counts.loaded, "superseded": counts.superseded, "rejected": counts.rejected,
+            "files_rejected": counts.files_rejected,
+        })
+        return RefreshReport(version, seconds, files_new, counts, rejected_files)

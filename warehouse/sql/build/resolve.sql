@@ -1,0 +1,80 @@
+-- Resolve the rows of {source} (unit exports or evaluation sheets) to the register's assignments.
+-- Template: {source} is the staging table, {prefix} names the temp tables it produces.
+-- A row fits a suggestion when the number matches, the session/year (from the row, else from the
+-- sheet name, title or file name) agree, and the register assigns it to the row's unit. No fit →
+-- rejected with the reason; two fits → rejected as ambiguous; one fit → resolved.
+
+CREATE TEMP TABLE {prefix}_rows AS
+SELECT x.*,
+       f.report_date,
+       f.received_at,
+       f.original_name,
+       coalesce(x.unit, f.sender_unit_raw) AS unit_written,
+       CASE WHEN x.unit IS NOT NULL THEN mu.unit ELSE ms.unit END AS unit_c,
+       coalesce(x.session, x.session_hint) AS eff_session,
+       coalesce(x.year, x.year_hint) AS eff_year
+FROM {source} x
+JOIN files f USING (file_id)
+LEFT JOIN unit_name_map mu ON mu.raw_name = x.unit
+LEFT JOIN unit_name_map ms ON ms.raw_name = f.sender_unit_raw;
+
+CREATE TEMP TABLE {prefix}_fits AS
+SELECT x.file_id, x.sheet, x.row_no, s.suggestion_id, s.session, a.unit AS assigned_unit
+FROM {prefix}_rows x
+JOIN suggestions s
+  ON s.number = x.number
+ AND (x.eff_session IS NULL OR s.session = x.eff_session)
+ AND (x.eff_year IS NULL OR s.year = x.eff_year)
+LEFT JOIN assignments a
+  ON a.suggestion_id = s.suggestion_id
+ AND (a.unit = x.unit_c OR ({unitless_means_leads} AND x.unit_written IS NULL AND a.is_lead));
+
+CREATE TEMP TABLE {prefix}_verdict AS
+SELECT x.file_id, x.sheet, x.row_no,
+       count(DISTINCT fi.suggestion_id) AS n_numbered,
+       count(DISTINCT fi.suggestion_id) FILTER (WHERE fi.assigned_unit IS NOT NULL) AS n_fits,
+       string_agg(DISTINCT fi.session, '、' ORDER BY fi.session)
+           FILTER (WHERE fi.assigned_unit IS NOT NULL) AS fit_sessions
+FROM {prefix}_rows x
+LEFT JOIN {prefix}_fits fi USING (file_id, sheet, row_no)
+GROUP BY x.file_id, x.sheet, x.row_no;
+
+CREATE TEMP TABLE {prefix}_checked AS
+SELECT x.*,
+       CASE
+           WHEN x.unit_written IS NULL AND NOT {unitless_means_leads} THEN
+               '第' || x.row_no || '行 承办单位 无法确定: 表中没有承办单位, 表头和文件名也未注明填报单位'
+           WHEN x.unit_written IS NOT NULL AND x.unit_c IS NULL THEN
+               '第' || x.row_no || '行 承办单位 "' || x.unit_written || '" 不是交办台账中的单位 (可在单位别名表中登记这一写法)'
+           WHEN v.n_numbered = 0 THEN
+               '第' || x.row_no || '行 建议编号 ' || x.number || ' 在交办台账中不存在'
+               || coalesce(' (届次: ' || x.eff_session || ')', '') || coalesce(' (年度: ' || x.eff_year || ')', '')
+           WHEN v.n_fits = 0 THEN
+               '第' || x.row_no || '行 交办台账没有把第' || x.number || '号建议交给'
+               || coalesce(x.unit_c, '该单位') || '办理'
+           WHEN v.n_fits > 1 THEN
+               '第' || x.row_no || '行 建议编号 ' || x.number || ' 在' || v.fit_sessions
+               || '都有, 无法确定是哪一件: 请在文件名、标题或工作表名中注明年度或届次'
+       END AS reject_reason,
+       CASE
+           WHEN x.unit_written IS NULL AND NOT {unitless_means_leads} THEN '承办单位'
+           WHEN x.unit_written IS NOT NULL AND x.unit_c IS NULL THEN '承办单位'
+           WHEN v.n_fits <> 1 THEN '建议编号'
+       END AS reject_column,
+       CASE
+           WHEN x.unit_written IS NOT NULL AND x.unit_c IS NULL THEN x.unit_written
+           WHEN v.n_fits <> 1 THEN CAST(x.number AS VARCHAR)
+       END AS reject_value
+FROM {prefix}_rows x
+JOIN {prefix}_verdict v USING (file_id, sheet, row_no);
+
+CREATE TEMP TABLE {prefix}_resolved AS
+SELECT x.*, fi.suggestion_id, fi.assigned_unit AS resolved_unit
+FROM {prefix}_checked x
+JOIN {prefix}_fits fi USING (file_id, sheet, row_no)
+WHERE x.reject_reason IS NULL AND fi.assigned_unit IS NOT NULL;
+
+INSERT INTO row_outcomes
+SELECT file_id, sheet, row_no, 'rejected', reject_column, reject_value, reject_reason
+FROM {prefix}_checked
+WHERE reject_reason IS NOT NULL;
