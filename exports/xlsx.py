@@ -95,13 +95,13 @@ class OfficeWorkbook:
         )
         self.book.set_properties({"title": "督办", "author": "督办系统", "comments": "由督办系统生成"})
         self._formats: dict[tuple, Any] = {}
-        self.title_fmt = self._fmt(("title",), bold=True, font_size=16, align="center", valign="vcenter")
-        self.meta_fmt = self._fmt(("meta",), font_size=11, align="left", valign="vcenter")
-        self.header_fmt = self._fmt(
+        self.title_fmt = self.fmt(("title",), bold=True, font_size=16, align="center", valign="vcenter")
+        self.meta_fmt = self.fmt(("meta",), font_size=11, align="left", valign="vcenter")
+        self.header_fmt = self.fmt(
             ("header",), bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color="#D9E1F2"
         )
 
-    def _fmt(self, key: tuple, **props: Any):
+    def fmt(self, key: tuple, **props: Any):
         if key not in self._formats:
             self._formats[key] = self.book.add_format({"font_name": FONT, "font_size": 11, **props})
         return self._formats[key]
@@ -124,7 +124,7 @@ class OfficeWorkbook:
             props["quote_prefix"] = True
         if input_cell:  # cells a unit fills in: unlocked, pale yellow
             props.update(locked=False, bg_color="#FFF9E5")
-        return self._fmt(("cell", kind, wrap, quote, input_cell), **props)
+        return self.fmt(("cell", kind, wrap, quote, input_cell), **props)
 
     def write_cell(
         self, ws: Worksheet, row: int, col: int, value: Any, kind: str = TEXT, *, wrap: bool = False,
@@ -133,7 +133,7 @@ class OfficeWorkbook:
         """Write one data value by kind; returns the text as displayed (for column widths)."""
         if kind == RATE:
             if value is None:
-                ws.write_string(row, col, DASH, self._fmt(("dash", input_cell), border=1, align="center", valign="top"))
+                ws.write_string(row, col, DASH, self.fmt(("dash", input_cell), border=1, align="center", valign="top"))
                 return DASH
             ws.write_number(row, col, float(value), self.cell_format(RATE, input_cell=input_cell))
             return f"{float(value):.2%}"
