@@ -1,0 +1,249 @@
+"""The 督办 dashboard: one Dash app, a dcc.Location router, every view state in the URL.
+
+    app = create_app(warehouse_link, settings=None, home=None, auth=True)
+    app.duban.render(pathname, search)        # the router as a plain function (tests call it)
+
+Flow: a URL change (link click, filter change, cross-filter click, back button) → ``render`` builds
+the view from the indicator layer on the *current* published version (PublishedWarehouse reopens
+after a refresh, so new data appears without a restart) → the page. Filter and cross-filter
+callbacks only compute the next URL; they never update charts directly, so every state is
+reachable by link and undone by the back button.
+
+Pages (dashboard/pages/*.py) are thin: layout built from warehouse.indicators / warehouse.ranking
+results; no SQL or rate arithmetic here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
+
+import assets as assets_pkg
+from dashboard import components as C
+from dashboard.pages import data as data_page
+from dashboard.pages import key as key_page
+from dashboard.pages import meeting as meeting_page
+from dashboard.pages import overdue as overdue_page
+from dashboard.pages import overview as overview_page
+from dashboard.pages import suggestion as suggestion_page
+from dashboard.pages import trends as trends_page
+from dashboard.pages import unit as unit_page
+from dashboard.pages import units as units_page
+from dashboard.urlstate import ViewState, split_path
+from duban.settings import Settings, duban_home, load_settings
+from warehouse.connection import PublishedWarehouse, WarehouseMissing
+from warehouse.indicators import Indicators
+
+log = logging.getLogger(__name__)
+ASSETS = Path(assets_pkg.__file__).parent
+BOOTSTRAP = "/assets/vendor/bootstrap.min.css"
+
+
+# ── auth adapter: the only place that knows dashboard.auth ────────────────────────────────────
+
+
+def _auth():
+    from dashboard import auth  # written by the auth engineer
+
+    return auth
+
+
+def install_auth(server, home: Path, settings: Settings, enabled: bool) -> None:
+    _auth().install(server, home, settings, enabled)
+
+
+def current_viewer():
+    viewer = _auth().current_viewer()
+    if viewer is None:  # outside a request (tests calling callbacks directly) with login on
+        raise PermissionError("未登录")
+    return viewer
+
+
+# ── the runtime: router + callback bodies as plain methods ────────────────────────────────────
+
+ROUTES = {
+    "": overview_page,
+    "units": units_page,
+    "overdue": overdue_page,
+    "key": key_page,
+    "trends": trends_page,
+    "suggestions": suggestion_page,
+    "data": data_page,
+    "meeting": meeting_page,
+}
+
+
+@dataclass
+class Dashboard:
+    pw: PublishedWarehouse
+    settings: Settings
+    home: Path
+
+    def context(self, pathname: str, search: str | None, viewer: Any = None) -> C.ViewContext:
+        conn = self.pw.connection()
+        ind = Indicators(conn, self.settings, version=self.pw.version)
+        return C.ViewContext(
+            ind=ind,
+            settings=self.settings,
+            home=self.home,
+            state=ViewState.parse(search),
+            viewer=viewer or current_viewer(),
+            version=self.pw.version,
+            filters=ind.available_filters(),
+            path=pathname or "/",
+            refreshed_at=ind.last_refreshed(),
+        )
+
+    def render(self, pathname: str | None, search: str | None = None, viewer: Any = None) -> Any:
+        """The router: the whole page (nav, filters, view) for a path + query string."""
+        parts = split_path(pathname)
+        head, args = (parts[0], parts[1:]) if parts else ("", [])
+        if head == "units" and args:
+            module = unit_page
+        else:
+            module = ROUTES.get(head)
+        try:
+            ctx = self.context(pathname or "/", search, viewer)
+        except WarehouseMissing as exc:
+            return _shell_message("尚无数据", str(exc))
+        if module is None:
+            return self._chrome(ctx, [html.H3("页面不存在"), html.P(f"地址 {pathname} 不是看板的页面。"), dcc.Link("返回总览", href=ctx.link("/"))])
+        try:
+            body = module.layout(ctx, *args)
+        except Exception:  # a broken view must not take the app down; the operator sees the log
+            log.exception("render %s%s", pathname, search or "")
+            body = dbc.Alert("本页暂时无法显示 (已记录错误, 请联系管理员)。", color="danger", id="render-error")
+        if module is meeting_page:
+            return body
+        return self._chrome(ctx, body)
+
+    def _chrome(self, ctx: C.ViewContext, body: Any) -> html.Div:
+        return html.Div([C.navbar(ctx, ctx.path), C.filter_bar(ctx), dbc.Container(body, fluid=True, className="py-2")])
+
+    # callbacks as plain functions -------------------------------------------------------------
+
+    @staticmethod
+    def filters_to_search(trigger: str | None, year, session, kind, category, as_of, search: str | None) -> Any:
+        """The URL after a global filter changed (no_update when it is unchanged)."""
+        state = ViewState.parse(search)
+        changes: dict[str, Any] = {}
+        if trigger == "filter-year":
+            changes = {"year": year, "session": None if year else state.session}
+        elif trigger == "filter-session":
+            changes = {"session": session or None, "year": None if session else state.year}
+        elif trigger == "filter-kind":
+            changes = {"kind": kind or None}
+        elif trigger == "filter-category":
+            changes = {"category": category or None}
+        elif trigger == "filter-as-of":
+            try:
+                changes = {"as_of": date.fromisoformat(as_of) if as_of else None}
+            except ValueError:
+                return no_update
+        if not changes:
+            return no_update
+        new = ViewState(**{**state.as_dict(), **changes})
+        new_search = new.to_search()
+        return no_update if new_search == (search or "") else new_search
+
+    @staticmethod
+    def cross_filter(key: str, click: dict | None, search: str | None) -> Any:
+        """A click on a chart element puts its value into the URL (clicking it again clears it)."""
+        value = _clicked_value(click)
+        if value is None:
+            return no_update
+        if key == "year":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                return no_update
+        state = ViewState.parse(search)
+        new_search = state.with_(**{key: value}).to_search()
+        return no_update if new_search == (search or "") else new_search
+
+
+def _clicked_value(click: dict | None) -> Any:
+    if not click or not click.get("points"):
+        return None
+    point = click["points"][0]
+    custom = point.get("customdata")
+    if isinstance(custom, list):
+        custom = custom[0] if custom else None
+    if custom not in (None, ""):
+        return custom
+    return point.get("label") or point.get("y") if isinstance(point.get("y"), str) else point.get("x")
+
+
+def _shell_message(title: str, text: str) -> html.Div:
+    return dbc.Container([html.H3(title, className="mt-4"), html.P(text)], className="py-4")
+
+
+# ── the app ───────────────────────────────────────────────────────────────────────────────────
+
+
+def create_app(warehouse: Path | str, settings: Settings | None = None, home: Path | None = None, auth: bool = True) -> dash.Dash:
+    home = Path(home) if home is not None else duban_home()
+    settings = settings or load_settings(home)
+    board = Dashboard(PublishedWarehouse(warehouse), settings, home)
+
+    app = dash.Dash(
+        __name__,
+        title="督办 · 代表建议办理",
+        update_title=None,
+        assets_folder=str(ASSETS),
+        # Bootstrap is linked explicitly so it loads before duban.css; login.css is the login
+        # page's own (served by dashboard.auth).
+        assets_path_ignore=["vendor"],
+        assets_ignore=r"login\.css$",
+        external_stylesheets=[BOOTSTRAP],
+        serve_locally=True,  # Dash's JS from this server: no request leaves it
+        suppress_callback_exceptions=True,
+        compress=False,
+    )
+    app.scripts.config.serve_locally = True
+    app.css.config.serve_locally = True
+    app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page"), dcc.Download(id="download")])
+    app.duban = board  # type: ignore[attr-defined]
+    install_auth(app.server, home, settings, auth)
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
+    def _route(pathname, search):
+        return board.render(pathname, search)
+
+    @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input("filter-year", "value"),
+        Input("filter-session", "value"),
+        Input("filter-kind", "value"),
+        Input("filter-category", "value"),
+        Input("filter-as-of", "value"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def _filters(year, session, kind, category, as_of, search):
+        return board.filters_to_search(dash_ctx.triggered_id, year, session, kind, category, as_of, search)
+
+    @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input({"type": "xfilter", "key": ALL}, "clickData"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def _cross_filter(clicks, search):
+        trigger = dash_ctx.triggered_id
+        if not trigger or not dash_ctx.triggered or dash_ctx.triggered[0].get("value") is None:
+            return no_update
+        return board.cross_filter(trigger["key"], dash_ctx.triggered[0]["value"], search)
+
+    for page in (overdue_page, data_page, meeting_page, suggestion_page, unit_page):
+        register = getattr(page, "register", None)
+        if register:
+            register(app, board)
+    return app

@@ -1,0 +1,337 @@
+"""Shared building blocks of the dashboard's pages: the per-request view context, cards, marks,
+figures, grids, links and the navigation/filter bar.
+
+Everything that shows text from files (titles, unit names) puts it into component children or
+grid cells as plain strings, which React escapes: a title containing <script> shows literally.
+No component here renders HTML or markdown from data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from dashboard.urlstate import ViewState, href, suggestion_path, unit_path
+from duban.settings import Settings
+from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate
+from warehouse.indicators import Indicators, Scope
+
+FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
+# plotly.js's mode bar: no logo, no cloud/edit links; never MathJax (dcc.Graph mathjax=False).
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+PALETTE = ["#7a1f1f", "#2f6f9f", "#d08c1f", "#3d8b5a", "#7b5aa6", "#8c6d46", "#c1477a", "#5b7083", "#a0a03c", "#2e9c9c"]
+STATUS_MARK = {  # text + icon + colour: colour is never the only signal
+    "逾期": ("⚠ 逾期", "mark-red"),
+    "临期": ("⏰ 临期", "mark-yellow"),
+    "在办": ("… 在办", "mark-grey"),
+    "已办结": ("✓ 已办结", "mark-green"),
+}
+
+
+@dataclass
+class ViewContext:
+    """What one page render needs: the indicator layer on the current version, the URL state,
+    the viewer (for unit confinement and contact visibility) and the app's settings/home."""
+
+    ind: Indicators
+    settings: Settings
+    home: Path
+    state: ViewState
+    viewer: Any  # dashboard.auth.Viewer (username, role, unit, can_see_contacts)
+    version: str = ""
+    filters: dict = field(default_factory=dict)  # Indicators.available_filters()
+    path: str = "/"  # the page's path (without query)
+    refreshed_at: Any = None  # when the shown version was last refreshed
+
+    @property
+    def as_of(self) -> date:
+        return self.state.effective_as_of()
+
+    @property
+    def restrict_unit(self) -> str | None:
+        return self.viewer.unit if getattr(self.viewer, "role", None) == "unit" else None
+
+    @property
+    def year(self) -> int | None:
+        """The year shown: the URL's, else (no session chosen either) the newest year loaded."""
+        if self.state.year is not None or self.state.session:
+            return self.state.year
+        years = self.filters.get("years") or []
+        return max(years) if years else None
+
+    def scope(self, **overrides) -> Scope:
+        values = dict(
+            year=self.year,
+            session=self.state.session,
+            kind=self.state.kind,
+            category=self.state.category,
+            as_of=self.as_of,
+            restrict_unit=self.restrict_unit,
+        )
+        values.update(overrides)
+        return Scope(**values)
+
+    def link(self, path: str, **changes) -> str:
+        """A link to another view: carries the global filters only."""
+        return href(path, self.state, **changes)
+
+    def here(self, **changes) -> str:
+        """This view with some URL keys changed (cross-filters, tabs)."""
+        return self.path + self.state.with_(**changes).to_search()
+
+
+# ── small pieces ──────────────────────────────────────────────────────────────────────────────
+
+
+def mark(text: str, level: str) -> html.Span:
+    """A red/yellow/green mark; the caller's text says what it means (icon included)."""
+    return html.Span(text, className=f"mark mark-{level}")
+
+
+def status_mark(status: str | None) -> html.Span:
+    text, cls = STATUS_MARK.get(status or "", (status or "—", "mark-grey"))
+    return html.Span(text, className=f"mark {cls}")
+
+
+def text_link(text: Any, path: str, **kw) -> dcc.Link:
+    return dcc.Link(str(text) if text is not None else "—", href=path, **kw)
+
+
+def unit_link(ctx: ViewContext, unit: str) -> dcc.Link:
+    return text_link(unit, ctx.link(unit_path(unit)), className="unit-link")
+
+
+def suggestion_link(ctx: ViewContext, session: str, number: int, text: str | None = None) -> dcc.Link:
+    return text_link(text or f"{session} 第{number}号", ctx.link(suggestion_path(session, number)), className="suggestion-link")
+
+
+def delta_span(current: float | None, previous: float | None, higher_is_better: bool = True, points: bool = True) -> html.Span:
+    """同比 as text with an arrow: '同比 ↑ 2.30个百分点'; the arrow and words carry the sign."""
+    if current is None or previous is None:
+        return html.Span("同比 —", className="delta delta-flat")
+    diff = current - previous
+    text = format_delta(current, previous) if points else format_count_delta(current, previous)
+    good = (diff > 0) == higher_is_better
+    cls = "delta-flat" if diff == 0 else ("delta-good" if good else "delta-bad")
+    arrow = "→" if diff == 0 else ("↑" if diff > 0 else "↓")
+    return html.Span(f"同比 {arrow} {text}", className=f"delta {cls}")
+
+
+def kpi_card(key: str, label: str, value: str, delta: Any = None, note: str | None = None) -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(label, className="kpi-label"),
+                html.Div(value, className="kpi-value", id=f"kpi-{key}"),
+                html.Div(delta) if delta is not None else None,
+                html.Div(note, className="kpi-note") if note else None,
+            ]
+        ),
+        className="kpi-card shadow-sm",
+    )
+
+
+def card(title: str, body: Any, **kw) -> dbc.Card:
+    return dbc.Card([dbc.CardHeader(title, className="fw-bold"), dbc.CardBody(body)], className="shadow-sm mb-3", **kw)
+
+
+def empty(text: str = "暂无数据") -> html.Div:
+    return html.Div(text, className="text-muted fst-italic py-2")
+
+
+def rate(value: float | None) -> str:
+    return format_rate(value)
+
+
+def count(value: Any) -> str:
+    return "—" if value is None else f"{int(value):,}"
+
+
+# ── figures ───────────────────────────────────────────────────────────────────────────────────
+
+
+def figure(height: int = 320, dark: bool = False, **layout) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        height=height,
+        margin=dict(l=40, r=16, t=36, b=40),
+        font=dict(family=FONT, size=22 if dark else 13, color="#fff" if dark else "#222"),
+        paper_bgcolor="#000" if dark else "#fff",
+        plot_bgcolor="#000" if dark else "#fff",
+        colorway=PALETTE,
+        legend=dict(orientation="h", y=-0.2),
+        separators=".,",
+        **layout,
+    )
+    grid_color = "#333" if dark else "#e5e5e5"
+    fig.update_xaxes(gridcolor=grid_color, zerolinecolor=grid_color)
+    fig.update_yaxes(gridcolor=grid_color, zerolinecolor=grid_color)
+    return fig
+
+
+def graph(fig: go.Figure, graph_id: str | None = None, static: bool = False) -> dcc.Graph:
+    config = dict(GRAPH_CONFIG)
+    if static:
+        config.update(staticPlot=True)
+    kw = {"id": graph_id} if graph_id else {}
+    return dcc.Graph(figure=fig, config=config, mathjax=False, **kw)
+
+
+# ── grids ─────────────────────────────────────────────────────────────────────────────────────
+
+GRID_LOCALE = {  # AG Grid's own labels in Chinese
+    "page": "页", "more": "更多", "to": "至", "of": "共", "next": "下一页", "last": "末页", "first": "首页",
+    "previous": "上一页", "loadingOoo": "加载中…", "noRowsToShow": "没有记录", "filterOoo": "筛选…",
+    "equals": "等于", "notEqual": "不等于", "contains": "包含", "notContains": "不包含", "startsWith": "开头是",
+    "endsWith": "结尾是", "lessThan": "小于", "greaterThan": "大于", "inRange": "介于", "andCondition": "并且",
+    "orCondition": "或者", "blank": "为空", "notBlank": "不为空", "searchOoo": "搜索…", "selectAll": "全选",
+    "applyFilter": "应用", "resetFilter": "重置", "clearFilter": "清除", "pageSizeSelectorLabel": "每页行数:",
+    "lessThanOrEqual": "小于等于", "greaterThanOrEqual": "大于等于", "before": "早于", "after": "晚于",
+    "ariaPageSizeSelectorLabel": "每页行数",
+}
+
+
+def grid(grid_id: str, rows: list[dict], columns: list[dict], height: int = 420, page_size: int = 20) -> dag.AgGrid:
+    """A sortable, filterable grid. Cells are text; link columns use the DubanLink renderer
+    (assets/dashAgGridComponentFunctions.js), which renders text only and navigates in-app."""
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=rows,
+        columnDefs=columns,
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90},
+        dashGridOptions={
+            "localeText": GRID_LOCALE,
+            "pagination": len(rows) > page_size,
+            "paginationPageSize": page_size,
+            "paginationPageSizeSelector": False,
+            "enableCellTextSelection": True,
+            "animateRows": False,
+        },
+        columnSize="responsiveSizeToFit",
+        className="ag-theme-alpine duban-grid",
+        style={"height": f"{height}px"},
+    )
+
+
+def link_column(field_name: str, header: str, href_field: str, **kw) -> dict:
+    return {"field": field_name, "headerName": header, "cellRenderer": "DubanLink", "cellRendererParams": {"hrefField": href_field}, **kw}
+
+
+# ── chrome: nav + filters + "what this view shows" ────────────────────────────────────────────
+
+NAV = [
+    ("/", "总览"),
+    ("/units", "承办单位"),
+    ("/overdue", "逾期预警"),
+    ("/key", "重点督办"),
+    ("/trends", "年度趋势"),
+    ("/data", "数据状态"),
+    ("/meeting", "会议大屏"),
+]
+
+
+def navbar(ctx: ViewContext, pathname: str) -> dbc.Navbar:
+    first = "/" + (pathname or "/").strip("/").split("/")[0]
+    items = [
+        dbc.NavItem(dcc.Link(label, href=ctx.link(path), className="nav-link" + (" active" if first == path else ""), id=f"nav-{path.strip('/') or 'home'}"))
+        for path, label in NAV
+    ]
+    viewer = ctx.viewer
+    who = f"{viewer.username}" + (f" ({viewer.unit})" if getattr(viewer, "unit", None) else "")
+    right = [html.Span(who, className="text-white-50 me-3 small")]
+    if getattr(viewer, "username", "") != "本机":
+        right.append(html.A("退出", href="/logout", className="btn btn-sm btn-outline-light"))
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dcc.Link("督办 · 代表建议办理", href=ctx.link("/"), className="navbar-brand fw-bold"),
+                dbc.Nav(items, className="me-auto"),
+                html.Div(right, className="d-flex align-items-center"),
+            ],
+            fluid=True,
+        ),
+        className="duban-nav",
+        dark=True,
+    )
+
+
+def filter_bar(ctx: ViewContext) -> html.Div:
+    f = ctx.filters
+    st = ctx.state
+
+    def dropdown(fid: str, options: list, value: Any, placeholder: str, width: int) -> dbc.Col:
+        return dbc.Col(
+            dcc.Dropdown(id=fid, options=options, value=value, placeholder=placeholder, clearable=True, searchable=True),
+            width=width,
+        )
+
+    years = [{"label": f"{y}年", "value": y} for y in sorted(f.get("years") or [], reverse=True)]
+    sessions = [{"label": s, "value": s} for s in f.get("sessions") or []]
+    kinds = [{"label": k, "value": k} for k in (f.get("kinds") or ["大会建议", "闭会建议"])]
+    categories = [{"label": c, "value": c} for c in f.get("categories") or []]
+    return html.Div(
+        dbc.Container(
+            dbc.Row(
+                [
+                    dbc.Col(html.Label("年度", className="form-label"), width="auto", className="pt-2"),
+                    dropdown("filter-year", years, ctx.year if st.session is None else st.year, "全部年度", 1),
+                    dbc.Col(html.Label("会次", className="form-label"), width="auto", className="pt-2"),
+                    dropdown("filter-session", sessions, st.session, "全部会次", 2),
+                    dbc.Col(html.Label("类型", className="form-label"), width="auto", className="pt-2"),
+                    dropdown("filter-kind", kinds, st.kind, "全部类型", 2),
+                    dbc.Col(html.Label("类别", className="form-label"), width="auto", className="pt-2"),
+                    dropdown("filter-category", categories, st.category, "全部类别", 2),
+                    dbc.Col(html.Label("截至日期", className="form-label"), width="auto", className="pt-2"),
+                    dbc.Col(
+                        dcc.Input(id="filter-as-of", type="date", value=ctx.as_of.isoformat(), className="form-control", debounce=True),
+                        width=2,
+                    ),
+                ],
+                className="g-2 align-items-center",
+            ),
+            fluid=True,
+        ),
+        className="duban-filters",
+    )
+
+
+def view_meta(ctx: ViewContext, shows: str) -> html.Div:
+    """Every view says what it shows, as of when, and when the data was last refreshed."""
+    parts = [
+        html.Span(["本页: ", html.Strong(shows)]),
+        html.Span(["  ·  数据截至 ", html.Strong(format_date(ctx.as_of), id="meta-as-of")]),
+        html.Span(["  ·  数据刷新于 ", html.Strong(_refreshed_text(ctx.refreshed_at), id="meta-refreshed")]),
+    ]
+    scope_bits = []
+    if ctx.year:
+        scope_bits.append(f"{ctx.year}年")
+    for v in (ctx.state.session, ctx.state.kind, ctx.state.category):
+        if v:
+            scope_bits.append(v)
+    if ctx.restrict_unit:
+        scope_bits.append(f"仅本单位: {ctx.restrict_unit}")
+    parts.append(html.Span(["  ·  范围 ", html.Strong(" / ".join(scope_bits) or "全部", id="meta-scope")]))
+    if ctx.state.category:
+        parts.append(" ")
+        parts.append(dcc.Link("清除类别筛选 ✕", href=ctx.here(category=None), className="small ms-2", id="clear-category"))
+    return html.Div(parts, className="view-meta my-2")
+
+
+def _refreshed_text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)

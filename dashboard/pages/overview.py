@@ -1,0 +1,135 @@
+"""总览 `/`: headline cards with 同比, completion curve against last year, categories (click →
+category filter in the URL), status and result-class breakdown, and the 需关注 panel."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import html
+
+from dashboard import components as C
+from exports.xlsx import as_rows
+from warehouse.formatting import format_date, format_rate
+
+ATTENTION_LIMIT = 10
+
+
+def headline_cards(ctx: C.ViewContext, m: dict, prev: dict | None) -> list:
+    """The six headline cards; shared with /meeting (big=True there uses its own markup)."""
+    p = prev or {}
+    key = m.get("key_supervised") or {}
+    pkey = p.get("key_supervised") or {}
+    return [
+        C.kpi_card("total", "建议总数", C.count(m.get("total")), C.delta_span(m.get("total"), p.get("total"), points=False)),
+        C.kpi_card("completion_rate", "办结率", format_rate(m.get("completion_rate")), C.delta_span(m.get("completion_rate"), p.get("completion_rate")),
+                   f"已办结 {C.count(m.get('completed'))} 件 / 在办 {C.count(m.get('in_progress'))} 件"),
+        C.kpi_card("on_time_rate", "按时办结率", format_rate(m.get("on_time_rate")), C.delta_span(m.get("on_time_rate"), p.get("on_time_rate"))),
+        C.kpi_card("satisfied_rate", "满意率 (含基本满意)", format_rate(m.get("satisfied_rate")), C.delta_span(m.get("satisfied_rate"), p.get("satisfied_rate")),
+                   f"已测评 {C.count(m.get('evaluated'))} 件; 满意 {format_rate(m.get('fully_satisfied_rate'))}"),
+        C.kpi_card("overdue", "逾期件", C.count(m.get("overdue")), C.delta_span(m.get("overdue"), p.get("overdue"), higher_is_better=False, points=False),
+                   f"临期 {C.count(m.get('due_soon'))} 件"),
+        C.kpi_card("key", "重点督办进度", f"{C.count(key.get('completed'))} / {C.count(key.get('total'))}",
+                   C.delta_span(key.get("completed"), pkey.get("completed"), points=False),
+                   f"已办结 / 总数; 逾期 {C.count(key.get('overdue'))} 件"),
+    ]
+
+
+def yoy_note(yoy: dict | None) -> str:
+    if not yoy or not yoy.get("previous_as_of"):
+        return "同比: 无上年同期数据"
+    return f"同比: 与上年同期比较 (交办后第 {yoy.get('offset_days')} 天, 上年截至 {format_date(yoy.get('previous_as_of'))})"
+
+
+def completion_curve_figure(ctx: C.ViewContext, scope, dark: bool = False, height: int = 320) -> C.go.Figure:
+    years = [y for y in (ctx.year, (ctx.year or 0) - 1) if y]
+    rows = as_rows(ctx.ind.completion_curve(scope, years)) if years else []
+    fig = C.figure(height=height, dark=dark, xaxis_title="交办后天数", yaxis_title="累计办结比例", yaxis_tickformat=".0%")
+    for year in sorted({r["year"] for r in rows}, reverse=True):
+        pts = [r for r in rows if r["year"] == year]
+        fig.add_trace(go.Scatter(x=[r["day_offset"] for r in pts], y=[r["share"] for r in pts], mode="lines",
+                                 name=f"{year}年", line=dict(width=4 if year == ctx.year else 2, dash="solid" if year == ctx.year else "dash")))
+    fig.update_yaxes(range=[0, 1.02])
+    return fig
+
+
+def category_figure(m: dict, selected: str | None, dark: bool = False, height: int = 340) -> C.go.Figure:
+    cats = list(reversed(m.get("by_category") or []))
+    fig = C.figure(height=height, dark=dark)
+    fig.add_trace(go.Bar(
+        y=[c["category"] or "未分类" for c in cats], x=[c["total"] for c in cats], orientation="h",
+        customdata=[c["category"] for c in cats],
+        text=[f"{c['total']} 件 ({format_rate(c.get('share'))})" for c in cats], textposition="auto",
+        marker_color=["#d08c1f" if c["category"] == selected else "#7a1f1f" for c in cats],
+        hoverinfo="skip",
+    ))
+    fig.update_layout(margin=dict(l=140, r=16, t=16, b=30), clickmode="event")
+    return fig
+
+
+def status_figure(m: dict, dark: bool = False) -> C.go.Figure:
+    labels = ["已办结", "在办", "其中逾期", "其中临期"]
+    values = [m.get("completed") or 0, m.get("in_progress") or 0, m.get("overdue") or 0, m.get("due_soon") or 0]
+    fig = C.figure(height=260, dark=dark)
+    fig.add_trace(go.Bar(x=labels, y=values, text=[f"{v} 件" for v in values], textposition="auto",
+                         marker_color=["#1e7b34", "#5b7083", "#b42318", "#c99a00"], hoverinfo="skip"))
+    return fig
+
+
+def class_figure(m: dict, dark: bool = False) -> C.go.Figure:
+    counts = m.get("class_counts") or {}
+    rates = m.get("class_rates") or {}
+    names = {"A": "A类 已解决或基本解决", "B": "B类 正在解决/列入计划", "C": "C类 以后解决", "D": "D类 留作参考"}
+    fig = C.figure(height=260, dark=dark)
+    fig.add_trace(go.Bar(x=[names[k] for k in "ABCD"], y=[counts.get(k) or 0 for k in "ABCD"],
+                         text=[f"{counts.get(k) or 0} 件 ({format_rate(rates.get(k))})" for k in "ABCD"],
+                         textposition="auto", marker_color=["#1e7b34", "#2f6f9f", "#d08c1f", "#8c6d46"], hoverinfo="skip"))
+    return fig
+
+
+def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:
+    overdue = [r for r in as_rows(ctx.ind.overdue(scope)) if r.get("status") == "逾期"]
+    overdue.sort(key=lambda r: -(r.get("days_overdue") or 0))
+    unsatisfied = as_rows(ctx.ind.unsatisfied(scope))
+    key_lagging = [r for r in as_rows(ctx.ind.key_items(scope)) if r.get("status") in ("逾期", "临期")]
+    unreported = [r for r in as_rows(ctx.ind.unreported(scope)) if (r.get("unreported") or 0) > 0]
+
+    def items(rows, render, more_href):
+        if not rows:
+            return C.empty("无")
+        lis = [html.Li(render(r)) for r in rows[:ATTENTION_LIMIT]]
+        if len(rows) > ATTENTION_LIMIT:
+            lis.append(html.Li(C.text_link(f"全部 {len(rows)} 条 →", more_href)))
+        return html.Ul(lis, className="attention-list list-unstyled")
+
+    def suggestion_item(r, tail):
+        return [C.suggestion_link(ctx, r["session"], r["number"], f"第{r['number']}号"), " ", html.Span(r.get("title") or "", className="text-literal"), " ", tail]
+
+    return dbc.Row([
+        dbc.Col(C.card(f"逾期件 ({len(overdue)})", items(overdue, lambda r: suggestion_item(r, C.mark(f"⚠ 逾期 {r.get('days_overdue')} 天", "red")), ctx.link("/overdue"))), md=3),
+        dbc.Col(C.card(f"不满意件 ({len(unsatisfied)})", items(unsatisfied, lambda r: suggestion_item(r, C.mark("✗ 不满意", "red")), ctx.link("/overdue"))), md=3),
+        dbc.Col(C.card(f"重点督办件滞后 ({len(key_lagging)})", items(key_lagging, lambda r: suggestion_item(r, C.status_mark(r.get("status"))), ctx.link("/key"))), md=3),
+        dbc.Col(C.card(f"未报送的单位 ({len(unreported)})", items(unreported, lambda r: [C.unit_link(ctx, r["unit"]), f" 未报送 {r['unreported']} 件 ", C.mark("! 未报送", "yellow")], ctx.link("/data"))), md=3),
+    ], className="g-3", id="attention")
+
+
+def layout(ctx: C.ViewContext):
+    scope = ctx.scope()
+    m = ctx.ind.metrics(scope)
+    yoy = ctx.ind.yoy(scope)
+    prev = (yoy or {}).get("previous")
+    cards = headline_cards(ctx, m, prev)
+    return html.Div([
+        C.view_meta(ctx, "总览: 主要指标、同比、需关注事项"),
+        dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-1"),
+        html.Div(yoy_note(yoy), className="small text-muted mb-3", id="yoy-note"),
+        dbc.Row([
+            dbc.Col(C.card("累计办结进度: 今年与上年同期", C.graph(completion_curve_figure(ctx, scope), "fig-curve")), lg=6),
+            dbc.Col(C.card("类别分布 (点击类别即按该类别筛选全部页面)", C.graph(category_figure(m, ctx.state.category), {"type": "xfilter", "key": "category"})), lg=6),
+        ], className="g-3"),
+        dbc.Row([
+            dbc.Col(C.card("办理状态", C.graph(status_figure(m), "fig-status")), lg=6),
+            dbc.Col(C.card("答复分类 (已办结件)", C.graph(class_figure(m), "fig-class")), lg=6),
+        ], className="g-3"),
+        html.Div("需关注", className="section-title"),
+        attention_panel(ctx, scope),
+    ])
