@@ -228,3 +228,22 @@ def table_xlsx(title: str, columns: Sequence[Col], rows: Iterable[Mapping[str, A
                sheet_name: str = "清单", as_of: date | None = None, meta: Sequence[str] = ()) -> bytes:
     """A one-sheet export (the dashboard uses it for any grid it offers as a download)."""
     return build_xlsx(lambda book: book.table(sheet_name, title, columns, rows, as_of=as_of, meta=meta))
+
+
+# ── the specific exports ────────────────────────────────────────────────────────────────────
+def _city(indicators: Any) -> str:
+    settings = getattr(indicators, "settings", None)
+    names = getattr(settings, "city_names", None) or ("示范市",)
+    return names[0]
+
+
+def _scope_meta(scope: Any) -> list[str]:
+    """The filters of a scope as one line (year, session, kind, category, unit, 重点)."""
+    parts = []
+    for attr, label in (("year", "年度"), ("session", "届次"), ("kind", "类型"), ("category", "类别"), ("unit", "单位")):
+        value = getattr(scope, attr, None)
+        if value:
+            parts.append(f"{label}：{value}")
+    if getattr(scope, "key_only", False):
+        parts.append("仅重点督办件")
+    return ["　".join(parts)] if parts else []
