@@ -1,0 +1,395 @@
+"""The `duban` command. Exit codes: 0 done, 1 the work failed (one-line reason), 2 usage error.
+
+Subcommands only parse arguments and call the layers (etl.pipeline, warehouse.indicators,
+warehouse.ranking, exports, duban.appstate, dashboard); no figure is computed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from duban.settings import duban_home, load_settings
+
+
+# Rejected rows listed per file in the text status (the JSON carries all of them).
+REASONS_SHOWN_PER_FILE = 20
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD 格式 / expected YYYY-MM-DD: {text!r}") from None
+
+
+def _warehouse_arg(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--warehouse", type=Path, required=required, metavar="FILE",
+                        help="仓库文件 (指向当前发布版本的链接) / the warehouse file")
+
+
+def _echo(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ── etl ─────────────────────────────────────────────────────────────────────────────────────
+def _print_refresh(report) -> None:
+    c = report.counts
+    print(f"已发布版本 {report.version.name}, 用时 {report.seconds:.1f} 秒 / published {report.version.name}")
+    print(f"文件: 共 {c.files} 个, 新收 {report.files_new} 个, 整体拒收 {c.files_rejected} 个")
+    print(f"数据行: 读取 {c.rows_read} 行 = 载入 {c.loaded} + 被取代 {c.superseded} + 拒收 {c.rejected}")
+    for name, reason in report.rejected_files:
+        print(f"  拒收文件 {name}: {reason}")
+    if c.rejected:
+        print("拒收行的原因见 duban etl status 或看板的 数据状态 页")
+
+
+def cmd_etl_run(args, settings) -> None:
+    from etl.pipeline import run_refresh
+
+    report = run_refresh(args.warehouse, settings, inbox=args.inbox, home=duban_home(), progress=_echo)
+    _print_refresh(report)
+
+
+def cmd_etl_rebuild(args, settings) -> None:
+    from etl.pipeline import run_refresh
+
+    report = run_refresh(args.warehouse, settings, home=duban_home(), progress=_echo, rebuild=True)
+    _print_refresh(report)
+
+
+def cmd_etl_rollback(args, settings) -> None:
+    from etl.publish import rollback
+    from warehouse.connection import WarehousePaths
+
+    version = rollback(WarehousePaths(args.warehouse))
+    print(f"已回滚到版本 {version.name} / rolled back to {version.name}")
+
+
+def cmd_etl_status(args, settings) -> None:
+    from warehouse.status import refresh_status
+
+    status = refresh_status(args.warehouse, limit=args.limit)
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2, default=str))
+        return
+    print(f"当前版本: {status['version']}")
+    print("最近的刷新:")
+    for run in status["refreshes"]:
+        line = f"  {run.get('started_at')}  {run.get('status')}"
+        if run.get("status") == "成功":
+            line += (f"  文件 {run.get('files')}  读取 {run.get('rows_read')}  载入 {run.get('loaded')}"
+                     f"  被取代 {run.get('superseded')}  拒收 {run.get('rejected')}  {run.get('seconds')} 秒")
+        else:
+            line += f"  {run.get('error')}"
+        print(line)
+    print("文件:")
+    for f in status["files"]:
+        line = (f"  [{f['status']}] {f['original_name']}  {f['kind_label'] or ''}  {f['sender_unit'] or ''}"
+                f"  填报日期 {f['report_date'] or '—'}  读取 {f['rows_read']}  载入 {f['loaded']}"
+                f"  被取代 {f['superseded']}  拒收 {f['rejected']}")
+        print(line)
+        if f["reject_reason"]:
+            print(f"      原因: {f['reject_reason']}")
+        for reason in f["reasons"][:REASONS_SHOWN_PER_FILE]:
+            print(f"      {reason}")
+        if len(f["reasons"]) > REASONS_SHOWN_PER_FILE:
+            print(f"      … 另有 {len(f['reasons']) - REASONS_SHOWN_PER_FILE} 条, 完整列表见 --json 或看板")
+    print("各单位最近报送:")
+    for unit in status["units"]:
+        print(f"  {unit['unit']}: {unit['last_report_date'] or '未报送'}")
+
+
+def cmd_etl_schedule(args, settings) -> None:
+    from etl.schedule import run_schedule
+
+    run_schedule(args.warehouse, args.inbox, settings, home=duban_home(), every=args.every, cron=args.cron,
+                 sources_file=args.sources, max_runs=args.max_runs, log=_echo)
+
+
+# ── figures ─────────────────────────────────────────────────────────────────────────────────
+def _scope_from(args):
+    from warehouse.indicators import Scope
+
+    return Scope(year=args.year, session=args.session, kind=args.kind, category=args.category,
+                 unit=getattr(args, "unit", None), key_only=getattr(args, "key_only", False),
+                 as_of=args.as_of or date.today())
+
+
+def _indicators(args, settings):
+    from warehouse.connection import PublishedWarehouse
+    from warehouse.indicators import Indicators
+
+    return Indicators(PublishedWarehouse(args.warehouse).connection(), settings)
+
+
+def cmd_metrics(args, settings) -> None:
+    figures = _indicators(args, settings).metrics(_scope_from(args))
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
+        return
+    from warehouse.formatting import format_rate
+
+    for key, value in figures.items():
+        shown = format_rate(value) if key.endswith("_rate") else value
+        print(f"{key}: {shown}")
+
+
+def cmd_ranking(args, settings) -> None:
+    from warehouse.connection import PublishedWarehouse
+    from warehouse.ranking import rank_units
+
+    rows = rank_units(PublishedWarehouse(args.warehouse).connection(), settings, args.year,
+                      args.as_of or date.today(), hand_scores=args.scores)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    from warehouse.ranking import describe_ranking
+
+    print(describe_ranking(rows))
+
+
+# ── serving ─────────────────────────────────────────────────────────────────────────────────
+def cmd_serve(args, settings) -> None:
+    from duban.server import serve
+
+    serve(args.warehouse, host=args.host, port=args.port, workers=args.workers, auth=not args.no_auth,
+          log=_echo)
+
+
+def cmd_demo(args, settings) -> None:
+    from duban.demo import write_inbox
+
+    if args.inbox_only:
+        summary = write_inbox(args.inbox_only, suggestions=args.suggestions, years=args.years, units=args.units,
+                              seed=args.seed, progress=_echo)
+        print(f"演示收件目录已写入 {args.inbox_only}: {summary}")
+        return
+    from duban.server import serve
+    from etl.pipeline import run_refresh
+
+    home = duban_home()
+    inbox = home / "demo" / "inbox"
+    warehouse = home / "demo" / "duban.duckdb"
+    if not inbox.exists():
+        _echo(f"生成演示数据到 {inbox} …")
+        write_inbox(inbox, suggestions=args.suggestions, years=args.years, units=args.units, seed=args.seed,
+                    progress=_echo)
+    report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=_echo)
+    _print_refresh(report)
+    if not args.no_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(2.0, webbrowser.open, [f"http://127.0.0.1:{args.port}/"]).start()
+    serve(warehouse, host="127.0.0.1", port=args.port, workers=args.workers, auth=False, log=_echo)
+
+
+# ── accounts ────────────────────────────────────────────────────────────────────────────────
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("密码 / password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_users(args, settings) -> None:
+    from duban import appstate
+
+    home = duban_home()
+    if args.users_command == "add":
+        appstate.add_user(home, args.name, args.role, args.unit, _read_password())
+        print(f"已添加用户 {args.name} ({args.role})")
+    elif args.users_command == "list":
+        for user in appstate.list_users(home):
+            state = "停用" if user.get("disabled") else "启用"
+            print(f"{user['name']}\t{user['role']}\t{user.get('unit') or ''}\t{state}")
+    elif args.users_command == "disable":
+        appstate.disable_user(home, args.name)
+        print(f"已停用用户 {args.name}")
+    elif args.users_command == "passwd":
+        appstate.set_password(home, args.name, _read_password())
+        print(f"已修改用户 {args.name} 的密码")
+
+
+# ── meeting outputs ─────────────────────────────────────────────────────────────────────────
+def cmd_report(args, settings) -> None:
+    from exports.report import write_report
+
+    write_report(_indicators(args, settings), _scope_from(args), args.out)
+    print(f"通报已写入 {args.out}")
+
+
+def cmd_template(args, settings) -> None:
+    from exports.template import write_template
+
+    write_template(_indicators(args, settings), args.unit, args.year, args.out)
+    print(f"{args.unit} 的填报模板已写入 {args.out}")
+
+
+def cmd_export(args, settings) -> None:
+    from exports import xlsx
+
+    indicators = _indicators(args, settings)
+    scope = _scope_from(args)
+    writers = {
+        "chase-list": lambda: xlsx.chase_list(indicators, scope),
+        "ranking": lambda: xlsx.ranking_export(indicators, scope),
+        "rejected": lambda: xlsx.rejected_rows(indicators),
+    }
+    args.out.write_bytes(writers[args.what]())
+    print(f"已导出 {args.out}")
+
+
+def cmd_bench(args, settings) -> None:
+    from duban.bench import run_bench
+
+    run_bench(suggestions=args.suggestions, years=args.years, units=args.units, as_json=args.json,
+              workdir=args.workdir, log=_echo)
+
+
+# ── parser ──────────────────────────────────────────────────────────────────────────────────
+def _scope_args(parser: argparse.ArgumentParser, unit: bool = True) -> None:
+    parser.add_argument("--year", type=int, help="年度 / year of the session")
+    parser.add_argument("--session", help="届次, 如 十八届一次 / session")
+    parser.add_argument("--kind", choices=["大会建议", "闭会建议"], help="类型 / kind")
+    parser.add_argument("--category", help="类别 / category")
+    if unit:
+        parser.add_argument("--unit", help="承办单位 / handling unit")
+        parser.add_argument("--key-only", action="store_true", help="只看重点督办件 / key supervised only")
+    parser.add_argument("--as-of", type=_date, help="截至日期 T, 默认今天 / as-of date (default today)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="duban", description="督办: 人大代表建议办理督办 / supervision of deputies' suggestions")
+    parser.add_argument("--debug", action="store_true", help="出错时显示完整的调用栈 / show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令/command")
+
+    demo = sub.add_parser("demo", help="生成演示数据并打开看板 / build a demo warehouse and serve it")
+    demo.add_argument("--port", type=int, default=8050, help="端口 / port")
+    demo.add_argument("--workers", type=int, default=2, help="工作进程数 / worker processes")
+    demo.add_argument("--no-browser", action="store_true", help="不自动打开浏览器 / do not open a browser")
+    demo.add_argument("--inbox-only", type=Path, metavar="DIR", help="只写出演示收件目录 / only write the inbox")
+    demo.add_argument("--suggestions", type=int, default=400, help="每年建议件数 / suggestions a year")
+    demo.add_argument("--years", type=int, default=3, help="年数 / years")
+    demo.add_argument("--units", type=int, default=100, help="承办单位数 / units")
+    demo.add_argument("--seed", type=int, default=7, help="随机种子 / seed")
+    demo.set_defaults(func=cmd_demo)
+
+    etl = sub.add_parser("etl", help="数据载入 / loading data").add_subparsers(dest="etl_command", required=True,
+                                                                              metavar="命令/command")
+    run = etl.add_parser("run", help="载入收件目录并发布 / load the inbox and publish")
+    run.add_argument("--inbox", type=Path, required=True, metavar="DIR", help="收件目录 / inbox folder")
+    _warehouse_arg(run)
+    run.set_defaults(func=cmd_etl_run)
+    status = etl.add_parser("status", help="最近的刷新、文件和拒收原因 / refreshes, files, rejections")
+    _warehouse_arg(status)
+    status.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+    status.add_argument("--limit", type=int, default=20, help="显示几次刷新 / refreshes shown")
+    status.set_defaults(func=cmd_etl_status)
+    rebuild = etl.add_parser("rebuild", help="从存档重建仓库 / rebuild from the archive")
+    _warehouse_arg(rebuild)
+    rebuild.set_defaults(func=cmd_etl_rebuild)
+    rollback = etl.add_parser("rollback", help="回到上一个发布版本 / return to the previous version")
+    _warehouse_arg(rollback)
+    rollback.set_defaults(func=cmd_etl_rollback)
+    schedule = etl.add_parser("schedule", help="按计划定时刷新 / refresh on a schedule")
+    schedule.add_argument("--inbox", type=Path, required=True, metavar="DIR", help="收件目录 / inbox folder")
+    _warehouse_arg(schedule)
+    when = schedule.add_mutually_exclusive_group(required=True)
+    when.add_argument("--every", help="间隔, 如 1h, 30m / interval")
+    when.add_argument("--cron", help='cron 表达式, 如 "0 7 * * *" / cron expression')
+    schedule.add_argument("--sources", type=Path, help="数据来源设置文件 / sources settings file")
+    schedule.add_argument("--max-runs", type=int, help="运行几次后退出 (测试用) / stop after N runs")
+    schedule.set_defaults(func=cmd_etl_schedule)
+
+    metrics = sub.add_parser("metrics", help="指标 (domain.md 定义) / the indicators")
+    _warehouse_arg(metrics)
+    _scope_args(metrics)
+    metrics.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+    metrics.set_defaults(func=cmd_metrics)
+
+    ranking = sub.add_parser("ranking", help="承办单位考核排名 / unit assessment and ranking")
+    _warehouse_arg(ranking)
+    ranking.add_argument("--year", type=int, required=True, help="年度 / year")
+    ranking.add_argument("--as-of", type=_date, help="截至日期 / as-of date")
+    ranking.add_argument("--scores", type=Path, help="人工评分表 / assessors' hand scores (xlsx/csv)")
+    ranking.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+    ranking.set_defaults(func=cmd_ranking)
+
+    serve = sub.add_parser("serve", help="启动看板服务 / serve the dashboard")
+    _warehouse_arg(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="监听地址 / host")
+    serve.add_argument("--port", type=int, default=8050, help="端口 / port")
+    serve.add_argument("--workers", type=int, default=2, help="工作进程数 / worker processes")
+    serve.add_argument("--no-auth", action="store_true", help="不要求登录 (仅限本机地址) / no login (loopback only)")
+    serve.set_defaults(func=cmd_serve)
+
+    users = sub.add_parser("users", help="账号管理 / accounts").add_subparsers(dest="users_command", required=True,
+                                                                           metavar="命令/command")
+    add = users.add_parser("add", help="添加账号, 密码从标准输入读取 / add an account (password on stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["leader", "supervisor", "unit"], help="角色 / role")
+    add.add_argument("--unit", help="单位账号所属单位 / the unit of a unit account")
+    listing = users.add_parser("list", help="列出账号 / list accounts")
+    disable = users.add_parser("disable", help="停用账号 / disable an account")
+    disable.add_argument("name")
+    passwd = users.add_parser("passwd", help="修改密码 (从标准输入读取) / change a password (stdin)")
+    passwd.add_argument("name")
+    for p in (add, listing, disable, passwd):
+        p.set_defaults(func=cmd_users)
+
+    report = sub.add_parser("report", help="生成办理情况通报 (Word) / the Word report")
+    _warehouse_arg(report)
+    _scope_args(report, unit=False)
+    report.add_argument("--out", type=Path, required=True, help="输出 .docx / output file")
+    report.set_defaults(func=cmd_report)
+
+    template = sub.add_parser("template", help="生成单位填报模板 / a unit's pre-filled template")
+    _warehouse_arg(template)
+    template.add_argument("--unit", required=True, help="承办单位 / unit")
+    template.add_argument("--year", type=int, required=True, help="年度 / year")
+    template.add_argument("--out", type=Path, required=True, help="输出 .xlsx / output file")
+    template.set_defaults(func=cmd_template)
+
+    export = sub.add_parser("export", help="导出 Excel / Excel exports")
+    export.add_argument("what", choices=["chase-list", "ranking", "rejected"],
+                        help="催办清单 / 排名 / 拒收行 — chase list, ranking, rejected rows")
+    _warehouse_arg(export)
+    _scope_args(export)
+    export.add_argument("--out", type=Path, required=True, help="输出 .xlsx / output file")
+    export.set_defaults(func=cmd_export)
+
+    bench = sub.add_parser("bench", help="性能基准 / benchmark")
+    bench.add_argument("--suggestions", type=int, default=2000, help="每年建议件数 / suggestions a year")
+    bench.add_argument("--years", type=int, default=3, help="年数 / years")
+    bench.add_argument("--units", type=int, default=100, help="单位数 / units")
+    bench.add_argument("--workdir", type=Path, help="工作目录 / working folder")
+    bench.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        args.func(args, settings)
+        return 0
+    except KeyboardInterrupt:
+        _echo("已中止 / interrupted")
+        return 1
+    except Exception as exc:  # noqa: BLE001 - every failure ends as one line on stderr
+        if args.debug:
+            raise
+        _echo(f"错误: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""`duban serve`: the dashboard on gunicorn (a production WSGI server), login required by default."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Callable
+
+from gunicorn.app.base import BaseApplication
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _DashApplication(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Each worker builds its own app (and its own DuckDB connection) after the fork.
+        from dashboard.wsgi import application
+
+        return application
+
+
+def serve(warehouse: Path, host: str = "127.0.0.1", port: int = 8050, workers: int = 2, auth: bool = True,
+          log: Callable[[str], None] = print) -> None:
+    if not auth:
+        if not is_loopback(host):
+            raise ValueError(f"--no-auth 只允许在本机地址上使用 (127.0.0.1 / ::1), 当前为 {host}")
+        log("警告: 看板未启用登录 (--no-auth), 只能从本机访问 / WARNING: login disabled, loopback only")
+    os.environ["DUBAN_WAREHOUSE"] = str(Path(warehouse).resolve().parent / Path(warehouse).name)
+    os.environ["DUBAN_NO_AUTH"] = "0" if auth else "1"
+    log(f"看板地址 / dashboard: http://{host}:{port}/")
+    _DashApplication({
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "threads": 4,
+        "worker_class": "gthread",
+        "timeout": 120,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }).run()
