@@ -1,0 +1,889 @@
+"""The indicator layer: the ONE place where every figure of domain.md is defined.
+
+The CLI, the dashboard pages and the Excel/Word exports call this module and never compute a
+rate themselves (tests/test_single_definition.py keeps it that way). Figures are returned raw:
+rates as unrounded fractions, None when the denominator is 0; warehouse.formatting shows them.
+
+Public API
+    Scope(year=None, session=None, kind=None, category=None, unit=None, key_only=False,
+          as_of=date.today(), restrict_unit=None)
+    ind = Indicators(conn, settings, version=None)
+    ind.metrics(scope) -> dict                 # `duban metrics --json` (interfaces.md)
+    ind.yoy(scope) -> dict                     # {year, previous_year, offset_days, as_of, previous_as_of,
+                                               #  reference_date, previous_reference_date, current, previous}
+    ind.completion_curve(scope, years) -> list[{year, day_offset, share}]
+    ind.trends(scope) -> {"years": [{year, total, completed, completion_rate, on_time_rate, face_rate,
+                          satisfied_rate, a_rate, solved_rate, overdue, ...}], "categories": [{year, category,
+                          total, share}]}
+    ind.suggestion_list(scope, status=None) -> list[dict]   # status: 已办结 / 在办 / 逾期 / 临期 / 未办结
+    ind.overdue(scope) -> list[dict]           # one row per (suggestion, lead unit that has not replied)
+    ind.unsatisfied(scope), ind.broken_promises(scope) -> list[dict]
+    ind.unreported(scope) -> list[dict]        # per unit
+    ind.unit_table(scope) -> list[dict]        # per unit, with numerators and denominators
+    ind.key_items(scope) -> list[dict]
+    ind.suggestion_detail(suggestion_id | (session, number), as_of=None, restrict_unit=None,
+                          include_contacts=False) -> dict | None
+    ind.data_status(restrict_unit=None) -> dict
+    ind.available_filters() -> dict
+Returned rows are plain dicts (dates as datetime.date); callers may mutate their copies.
+
+Readings chosen where domain.md is silent (also in docs/indicators.md):
+- Scope: year/session/kind/category/key_only filter suggestions; suggestions with assigned_date > T
+  do not exist yet (no assigned_date: counted). restrict_unit (a unit account) overrides ``unit``:
+  every result is confined to that unit.
+- Status history: the row describing an assignment as of T is the unit's newest row with
+  report_date <= T (ties: higher report_id); with none <= T but later rows, its EARLIEST row
+  (ties: higher report_id), still counting only facts dated <= T (reply_date, evaluation date).
+  未报送 is strict: no row with report_date <= T.
+- Deadline: register_deadline, else settings.deadline.rule (from_assignment: assigned + months;
+  from_session_close: 大会建议 from sessions.closing_date (else assigned), 闭会建议 from assigned;
+  fixed_date: 大会建议 → fixed_month_day of the session's year, 闭会建议 from assigned). Extension:
+  max extension_date among the lead rows as of T, moves the deadline only later, capped at
+  start + max_extension_months (start: the rule's start; assigned_date for register and fixed-date
+  deadlines). Months via DuckDB INTERVAL (end-of-month clamps).
+- Completed: every lead (主办/分办) has reply_date <= T; a suggestion without any lead assignment
+  is never completed. Overdue: not completed and deadline < T (days = T − deadline). Due soon:
+  not completed and 0 <= deadline − T <= due_soon_days. On time: completed with the last lead
+  reply <= deadline; rate = on_time / (C + overdue). No deadline (no dates at all): never overdue,
+  on time.
+- 面商: a completed suggestion counts when every lead reports face_to_face = true.
+- Class: worst lead class (D > C > B > A); a lead without a class makes the class unknown
+  (counted in none of A–D, still in C's denominator).
+- Evaluation of a lead as of T: the congress's latest evaluation dated <= T (undated: its file's
+  report date, else receipt date) outranks, provided it is not older than the lead's current
+  reply (a 重新答复 after the congress's evaluation replaces it, domain.md workflow 5); else the
+  unit's reported evaluation in the selected row when its date (evaluation_date, else reply_date,
+  else report_date) <= T. Suggestion: worst of the leads (不满意 < 基本满意 < 满意); any lead
+  without one → unevaluated. Evaluated = completed with an evaluation.
+- B promises: per lead row with class B (as of T) and a promise_date; due when promise_date < T;
+  kept when promise_kept and (promise_kept_date <= promise_date or promise_kept_date null).
+- 协办按时率: co assignments; window end = assigned_date + co_handling_months; due when window end
+  < T or an opinion (reply_date) <= T; on time when reply_date <= window end.
+- Unit scope: U's lead assignments, each judged on U's own row (reply, class, 面商, evaluation)
+  against the suggestion's deadline; N = suggestions U leads.
+- 同比: ref(year) = earliest assigned_date of the year's 大会建议 (else of any suggestion);
+  offset = T − ref(year); T' = ref(year−1) + offset; same scope with year−1 (session dropped).
+- Without a year in scope, yoy uses the latest year whose reference date is <= T.
+
+Performance: the state of every assignment and of every suggestion as of T is computed once per
+(warehouse version, settings, T) into Arrow tables kept in a process-wide cache, registered on
+each connection that asks; every indicator aggregates from them in DuckDB. Results are cached
+per (version, settings, method, scope).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+
+from duban.settings import Settings
+
+STATUS_LABELS = ("已办结", "在办", "逾期", "临期")
+CLASSES = ("A", "B", "C", "D")
+EVALUATIONS = ("满意", "基本满意", "不满意")
+OVERDUE_BUCKETS = ("逾期1–30天", "逾期31–90天", "逾期90天以上")
+
+
+@dataclass(frozen=True)
+class Scope:
+    year: int | None = None
+    session: str | None = None
+    kind: str | None = None
+    category: str | None = None
+    unit: str | None = None
+    key_only: bool = False
+    as_of: date = field(default_factory=date.today)
+    restrict_unit: str | None = None  # a unit account: every result confined to this unit
+
+    @property
+    def effective_unit(self) -> str | None:
+        return self.restrict_unit or self.unit
+
+    def describe(self) -> dict:
+        d = asdict(self)
+        d["as_of"] = self.as_of.isoformat()
+        d["unit"] = self.effective_unit
+        d.pop("restrict_unit")
+        return d
+
+
+def rate(numerator: int | None, denominator: int | None) -> float | None:
+    """The only division of the product: None when the denominator is 0."""
+    if not denominator:
+        return None
+    return (numerator or 0) / denominator
+
+
+# ── process-wide caches ───────────────────────────────────────────────────────────────────────
+_LOCK = threading.Lock()
+_STATE: OrderedDict[tuple, dict] = OrderedDict()  # (version, settings, T) -> {"asg", "sug": Arrow}
+_RESULTS: OrderedDict[tuple, Any] = OrderedDict()
+_STATE_MAX, _RESULTS_MAX = 8, 1024
+
+
+def _lru_get(cache: OrderedDict, key):
+    with _LOCK:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    return None
+
+
+def _lru_put(cache: OrderedDict, key, value, limit: int) -> None:
+    with _LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > limit:
+            cache.popitem(last=False)
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _STATE.clear()
+        _RESULTS.clear()
+
+
+def _copy(result):
+    if isinstance(result, list):
+        return [_copy(r) for r in result]
+    if isinstance(result, dict):
+        return {k: _copy(v) for k, v in result.items()}
+    return result
+
+
+def _rows(rel: duckdb.DuckDBPyRelation | duckdb.DuckDBPyConnection) -> list[dict]:
+    cols = [d[0] for d in rel.description]
+    return [dict(zip(cols, r)) for r in rel.fetchall()]
+
+
+def _d(day: date) -> str:
+    """A date as a SQL literal (date objects only, so nothing user-typed reaches the SQL text)."""
+    return f"DATE '{date.fromordinal(day.toordinal()).isoformat()}'"
+
+
+# ── the state as of T ─────────────────────────────────────────────────────────────────────────
+_EVAL_RANK = "CASE {c} WHEN '不满意' THEN 0 WHEN '基本满意' THEN 1 WHEN '满意' THEN 2 END"
+
+
+def _asg_raw_sql(T: str) -> str:
+    """Every assignment with its selected export row and the facts dated <= T."""
+    days = "date_diff('day', DATE '2000-01-01', report_date)"
+    return f"""
+    WITH sel AS (
+        SELECT suggestion_id, unit,
+               arg_max(report_id, (report_date <= {T},
+                                   CASE WHEN report_date <= {T} THEN {days} ELSE -{days} END,
+                                   report_id)) AS report_id,
+               max(report_date) FILTER (WHERE report_date <= {T}) AS last_report_date
+        FROM handling_reports GROUP BY ALL
+    ), ce AS (
+        SELECT e.suggestion_id, e.unit,
+               arg_max(e.reply_satisfaction, (COALESCE(e.evaluation_date, f.report_date, CAST(f.received_at AS DATE)),
+                                              e.file_id, e.row_no)) AS ev,
+               max(COALESCE(e.evaluation_date, f.report_date, CAST(f.received_at AS DATE))) AS ev_date
+        FROM congress_evaluations e LEFT JOIN files f USING (file_id)
+        WHERE e.reply_satisfaction IN ('满意', '基本满意', '不满意')
+          AND COALESCE(e.evaluation_date, f.report_date, CAST(f.received_at AS DATE)) <= {T}
+        GROUP BY ALL
+    ), x AS (
+        SELECT a.suggestion_id, a.unit, a.role, a.is_lead, sel.report_id,
+               sel.last_report_date, h.report_date AS row_report_date,
+               CASE WHEN h.reply_date <= {T} THEN h.reply_date END AS reply_date,
+               h.result_class AS row_class, h.face_to_face AS row_face,
+               h.evaluation AS row_eval, COALESCE(h.evaluation_date, h.reply_date, h.report_date) AS row_eval_date,
+               ce.ev AS congress_eval, ce.ev_date AS congress_eval_date,
+               h.extension_date, h.promise_text, h.promise_date, h.promise_kept, h.promise_kept_date
+        FROM assignments a
+        LEFT JOIN sel USING (suggestion_id, unit)
+        LEFT JOIN handling_reports h ON h.report_id = sel.report_id
+        LEFT JOIN ce USING (suggestion_id, unit)
+    )
+    SELECT suggestion_id, unit, role, is_lead, report_id, last_report_date, row_report_date,
+           last_report_date IS NOT NULL AS reported,
+           reply_date,
+           CASE WHEN reply_date IS NOT NULL THEN row_class END AS result_class,
+           CASE WHEN reply_date IS NOT NULL OR row_report_date <= {T} THEN row_face END AS face_to_face,
+           CASE WHEN congress_eval IS NOT NULL AND (reply_date IS NULL OR congress_eval_date >= reply_date)
+                     THEN congress_eval
+                WHEN row_eval IN ('满意', '基本满意', '不满意') AND row_eval_date <= {T} THEN row_eval END AS evaluation,
+           CASE WHEN congress_eval IS NOT NULL AND (reply_date IS NULL OR congress_eval_date >= reply_date)
+                     THEN congress_eval_date
+                WHEN row_eval IN ('满意', '基本满意', '不满意') AND row_eval_date <= {T} THEN row_eval_date END
+               AS evaluation_date,
+           CASE WHEN congress_eval IS NOT NULL AND (reply_date IS NULL OR congress_eval_date >= reply_date)
+                     THEN '人大测评'
+                WHEN row_eval IN ('满意', '基本满意', '不满意') AND row_eval_date <= {T} THEN '单位报送' END
+               AS evaluation_source,
+           extension_date,
+           reply_date IS NOT NULL AND row_class = 'B' AND promise_date IS NOT NULL AS has_promise,
+           promise_text, promise_date, promise_kept_date,
+           COALESCE(promise_kept, false)
+               AND (promise_kept_date IS NULL OR promise_kept_date <= promise_date) AS promise_kept
+    FROM x
+    """
+
+
+def _status_sql(T: str, soon: int, done: str, reply: str, deadline: str) -> str:
+    """Select-list of the derived status columns, shared by suggestion- and unit-level items."""
+    left = f"date_diff('day', {T}, {deadline})"
+    return f"""
+        COALESCE(NOT {done} AND {deadline} < {T}, false) AS overdue,
+        CASE WHEN NOT {done} AND {deadline} < {T} THEN -{left} END AS days_overdue,
+        COALESCE(NOT {done} AND {left} BETWEEN 0 AND {soon}, false) AS due_soon,
+        CASE WHEN NOT {done} THEN {left} END AS days_to_deadline,
+        {done} AND COALESCE({reply} <= {deadline}, true) AS on_time,
+        CASE WHEN {done} THEN '已办结' WHEN {deadline} < {T} THEN '逾期'
+             WHEN {left} <= {soon} THEN '临期' ELSE '在办' END AS status"""
+
+
+def _sug_sql(T: str, settings: Settings) -> str:
+    dl = settings.deadline
+    month, day = (int(p) for p in dl.fixed_month_day.split("-"))
+    general = "s.assigned_date"
+    if dl.rule == "from_session_close":
+        start = "CASE WHEN s.kind = '大会建议' THEN COALESCE(se.closing_date, s.assigned_date) ELSE s.assigned_date END"
+        rule_deadline = f"CAST({start} + INTERVAL {dl.months} MONTH AS DATE)"
+    elif dl.rule == "fixed_date":
+        start = general
+        rule_deadline = (f"CASE WHEN s.kind = '大会建议' THEN make_date(s.year, {month}, 1) + {day - 1} "
+                         f"ELSE CAST(s.assigned_date + INTERVAL {dl.months} MONTH AS DATE) END")
+    else:
+        start = general
+        rule_deadline = f"CAST(s.assigned_date + INTERVAL {dl.months} MONTH AS DATE)"
+    return f"""
+    WITH lead AS (
+        SELECT suggestion_id, count(*) AS lead_count, count(reply_date) AS lead_replied,
+               max(reply_date) AS last_reply, max(extension_date) AS extension_date,
+               CASE WHEN count(result_class) = count(*) THEN max(result_class) END AS result_class,
+               bool_and(COALESCE(face_to_face, false)) AS face_all,
+               CASE WHEN count(evaluation) = count(*)
+                    THEN ['不满意', '基本满意', '满意'][min({_EVAL_RANK.format(c='evaluation')}) + 1] END AS evaluation,
+               string_agg(unit, '、' ORDER BY unit) AS lead_units
+        FROM _asg_raw WHERE is_lead GROUP BY 1
+    ), co AS (
+        SELECT suggestion_id, string_agg(unit, '、' ORDER BY unit) AS co_units
+        FROM _asg_raw WHERE NOT is_lead GROUP BY 1
+    ), base AS (
+        SELECT s.suggestion_id, s.session, s.year, s.number, s.kind, s.title, s.category, s.source,
+               s.lead_deputy, s.delegation, s.assigned_date, s.register_deadline,
+               s.is_key, s.key_leader, s.key_committee,
+               COALESCE(s.register_deadline, {rule_deadline}) AS base_deadline,
+               CAST(CASE WHEN s.register_deadline IS NOT NULL THEN s.assigned_date ELSE {start} END
+                    + INTERVAL {dl.max_extension_months} MONTH AS DATE) AS extension_cap,
+               COALESCE(lead.lead_count, 0) AS lead_count, lead.lead_units, co.co_units,
+               COALESCE(lead.lead_count, 0) > 0 AND lead.lead_replied = lead.lead_count AS completed,
+               lead.last_reply, lead.extension_date, lead.result_class, lead.face_all, lead.evaluation
+        FROM suggestions s
+        LEFT JOIN sessions se USING (session)
+        LEFT JOIN lead USING (suggestion_id)
+        LEFT JOIN co USING (suggestion_id)
+        WHERE s.assigned_date IS NULL OR s.assigned_date <= {T}
+    ), dl AS (
+        SELECT * EXCLUDE (face_all, last_reply, result_class, evaluation),
+               CASE WHEN completed THEN last_reply END AS last_reply,
+               CASE WHEN completed THEN result_class END AS result_class,
+               CASE WHEN completed THEN evaluation END AS evaluation,
+               completed AND face_all AS face,
+               CASE WHEN extension_date > base_deadline
+                    THEN GREATEST(base_deadline, LEAST(extension_date, COALESCE(extension_cap, extension_date)))
+                    ELSE base_deadline END AS deadline
+        FROM base
+    )
+    SELECT *, {_status_sql(T, dl.due_soon_days, 'completed', 'last_reply', 'deadline')}
+    FROM dl
+    """
+
+
+def _asg_sql(T: str, settings: Settings) -> str:
+    """Assignments with the suggestion's scope columns and deadline, judged on their own row."""
+    dl = settings.deadline
+    return f"""
+    WITH j AS (
+        SELECT a.*, a.reply_date IS NOT NULL AS done,
+               s.session, s.year, s.number, s.kind, s.title, s.category, s.source, s.assigned_date,
+               s.is_key, s.key_leader, s.key_committee, s.deadline, s.lead_units, s.co_units,
+               CAST(s.assigned_date + INTERVAL {dl.co_handling_months} MONTH AS DATE) AS co_window_end
+        FROM _asg_raw a JOIN _sug s USING (suggestion_id)
+    )
+    SELECT * EXCLUDE (done), done AS completed, done AND COALESCE(face_to_face, false) AS face,
+           reply_date AS last_reply,
+           {_status_sql(T, dl.due_soon_days, 'done', 'reply_date', 'deadline')},
+           NOT is_lead AND (co_window_end < {T} OR reply_date IS NOT NULL) AS co_due,
+           NOT is_lead AND COALESCE(reply_date <= co_window_end, false) AS co_on_time
+    FROM j
+    """
+
+
+# ── the indicator layer ───────────────────────────────────────────────────────────────────────
+class Indicators:
+    def __init__(self, conn: duckdb.DuckDBPyConnection, settings: Settings, version: str | None = None):
+        self.conn = conn
+        self.settings = settings
+        dl = settings.deadline
+        self._settings_key = (dl, tuple(sorted(settings.ranking.weights.items())))
+        self.version = version or self._derive_version()
+        self._registered: set[str] = set()
+
+    def _derive_version(self) -> str:
+        path = self.conn.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+        try:
+            st = os.stat(path)
+            stamp = f"{st.st_mtime_ns}:{st.st_size}"
+        except (OSError, TypeError):
+            stamp = str(id(self.conn))  # in-memory database: private to this connection
+        refresh = self.conn.execute("SELECT max(refresh_id), max(finished_at) FROM refreshes").fetchall()[0]
+        return f"{path}:{stamp}:{refresh}"
+
+    # -- state ------------------------------------------------------------------------------
+    def _state(self, T: date) -> tuple[str, str]:
+        """Registers the state tables for T on this connection; returns (asg, sug) view names."""
+        tag = T.strftime("%Y%m%d")
+        asg_name, sug_name = f"_asg_{tag}", f"_sug_{tag}"
+        if asg_name in self._registered:
+            return asg_name, sug_name
+        key = (self.version, self._settings_key, T)
+        state = _lru_get(_STATE, key)
+        if state is None:
+            lit = _d(T)
+            cur = self.conn.cursor()  # private views for the build, never seen by other callers
+            raw = cur.sql(_asg_raw_sql(lit)).to_arrow_table()
+            cur.register("_asg_raw", raw)
+            sug = cur.sql(_sug_sql(lit, self.settings)).to_arrow_table()
+            cur.register("_sug", sug)
+            asg = cur.sql(_asg_sql(lit, self.settings)).to_arrow_table()
+            cur.close()
+            state = {"asg": asg, "sug": sug}
+            _lru_put(_STATE, key, state, _STATE_MAX)
+        self.conn.register(asg_name, state["asg"])
+        self.conn.register(sug_name, state["sug"])
+        self._registered.add(asg_name)
+        return asg_name, sug_name
+
+    def _cached(self, name: str, args: tuple, compute):
+        key = (self.version, self._settings_key, name, args)
+        hit = _lru_get(_RESULTS, key)
+        if hit is None:
+            hit = compute()
+            _lru_put(_RESULTS, key, hit, _RESULTS_MAX)
+        return _copy(hit)
+
+    def _q(self, sql: str, params: dict | None = None) -> list[dict]:
+        return _rows(self.conn.execute(sql, params or {}))
+
+    # -- scope ------------------------------------------------------------------------------
+    @staticmethod
+    def _where(scope: Scope, params: dict, alias: str = "") -> str:
+        p = f"{alias}." if alias else ""
+        parts = ["true"]
+        for col in ("year", "session", "kind", "category"):
+            value = getattr(scope, col)
+            if value is not None:
+                params[col] = value
+                parts.append(f"{p}{col} = ${col}")
+        if scope.key_only:
+            parts.append(f"{p}is_key")
+        return " AND ".join(parts)
+
+    def _items(self, scope: Scope, params: dict) -> str:
+        """The items the suggestion figures count: suggestions, or in unit scope U's lead assignments."""
+        asg, sug = self._state(scope.as_of)
+        unit = scope.effective_unit
+        if unit is None:
+            return f"(SELECT * FROM {sug} WHERE {self._where(scope, params)})"
+        params["unit"] = unit
+        return f"(SELECT * FROM {asg} WHERE is_lead AND unit = $unit AND {self._where(scope, params)})"
+
+    def _assignments(self, scope: Scope, params: dict, lead: bool | None = None) -> str:
+        """In-scope assignments (all units, or only the scope's unit)."""
+        asg, _ = self._state(scope.as_of)
+        cond = [self._where(scope, params)]
+        if scope.effective_unit is not None:
+            params["unit"] = scope.effective_unit
+            cond.append("unit = $unit")
+        if lead is not None:
+            cond.append("is_lead" if lead else "NOT is_lead")
+        return f"(SELECT * FROM {asg} WHERE {' AND '.join(cond)})"
+
+    # -- headline counts, shared by metrics and trends ---------------------------------------
+    _COUNTS = """
+        count(*) AS total,
+        count(*) FILTER (WHERE completed) AS completed,
+        count(*) FILTER (WHERE overdue) AS overdue,
+        count(*) FILTER (WHERE due_soon) AS due_soon,
+        count(*) FILTER (WHERE on_time) AS on_time,
+        count(*) FILTER (WHERE completed AND face) AS face,
+        count(*) FILTER (WHERE completed AND result_class = 'A') AS class_A,
+        count(*) FILTER (WHERE completed AND result_class = 'B') AS class_B,
+        count(*) FILTER (WHERE completed AND result_class = 'C') AS class_C,
+        count(*) FILTER (WHERE completed AND result_class = 'D') AS class_D,
+        count(*) FILTER (WHERE completed AND evaluation IS NOT NULL) AS evaluated,
+        count(*) FILTER (WHERE completed AND evaluation = '满意') AS eval_full,
+        count(*) FILTER (WHERE completed AND evaluation = '基本满意') AS eval_basic,
+        count(*) FILTER (WHERE completed AND evaluation = '不满意') AS eval_un,
+        count(*) FILTER (WHERE is_key) AS key_total,
+        count(*) FILTER (WHERE is_key AND completed) AS key_completed,
+        count(*) FILTER (WHERE is_key AND overdue) AS key_overdue"""
+
+    _PROMISES = """
+        count(*) FILTER (WHERE has_promise AND promise_date < {T}) AS promise_due,
+        count(*) FILTER (WHERE has_promise AND promise_date < {T} AND promise_kept) AS promise_kept"""
+
+    @staticmethod
+    def _rates(c: dict) -> dict:
+        completed = c["completed"]
+        return {
+            "completion_rate": rate(completed, c["total"]),
+            "on_time_rate": rate(c["on_time"], completed + c["overdue"]),
+            "face_rate": rate(c["face"], completed),
+            "class_rates": {k: rate(c[f"class_{k}"], completed) for k in CLASSES},
+            "solved_rate": rate(c["class_A"] + c["class_B"], completed),
+            "satisfied_rate": rate(c["eval_full"] + c["eval_basic"], c["evaluated"]),
+            "fully_satisfied_rate": rate(c["eval_full"], c["evaluated"]),
+            "promise_kept_rate": rate(c.get("promise_kept"), c.get("promise_due")),
+        }
+
+    # -- metrics ----------------------------------------------------------------------------
+    def metrics(self, scope: Scope) -> dict:
+        return self._cached("metrics", (scope,), lambda: self._metrics(scope))
+
+    def _metrics(self, scope: Scope) -> dict:
+        p: dict = {}
+        items = self._items(scope, p)
+        T = _d(scope.as_of)
+        c = self._q(f"SELECT {self._COUNTS} FROM {items}", p)[0]
+        # Promises are per lead row of the items (the scope's unit only, in unit scope).
+        pp: dict = {}
+        c.update(self._q(f"SELECT {self._PROMISES.format(T=T)} FROM {self._assignments(scope, pp, lead=True)}",
+                         pp)[0])
+        out: dict[str, Any] = {
+            "as_of": scope.as_of.isoformat(),
+            "scope": scope.describe(),
+            "total": c["total"],
+            "completed": c["completed"],
+            "in_progress": c["total"] - c["completed"],
+            "overdue": c["overdue"],
+            "due_soon": c["due_soon"],
+        }
+        rates = self._rates(c)
+        out.update({
+            "completion_rate": rates["completion_rate"],
+            "on_time_rate": rates["on_time_rate"],
+            "on_time": c["on_time"],
+            "face_rate": rates["face_rate"],
+            "face_count": c["face"],
+            "class_counts": {k: c[f"class_{k}"] for k in CLASSES},
+            "class_rates": rates["class_rates"],
+            "solved_rate": rates["solved_rate"],
+            "evaluated": c["evaluated"],
+            "satisfaction": {"满意": c["eval_full"], "基本满意": c["eval_basic"], "不满意": c["eval_un"]},
+            "satisfied_rate": rates["satisfied_rate"],
+            "fully_satisfied_rate": rates["fully_satisfied_rate"],
+            "promise_due": c["promise_due"],
+            "promise_kept": c["promise_kept"],
+            "promise_kept_rate": rates["promise_kept_rate"],
+        })
+        by_kind = {"大会建议": 0, "闭会建议": 0}
+        for r in self._q(f"SELECT kind, count(*) AS n FROM {items} GROUP BY 1", p):
+            by_kind[r["kind"] or "未注明"] = r["n"]
+        out["by_kind"] = by_kind
+        for col in ("category", "source"):
+            out[f"by_{col}"] = [
+                {col: r["v"] or "未注明", "total": r["n"], "share": rate(r["n"], c["total"])}
+                for r in self._q(f"SELECT {col} AS v, count(*) AS n FROM {items} GROUP BY 1 "
+                                 f"ORDER BY n DESC, v NULLS LAST", p)]
+        out["key_supervised"] = {"total": c["key_total"], "completed": c["key_completed"],
+                                 "overdue": c["key_overdue"]}
+        asg, _ = self._state(scope.as_of)
+        pu: dict = {}
+        out["units"] = self._q(
+            f"SELECT count(DISTINCT unit) AS n FROM {asg} WHERE suggestion_id IN "
+            f"(SELECT suggestion_id FROM {self._items(replace(scope, unit=None, restrict_unit=None), pu)})",
+            pu)[0]["n"] if scope.effective_unit is None else 1
+        if scope.effective_unit is not None:
+            pa: dict = {}
+            u = self._q(f"""
+                SELECT count(*) FILTER (WHERE is_lead) AS lead_assignments,
+                       count(*) FILTER (WHERE NOT is_lead) AS co_assignments,
+                       count(*) FILTER (WHERE co_due) AS co_due,
+                       count(*) FILTER (WHERE co_due AND co_on_time) AS co_on_time,
+                       count(*) FILTER (WHERE NOT reported) AS unreported
+                FROM {self._assignments(scope, pa)}""", pa)[0]
+            out.update({
+                "unit": scope.effective_unit,
+                "lead_assignments": u["lead_assignments"],
+                "co_assignments": u["co_assignments"],
+                "co_due": u["co_due"],
+                "co_on_time": u["co_on_time"],
+                "co_on_time_rate": rate(u["co_on_time"], u["co_due"]),
+                "unreported": u["unreported"],
+            })
+        return out
+
+    # -- 同比 --------------------------------------------------------------------------------
+    def reference_dates(self) -> dict[int, date]:
+        """ref(year): the earliest 交办 date of the year's 大会建议, else of any suggestion."""
+        return self._cached("refdates", (), lambda: {r["year"]: r["ref"] for r in self._q("""
+            SELECT year, COALESCE(min(assigned_date) FILTER (WHERE kind = '大会建议'), min(assigned_date)) AS ref
+            FROM suggestions GROUP BY year HAVING ref IS NOT NULL ORDER BY year""")})
+
+    def _scope_year(self, scope: Scope) -> int | None:
+        if scope.year is not None:
+            return scope.year
+        if scope.session is not None:
+            r = self._q("SELECT year FROM sessions WHERE session = $s", {"s": scope.session})
+            if r:
+                return r[0]["year"]
+        refs = self.reference_dates()
+        past = [y for y, d in refs.items() if d <= scope.as_of]
+        return max(past) if past else None
+
+    def yoy(self, scope: Scope) -> dict:
+        def compute():
+            year = self._scope_year(scope)
+            refs = self.reference_dates()
+            out = {"year": year, "previous_year": None, "as_of": scope.as_of, "previous_as_of": None,
+                   "offset_days": None, "reference_date": None, "previous_reference_date": None,
+                   "current": self.metrics(replace(scope, year=year) if year else scope), "previous": None}
+            if year is None or year not in refs or (year - 1) not in refs:
+                return out
+            offset = (scope.as_of - refs[year]).days
+            prev_T = refs[year - 1] + timedelta(days=offset)
+            out.update(previous_year=year - 1, previous_as_of=prev_T, offset_days=offset,
+                       reference_date=refs[year], previous_reference_date=refs[year - 1],
+                       previous=self.metrics(replace(scope, year=year - 1, session=None, as_of=prev_T)))
+            return out
+        return self._cached("yoy", (scope,), compute)
+
+    # -- curves and trends ------------------------------------------------------------------
+    def completion_curve(self, scope: Scope, years: list[int] | tuple[int, ...]) -> list[dict]:
+        """Cumulative share of the year's suggestions completed by day N after ref(year), as of T."""
+        def compute():
+            refs = self.reference_dates()
+            out: list[dict] = []
+            for year in years:
+                if year not in refs:
+                    continue
+                p: dict = {}
+                items = self._items(replace(scope, year=year, session=None), p)
+                p["ref"] = refs[year]
+                horizon = min(max((scope.as_of - refs[year]).days, 0), 730)
+                p["h"] = horizon
+                out += self._q(f"""
+                    WITH done AS (
+                        SELECT date_diff('day', $ref, last_reply) AS d FROM {items} WHERE completed
+                    ), n AS (SELECT count(*) AS n FROM {items}),
+                    days AS (SELECT range AS day_offset FROM range(0, $h + 1))
+                    SELECT {int(year)} AS year, day_offset,
+                           (SELECT count(*) FROM done WHERE d <= day_offset) / NULLIF((SELECT n FROM n), 0) AS share
+                    FROM days ORDER BY day_offset""", p)
+            return out
+        return self._cached("curve", (scope, tuple(years)), compute)
+
+    def trends(self, scope: Scope) -> dict:
+        """Headline figures per year (as of T; past years are final) and the category mix per year."""
+        def compute():
+            p: dict = {}
+            items = self._items(replace(scope, year=None, session=None), p)
+            T = _d(scope.as_of)
+            rows = self._q(f"SELECT year, {self._COUNTS} FROM {items} GROUP BY year ORDER BY year", p)
+            pp: dict = {}
+            prom = {r["year"]: r for r in self._q(
+                f"SELECT year, {self._PROMISES.format(T=T)} FROM "
+                f"{self._assignments(replace(scope, year=None, session=None), pp, lead=True)} GROUP BY year", pp)}
+            years = []
+            for c in rows:
+                c.update(prom.get(c["year"], {"promise_due": 0, "promise_kept": 0}))
+                r = self._rates(c)
+                years.append({
+                    "year": c["year"], "total": c["total"], "completed": c["completed"],
+                    "overdue": c["overdue"], "evaluated": c["evaluated"], "unsatisfied": c["eval_un"],
+                    "completion_rate": r["completion_rate"], "on_time_rate": r["on_time_rate"],
+                    "face_rate": r["face_rate"], "a_rate": r["class_rates"]["A"], "solved_rate": r["solved_rate"],
+                    "satisfied_rate": r["satisfied_rate"], "fully_satisfied_rate": r["fully_satisfied_rate"],
+                    "promise_kept_rate": r["promise_kept_rate"], "key_total": c["key_total"]})
+            cats = self._q(f"""
+                SELECT year, COALESCE(category, '未注明') AS category, count(*) AS total,
+                       count(*) / sum(count(*)) OVER (PARTITION BY year) AS share
+                FROM {items} GROUP BY ALL ORDER BY year, total DESC, category""", p)
+            return {"years": years, "categories": cats}
+        return self._cached("trends", (scope,), compute)
+
+    # -- lists ------------------------------------------------------------------------------
+    _LIST_COLS = """suggestion_id, session, year, number, title, kind, category, source, lead_units, co_units,
+        assigned_date, deadline, status, completed, overdue, due_soon, days_overdue, days_to_deadline,
+        last_reply AS last_reply_date, result_class, evaluation, is_key, key_leader, key_committee,
+        face AS face_to_face"""
+
+    def suggestion_list(self, scope: Scope, status: str | None = None) -> list[dict]:
+        """Rows per suggestion (unit scope: U's lead assignments judged on U's row, then U's co ones)."""
+        def compute():
+            p: dict = {}
+            cond = "true"
+            if status == "未办结":
+                cond = "NOT completed"
+            elif status is not None:
+                p["status"] = status
+                cond = "status = $status"
+            items = self._items(scope, p)
+            extra = ", unit, role" if scope.effective_unit else ", NULL AS unit, NULL AS role"
+            sql = f"SELECT {self._LIST_COLS}{extra} FROM {items} WHERE {cond}"
+            if scope.effective_unit:
+                # Co-handled suggestions are shown with the suggestion's own status.
+                _, sug = self._state(scope.as_of)
+                sql += (f" UNION ALL SELECT {self._LIST_COLS}, $unit AS unit, '协办' AS role FROM {sug} "
+                        f"WHERE suggestion_id IN (SELECT suggestion_id FROM {self._assignments(scope, p, lead=False)})"
+                        f" AND {self._where(scope, p)} AND {cond}")
+            return self._q(f"SELECT * FROM ({sql}) ORDER BY year DESC, session, number, role NULLS FIRST", p)
+        return self._cached("list", (scope, status), compute)
+
+    def overdue(self, scope: Scope) -> list[dict]:
+        """Overdue and due-soon items: one row per (suggestion, lead unit that has not replied by T)."""
+        def compute():
+            p: dict = {}
+            asg, _ = self._state(scope.as_of)
+            items = self._items(scope, p)
+            soon = self.settings.deadline.due_soon_days
+            return self._q(f"""
+                SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.kind, i.category,
+                       a.unit, a.role, i.lead_units, i.co_units, i.assigned_date, i.deadline, i.status,
+                       i.days_overdue, i.days_to_deadline, i.is_key, i.key_leader,
+                       a.last_report_date, a.reported,
+                       CASE WHEN i.due_soon THEN '距期限0–{soon}天'
+                            WHEN i.days_overdue <= 30 THEN '{OVERDUE_BUCKETS[0]}'
+                            WHEN i.days_overdue <= 90 THEN '{OVERDUE_BUCKETS[1]}'
+                            ELSE '{OVERDUE_BUCKETS[2]}' END AS age_bucket
+                FROM {items} i JOIN {asg} a
+                  ON a.suggestion_id = i.suggestion_id AND a.is_lead AND a.reply_date IS NULL
+                 {"AND a.unit = $unit" if scope.effective_unit else ""}
+                WHERE i.overdue OR i.due_soon
+                ORDER BY i.overdue DESC, i.days_overdue DESC NULLS LAST, i.days_to_deadline, a.unit, i.number""", p)
+        return self._cached("overdue", (scope,), compute)
+
+    def unsatisfied(self, scope: Scope) -> list[dict]:
+        """不满意件: completed items whose evaluation is 不满意, with the leads that were rated so."""
+        def compute():
+            p: dict = {}
+            asg, _ = self._state(scope.as_of)
+            items = self._items(scope, p)
+            return self._q(f"""
+                SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.category, i.lead_units,
+                       i.last_reply AS last_reply_date, i.is_key, i.key_leader,
+                       string_agg(a.unit, '、' ORDER BY a.unit) AS unsatisfied_units,
+                       max(a.evaluation_date) AS evaluation_date,
+                       string_agg(DISTINCT a.evaluation_source, '、') AS evaluation_source
+                FROM {items} i JOIN {asg} a ON a.suggestion_id = i.suggestion_id AND a.is_lead
+                     AND a.evaluation = '不满意' {"AND a.unit = $unit" if scope.effective_unit else ""}
+                WHERE i.completed AND i.evaluation = '不满意'
+                GROUP BY ALL ORDER BY i.year DESC, i.session, i.number""", p)
+        return self._cached("unsatisfied", (scope,), compute)
+
+    def broken_promises(self, scope: Scope) -> list[dict]:
+        """B类 promises due (promised date < T) and not kept by their date."""
+        def compute():
+            p: dict = {}
+            T = _d(scope.as_of)
+            return self._q(f"""
+                SELECT suggestion_id, session, year, number, title, unit, role, promise_text, promise_date,
+                       promise_kept_date, date_diff('day', promise_date, {T}) AS days_past, last_report_date
+                FROM {self._assignments(scope, p, lead=True)}
+                WHERE has_promise AND promise_date < {T} AND NOT promise_kept
+                ORDER BY promise_date, unit, number""", p)
+        return self._cached("broken", (scope,), compute)
+
+    def unreported(self, scope: Scope) -> list[dict]:
+        """Per unit: assignments for which it has sent no export row dated <= T (未报送)."""
+        def compute():
+            p: dict = {}
+            return self._q(f"""
+                SELECT unit, count(*) FILTER (WHERE NOT reported) AS unreported,
+                       count(*) FILTER (WHERE NOT reported AND is_lead) AS unreported_lead,
+                       count(*) FILTER (WHERE NOT reported AND NOT is_lead) AS unreported_co,
+                       count(*) AS assignments, max(last_report_date) AS last_report_date
+                FROM {self._assignments(scope, p)} GROUP BY unit HAVING unreported > 0
+                ORDER BY unreported DESC, unit""", p)
+        return self._cached("unreported", (scope,), compute)
+
+    def unit_table(self, scope: Scope) -> list[dict]:
+        """Per unit: its lead assignments judged on its own rows, co-handling and reporting."""
+        def compute():
+            p: dict = {}
+            T = _d(scope.as_of)
+            rows = self._q(f"""
+                SELECT unit,
+                       count(*) FILTER (WHERE is_lead) AS lead_assignments,
+                       count(*) FILTER (WHERE NOT is_lead) AS co_assignments,
+                       count(*) FILTER (WHERE is_lead AND completed) AS completed,
+                       count(*) FILTER (WHERE is_lead AND overdue) AS overdue,
+                       count(*) FILTER (WHERE is_lead AND due_soon) AS due_soon,
+                       count(*) FILTER (WHERE is_lead AND on_time) AS on_time,
+                       count(*) FILTER (WHERE is_lead AND completed AND face) AS face,
+                       count(*) FILTER (WHERE is_lead AND completed AND result_class = 'A') AS class_A,
+                       count(*) FILTER (WHERE is_lead AND completed AND result_class = 'B') AS class_B,
+                       count(*) FILTER (WHERE is_lead AND completed AND result_class = 'C') AS class_C,
+                       count(*) FILTER (WHERE is_lead AND completed AND result_class = 'D') AS class_D,
+                       count(*) FILTER (WHERE is_lead AND completed AND evaluation IS NOT NULL) AS evaluated,
+                       count(*) FILTER (WHERE is_lead AND completed AND evaluation = '满意') AS eval_full,
+                       count(*) FILTER (WHERE is_lead AND completed AND evaluation = '基本满意') AS eval_basic,
+                       count(*) FILTER (WHERE is_lead AND completed AND evaluation = '不满意') AS eval_un,
+                       count(*) FILTER (WHERE is_lead AND has_promise AND promise_date < {T}) AS promise_due,
+                       count(*) FILTER (WHERE is_lead AND has_promise AND promise_date < {T} AND promise_kept)
+                           AS promise_kept,
+                       count(*) FILTER (WHERE co_due) AS co_due,
+                       count(*) FILTER (WHERE co_due AND co_on_time) AS co_on_time,
+                       count(*) FILTER (WHERE NOT reported) AS unreported,
+                       max(last_report_date) AS last_report_date
+                FROM {self._assignments(scope, p)} GROUP BY unit ORDER BY lead_assignments DESC, unit""", p)
+            for c in rows:
+                c["total"] = c["lead_assignments"]
+                r = self._rates(c)
+                c.update(completion_rate=r["completion_rate"], on_time_rate=r["on_time_rate"],
+                         face_rate=r["face_rate"], class_rates=r["class_rates"], solved_rate=r["solved_rate"],
+                         satisfied_rate=r["satisfied_rate"], fully_satisfied_rate=r["fully_satisfied_rate"],
+                         promise_kept_rate=r["promise_kept_rate"],
+                         co_on_time_rate=rate(c["co_on_time"], c["co_due"]),
+                         reporting_rate=rate(c["lead_assignments"] + c["co_assignments"] - c["unreported"],
+                                             c["lead_assignments"] + c["co_assignments"]))
+                del c["total"]
+            return rows
+        return self._cached("unit_table", (scope,), compute)
+
+    def key_items(self, scope: Scope) -> list[dict]:
+        """重点督办件 with their progress stage (交办 → 面商 → 答复 → 测评)."""
+        def compute():
+            p: dict = {}
+            asg, _ = self._state(scope.as_of)
+            items = self._items(replace(scope, key_only=True), p)
+            rows = self._q(f"""
+                SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.category, i.key_leader,
+                       i.key_committee, i.lead_units, i.co_units, i.assigned_date, i.deadline, i.status,
+                       i.days_overdue, i.days_to_deadline, i.last_reply AS last_reply_date, i.result_class,
+                       i.evaluation,
+                       bool_and(COALESCE(a.face_to_face, false)) AS face_done
+                FROM {items} i LEFT JOIN {asg} a ON a.suggestion_id = i.suggestion_id AND a.is_lead
+                     {"AND a.unit = $unit" if scope.effective_unit else ""}
+                GROUP BY ALL ORDER BY i.key_leader NULLS LAST, i.year DESC, i.number""", p)
+            for r in rows:
+                stages = [("交办", r["assigned_date"] is not None), ("面商", bool(r["face_done"])),
+                          ("答复", r["status"] == "已办结"), ("测评", r["evaluation"] is not None)]
+                r["stages"] = [{"stage": s, "done": d} for s, d in stages]
+                reached = [s for s, d in stages if d]
+                r["stage"] = reached[-1] if reached else "待交办"
+            return rows
+        return self._cached("key", (scope,), compute)
+
+    # -- one suggestion ---------------------------------------------------------------------
+    def suggestion_detail(self, ref: str | tuple[str, int], as_of: date | None = None,
+                          restrict_unit: str | None = None, include_contacts: bool = False) -> dict | None:
+        """Register data, every assignment with its state and history (rows dated <= T), evaluations."""
+        as_of = as_of or date.today()
+        def compute():
+            if isinstance(ref, tuple):
+                found = self._q("SELECT suggestion_id FROM suggestions WHERE session = $s AND number = $n",
+                                {"s": ref[0], "n": int(ref[1])})
+                if not found:
+                    return None
+                sid = found[0]["suggestion_id"]
+            else:
+                sid = ref
+            reg = self._q("SELECT * EXCLUDE (file_id, sheet, row_no) FROM suggestions WHERE suggestion_id = $id",
+                          {"id": sid})
+            if not reg:
+                return None
+            asg, sug = self._state(as_of)
+            p = {"id": sid}
+            unit_cond = ""
+            if restrict_unit:
+                p["unit"] = restrict_unit
+                unit_cond = "AND unit = $unit"
+            assignments = self._q(f"""
+                SELECT unit, role, is_lead, reported, last_report_date, reply_date, result_class, face_to_face,
+                       evaluation, evaluation_date, evaluation_source, extension_date, promise_text,
+                       promise_date, promise_kept, promise_kept_date, status, days_overdue, days_to_deadline,
+                       co_window_end, report_id AS selected_report_id
+                FROM {asg} WHERE suggestion_id = $id {unit_cond} ORDER BY NOT is_lead, unit""", p)
+            if restrict_unit and not assignments:
+                return None
+            contacts = ", h.contact_name, h.contact_phone" if include_contacts else ""
+            history = self._q(f"""
+                SELECT h.unit, h.report_id, h.report_date, f.original_name AS file_name, h.sheet, h.row_no,
+                       h.status_text, h.reply_date, h.result_class, h.face_to_face, h.evaluation,
+                       h.evaluation_work, h.evaluation_date, h.promise_text, h.promise_date, h.promise_kept,
+                       h.promise_kept_date, h.extension_date{contacts}
+                FROM handling_reports h LEFT JOIN files f USING (file_id)
+                WHERE h.suggestion_id = $id {unit_cond.replace('unit', 'h.unit', 1)}
+                  AND (h.report_date <= $T OR h.report_id IN (SELECT report_id FROM {asg} WHERE suggestion_id = $id))
+                ORDER BY h.unit, h.report_date DESC, h.report_id DESC""", {**p, "T": as_of})
+            for a in assignments:
+                a["history"] = [h for h in history if h["unit"] == a["unit"]]
+                for h in a["history"]:
+                    h["selected"] = h["report_id"] == a["selected_report_id"]
+            evaluations = self._q(f"""
+                SELECT e.unit, e.reply_satisfaction, e.implementation_satisfaction, e.evaluation_date,
+                       f.original_name AS file_name
+                FROM congress_evaluations e LEFT JOIN files f USING (file_id)
+                WHERE e.suggestion_id = $id {unit_cond.replace('unit', 'e.unit', 1)}
+                  AND COALESCE(e.evaluation_date, f.report_date, CAST(f.received_at AS DATE)) <= $T
+                ORDER BY e.evaluation_date, e.unit""", {**p, "T": as_of})
+            state = self._q(f"""SELECT deadline, base_deadline, extension_cap, status, completed, last_reply,
+                                       result_class, evaluation, face, days_overdue, days_to_deadline
+                                FROM {sug} WHERE suggestion_id = $id""", {"id": sid})
+            return {"suggestion": reg[0], "as_of": as_of, "state": state[0] if state else None,
+                    "assignments": assignments, "evaluations": evaluations}
+        return self._cached("detail", (ref, as_of, restrict_unit, include_contacts), compute)
+
+    # -- data status and filters ------------------------------------------------------------
+    def data_status(self, restrict_unit: str | None = None) -> dict:
+        def compute():
+            p: dict = {}
+            fcond = "true"
+            if restrict_unit:
+                p["unit"] = restrict_unit
+                fcond = "sender_unit = $unit"
+            refreshes = self._q("SELECT * FROM refreshes ORDER BY refresh_id DESC LIMIT 50")
+            files = self._q(f"""
+                SELECT f.file_id, f.original_name, f.kind, f.sender_unit, f.report_date, f.report_date_source,
+                       f.received_at, f.status, f.reject_reason, f.rows_read,
+                       count(o.outcome) FILTER (WHERE o.outcome = 'loaded') AS rows_loaded,
+                       count(o.outcome) FILTER (WHERE o.outcome = 'superseded') AS rows_superseded,
+                       count(o.outcome) FILTER (WHERE o.outcome = 'rejected') AS rows_rejected
+                FROM files f LEFT JOIN row_outcomes o USING (file_id) WHERE {fcond.replace('sender', 'f.sender')}
+                GROUP BY ALL ORDER BY f.received_at DESC, f.file_id DESC""", p)
+            rejected = self._q(f"""
+                SELECT f.original_name AS file_name, o.sheet, o.row_no, o.column_name, o.value, o.reason
+                FROM row_outcomes o JOIN files f USING (file_id)
+                WHERE o.outcome = 'rejected' AND {fcond.replace('sender', 'f.sender')}
+                ORDER BY f.received_at DESC, f.file_id, o.sheet, o.row_no LIMIT 5000""", p)
+            units = self._q(f"""
+                SELECT u.unit, max(h.report_date) AS last_report_date, count(DISTINCT h.file_id) AS files,
+                       (SELECT count(*) FROM assignments a WHERE a.unit = u.unit) AS assignments
+                FROM units u LEFT JOIN handling_reports h ON h.unit = u.unit
+                WHERE {fcond.replace('sender_unit', 'u.unit')}
+                GROUP BY u.unit ORDER BY last_report_date NULLS FIRST, u.unit""", p)
+            return {"refreshes": refreshes, "files": files, "rejected_rows": rejected, "units": units}
+        return self._cached("data_status", (restrict_unit,), compute)
+
+    def available_filters(self, restrict_unit: str | None = None) -> dict:
+        def compute():
+            q = self._q
+            units = [r["unit"] for r in q("SELECT DISTINCT unit FROM assignments ORDER BY unit")]
+            return {
+                "years": [r["year"] for r in q("SELECT DISTINCT year FROM suggestions ORDER BY year DESC")],
+                "sessions": q("SELECT session, year FROM (SELECT DISTINCT session, year FROM suggestions) "
+                              "ORDER BY year DESC, session"),
+                "kinds": [r["kind"] for r in q("SELECT DISTINCT kind FROM suggestions WHERE kind IS NOT NULL "
+                                               "ORDER BY kind")],
+                "categories": [r["category"] for r in q(
+                    "SELECT category FROM suggestions WHERE category IS NOT NULL GROUP BY 1 "
+                    "ORDER BY count(*) DESC, category")],
+                "units": [restrict_unit] if restrict_unit else units,
+                "date_range": q("SELECT min(assigned_date) AS first_assigned, "
+                                "(SELECT max(report_date) FROM handling_reports) AS last_report FROM suggestions")[0],
+            }
+        return self._cached("filters", (restrict_unit,), compute)
