@@ -1,0 +1,76 @@
+"""`duban etl schedule`: pull the sources and refresh, on an interval or a cron expression.
+
+One refresh at a time: the refresh lock (etl/publish.py) makes a second scheduler, or a manual
+`duban etl run` during a scheduled one, wait for the next turn instead of running alongside.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+from croniter import croniter
+
+from duban.settings import Settings
+from etl.pipeline import RefreshFailed, run_refresh
+from etl.publish import RefreshBusy
+from etl.sources import load_sources, pull_sources
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(text: str) -> timedelta:
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text or "")
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"间隔应写成 数字+单位, 如 30m、1h、1d (s/m/h/d), 现为 {text!r}")
+    return timedelta(seconds=int(match.group(1)) * UNITS[match.group(2)])
+
+
+def next_run(now: datetime, every: str | None, cron: str | None) -> datetime:
+    if cron:
+        if not croniter.is_valid(cron):
+            raise ValueError(f"cron 表达式无效: {cron!r}")
+        return croniter(cron, now).get_next(datetime)
+    return now + parse_interval(every)
+
+
+def run_once(warehouse: Path, inbox: Path, settings: Settings, home: Path | None, sources_file: Path | None,
+             log: Callable[[str], None]) -> bool:
+    """Pull, then refresh. Returns whether a new version was published."""
+    if sources_file is not None:
+        written, errors = pull_sources(load_sources(sources_file), inbox)
+        log(f"已从数据来源取得 {written} 个文件")
+        for error in errors:
+            log(f"数据来源出错: {error}")
+    try:
+        report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=log)
+    except RefreshBusy as exc:
+        log(f"跳过本次: {exc}")
+        return False
+    except RefreshFailed as exc:
+        log(f"本次刷新失败, 上一版本保持不变: {exc}")
+        return False
+    c = report.counts
+    log(f"已发布 {report.version.name}: 读取 {c.rows_read} 行, 载入 {c.loaded}, 被取代 {c.superseded}, 拒收 {c.rejected}")
+    return True
+
+
+def run_schedule(warehouse: Path, inbox: Path, settings: Settings, home: Path | None = None,
+                 every: str | None = None, cron: str | None = None, sources_file: Path | None = None,
+                 max_runs: int | None = None, log: Callable[[str], None] = print,
+                 sleep: Callable[[float], None] = time.sleep) -> int:
+    """Refresh now, then at every scheduled time, until stopped (or ``max_runs``)."""
+    next_run(datetime.now(), every, cron)  # validate before the first run
+    runs = 0
+    while True:
+        log(f"{datetime.now():%Y-%m-%d %H:%M:%S} 开始刷新")
+        run_once(warehouse, inbox, settings, home, sources_file, log)
+        runs += 1
+        if max_runs is not None and runs >= max_runs:
+            return runs
+        due = next_run(datetime.now(), every, cron)
+        log(f"下次刷新: {due:%Y-%m-%d %H:%M:%S}")
+        sleep(max(0.0, (due - datetime.now()).total_seconds()))
