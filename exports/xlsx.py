@@ -42,7 +42,7 @@ class Col:
 
     header: str
     key: str | Callable[[Mapping[str, Any]], Any]
-    kind: str = TEXT
+    kind: str | Callable[[Mapping[str, Any]], str] = TEXT  # a callable picks the kind per row
     width: float | None = None  # characters; None → fitted to the content
 
     def value(self, row: Mapping[str, Any]) -> Any:
@@ -188,7 +188,8 @@ class OfficeWorkbook:
         count = 0
         for row in rows:
             for c, col in enumerate(columns):
-                shown = self.write_cell(ws, r, c, col.value(row), col.kind, wrap=True)
+                kind = col.kind(row) if callable(col.kind) else col.kind
+                shown = self.write_cell(ws, r, c, col.value(row), kind, wrap=True)
                 widths[c] = max(widths[c], min(MAX_WIDTH, display_width(shown) + 2))
             r += 1
             count += 1
@@ -247,3 +248,187 @@ def _scope_meta(scope: Any) -> list[str]:
     if getattr(scope, "key_only", False):
         parts.append("仅重点督办件")
     return ["　".join(parts)] if parts else []
+
+
+def _replace_scope(scope: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(scope, **changes)
+
+
+def _chase_index(chases: Iterable[Mapping[str, Any]] | None) -> tuple[dict, dict]:
+    """催办 records (duban.appstate.chases) counted per (suggestion, unit) and per unit."""
+    per_item: dict[tuple, list] = {}
+    per_unit: dict[str, list] = {}
+    for c in chases or ():
+        day = c.get("chase_date")
+        if c.get("unit"):
+            per_unit.setdefault(c["unit"], []).append(day)
+        if c.get("suggestion_id"):
+            per_item.setdefault((c["suggestion_id"], c.get("unit")), []).append(day)
+    return per_item, per_unit
+
+
+def _contacts(indicators: Any, scope: Any, rows: list[dict]) -> None:
+    """Add the contact person/phone of each row's unit, from the unit's selected export row."""
+    for sid in sorted({r["suggestion_id"] for r in rows}):
+        detail = indicators.suggestion_detail(sid, scope.as_of, restrict_unit=scope.restrict_unit,
+                                              include_contacts=True) or {}
+        by_unit = {}
+        for a in detail.get("assignments", []):
+            chosen = [h for h in a.get("history", []) if h.get("selected")] or a.get("history", [])[:1]
+            if chosen:
+                by_unit[a["unit"]] = chosen[0]
+        for r in rows:
+            if r["suggestion_id"] == sid and r.get("unit") in by_unit:
+                r["contact_name"] = by_unit[r["unit"]].get("contact_name")
+                r["contact_phone"] = by_unit[r["unit"]].get("contact_phone")
+
+
+CHASE_COLUMNS = [
+    Col("序号", "seq", INT, 6),
+    Col("承办单位", "unit"),
+    Col("承办方式", "role"),
+    Col("届次", "session"),
+    Col("编号", "number", INT, 7),
+    Col("建议标题", "title", width=40),
+    Col("状态", "status"),
+    Col("逾期/临期分组", "age_bucket"),
+    Col("交办日期", "assigned_date", DATE, 12),
+    Col("办理期限", "deadline", DATE, 12),
+    Col("逾期天数", "days_overdue", INT),
+    Col("距期限天数", "days_to_deadline", INT),
+    Col("主办单位", "lead_units", width=24),
+    Col("协办单位", "co_units", width=24),
+    Col("重点督办", "is_key", BOOL),
+    Col("督办领导", "key_leader"),
+    Col("最近报送日期", "last_report_date", DATE, 13),
+    Col("催办次数", "chase_count", INT),
+    Col("最近催办日期", "last_chase", DATE, 13),
+]
+CONTACT_COLUMNS = [Col("联系人", "contact_name"), Col("联系电话", "contact_phone", width=14)]
+
+
+def chase_list(indicators: Any, scope: Any, chases: Iterable[Mapping[str, Any]] | None = None, *,
+               include_contacts: bool = False) -> bytes:
+    """催办清单: overdue and due-soon items, one row per (suggestion, lead unit that has not replied).
+
+    ``scope.unit`` (or ``restrict_unit``) set: that unit's list only; otherwise all units, with a
+    second sheet 按单位汇总. ``chases``: 催办 records as duban.appstate.chases returns them.
+    Contact names and phones only with ``include_contacts=True`` (supervisors, never meetings).
+    """
+    rows = [dict(r) for r in as_rows(indicators.overdue(scope))]
+    rows.sort(key=lambda r: (str(r.get("unit") or ""), -(r.get("days_overdue") or -10**6),
+                             r.get("days_to_deadline") or 0, str(r.get("session")), r.get("number") or 0))
+    per_item, per_unit = _chase_index(chases)
+    for i, r in enumerate(rows, start=1):
+        r["seq"] = i
+        days = per_item.get((r["suggestion_id"], r.get("unit")), []) + per_item.get((r["suggestion_id"], None), [])
+        r["chase_count"] = len(days)
+        r["last_chase"] = max(days) if days else None
+    if include_contacts and rows:
+        _contacts(indicators, scope, rows)
+    unit = getattr(scope, "effective_unit", None) or getattr(scope, "unit", None)
+    city = _city(indicators)
+    title = f"{city}人大代表建议催办清单" + (f"（{unit}）" if unit else "")
+    columns = CHASE_COLUMNS + (CONTACT_COLUMNS if include_contacts else [])
+    meta = _scope_meta(scope)
+
+    def fill(book: OfficeWorkbook) -> None:
+        book.table("催办清单", title, columns, rows, as_of=scope.as_of, meta=meta)
+        if unit:
+            return
+        summary: dict[str, dict] = {}
+        for r in rows:
+            s = summary.setdefault(r["unit"], {"unit": r["unit"], "overdue": 0, "due_soon": 0, "max_days": None})
+            if r.get("status") == "逾期":
+                s["overdue"] += 1
+                s["max_days"] = max(s["max_days"] or 0, r.get("days_overdue") or 0)
+            else:
+                s["due_soon"] += 1
+        for s in summary.values():
+            days = per_unit.get(s["unit"], [])
+            s["chase_count"], s["last_chase"] = len(days), (max(days) if days else None)
+        ordered = sorted(summary.values(), key=lambda s: (-s["overdue"], -(s["max_days"] or 0), s["unit"]))
+        book.table("按单位汇总", f"{city}人大代表建议催办清单（按单位汇总）", [
+            Col("承办单位", "unit"), Col("逾期件数", "overdue", INT), Col("临期件数", "due_soon", INT),
+            Col("最长逾期天数", "max_days", INT), Col("催办次数", "chase_count", INT),
+            Col("最近催办日期", "last_chase", DATE, 13),
+        ], ordered, as_of=scope.as_of, meta=meta)
+
+    return build_xlsx(fill)
+
+
+UNIT_ASSIGNMENT_COLUMNS = [
+    Col("届次", "session"),
+    Col("编号", "number", INT, 7),
+    Col("建议标题", "title", width=40),
+    Col("承办方式", "role"),
+    Col("类型", "kind"),
+    Col("类别", "category"),
+    Col("交办日期", "assigned_date", DATE, 12),
+    Col("办理期限", "deadline", DATE, 12),
+    Col("状态", "status"),
+    Col("逾期天数", "days_overdue", INT),
+    Col("距期限天数", "days_to_deadline", INT),
+    Col("答复日期", "last_reply_date", DATE, 12),
+    Col("办理结果", lambda r: f"{r['result_class']}类" if r.get("result_class") else ""),
+    Col("是否面商", "face_to_face", BOOL),
+    Col("代表意见", "evaluation"),
+    Col("主办单位", "lead_units", width=24),
+    Col("协办单位", "co_units", width=24),
+    Col("重点督办", "is_key", BOOL),
+]
+
+
+def unit_assignments(indicators: Any, scope: Any, unit: str) -> bytes:
+    """One unit's assignments (lead ones judged on its own rows, then co-handled ones) and its figures."""
+    unit = getattr(scope, "restrict_unit", None) or unit  # a unit account never exports another unit
+    unit_scope = _replace_scope(scope, unit=unit)
+    rows = as_rows(indicators.suggestion_list(unit_scope))
+    m = indicators.metrics(unit_scope)
+    city = _city(indicators)
+    figures = [
+        ("主办/分办件数", m.get("lead_assignments"), INT), ("协办件数", m.get("co_assignments"), INT),
+        ("已办结", m.get("completed"), INT), ("逾期", m.get("overdue"), INT), ("临期", m.get("due_soon"), INT),
+        ("办结率", m.get("completion_rate"), RATE), ("按时办结率", m.get("on_time_rate"), RATE),
+        ("面商率", m.get("face_rate"), RATE), ("A类占比", (m.get("class_rates") or {}).get("A"), RATE),
+        ("解决率", m.get("solved_rate"), RATE), ("满意率(含基本满意)", m.get("satisfied_rate"), RATE),
+        ("满意率(满意)", m.get("fully_satisfied_rate"), RATE),
+        ("B类承诺兑现率", m.get("promise_kept_rate"), RATE), ("协办按时率", m.get("co_on_time_rate"), RATE),
+        ("未报送件数", m.get("unreported"), INT),
+    ]
+    meta = _scope_meta(_replace_scope(scope, unit=None, restrict_unit=None)) + [f"承办单位：{unit}"]
+
+    def fill(book: OfficeWorkbook) -> None:
+        book.table("承办清单", f"{city}人大代表建议承办情况（{unit}）", UNIT_ASSIGNMENT_COLUMNS, rows,
+                   as_of=scope.as_of, meta=meta)
+        book.table("主要指标", f"{city}人大代表建议办理主要指标（{unit}）",
+                   [Col("指标", "label", width=22), Col("数值", "value", lambda r: r["kind"], width=14)],
+                   [{"label": label, "value": value, "kind": kind} for label, value, kind in figures],
+                   as_of=scope.as_of, meta=meta)
+
+    return build_xlsx(fill)
+
+
+REJECT_COLUMNS = [
+    Col("文件", "file_name", width=30),
+    Col("工作表", "sheet"),
+    Col("行号", "row_no", INT, 7),
+    Col("列", "column_name"),
+    Col("原值", "value", width=24),
+    Col("原因", "reason", width=48),
+]
+
+
+def rejected_rows(indicators: Any, restrict_unit: str | None = None, *, as_of: date | None = None) -> bytes:
+    """拒收清单 to send back to units: files rejected whole, then every rejected row with its reason."""
+    status = indicators.data_status(restrict_unit)
+    rows = [{"file_name": f["original_name"], "reason": f.get("reject_reason") or "整个文件未能读取"}
+            for f in status.get("files", []) if f.get("status") == "整体拒收"]
+    rows += as_rows(status.get("rejected_rows", []))
+    meta = ["请承办单位按“原因”一栏修改后重新报送；行号为原文件中的行号。"]
+    if restrict_unit:
+        meta.insert(0, f"报送单位：{restrict_unit}")
+    title = f"{_city(indicators)}人大代表建议数据拒收清单"
+    return table_xlsx(title, REJECT_COLUMNS, rows, sheet_name="拒收清单", as_of=as_of or date.today(), meta=meta)

@@ -82,3 +82,154 @@ def test_empty_table_says_so():
     data = table_xlsx("催办清单", [Col("单位", "unit")], [], as_of=date(2024, 6, 30))
     ws = _load(data).active
     assert ws["A3"].value == "单位" and ws["A4"].value == "无符合条件的记录"
+
+
+# ── the specific exports, on a real warehouse ────────────────────────────────────────────────
+import duckdb  # noqa: E402
+
+from duban.settings import load_settings  # noqa: E402
+from exports.xlsx import chase_list, rejected_rows, unit_assignments  # noqa: E402
+from tests.warehouse_builder import connect, make_warehouse  # noqa: E402
+from warehouse.connection import WarehousePaths  # noqa: E402
+from warehouse.indicators import Indicators, Scope  # noqa: E402
+
+T = date(2024, 6, 30)
+EDU, TRANSPORT, FINANCE = "市教育局", "市交通运输局", "市财政局"
+EVIL_TITLE = '=HYPERLINK("http://evil.example","点我")'
+
+
+@pytest.fixture()
+def ind(tmp_path):
+    """Five suggestions, all 交办 2024-03-01 with 办理期限 2024-06-01 except no. 5 (2024-07-10).
+
+    no. 1 市教育局 replied 05-10, A, 面商, 满意 (市财政局 协办, opinion 03-20)
+    no. 2 市教育局 no reply                → overdue 29 days at 06-30 (contact 张三 13800000000)
+    no. 3 市交通运输局 no reply, hostile title → overdue 29 days
+    no. 4 市交通运输局 replied 05-28, C, 不满意
+    no. 5 市教育局 no reply, deadline 07-10 → due soon, 10 days to go
+    """
+    sugs = [{"number": n, "assigned_date": date(2024, 3, 1), "register_deadline": date(2024, 6, 1)}
+            for n in range(1, 5)]
+    sugs[2]["title"] = EVIL_TITLE
+    sugs.append({"number": 5, "assigned_date": date(2024, 3, 1), "register_deadline": date(2024, 7, 10)})
+    asg = [{"number": 1, "unit": EDU}, {"number": 1, "unit": FINANCE, "role": "协办"},
+           {"number": 2, "unit": EDU}, {"number": 3, "unit": TRANSPORT}, {"number": 4, "unit": TRANSPORT},
+           {"number": 5, "unit": EDU}]
+    rep = [
+        {"number": 1, "unit": EDU, "report_date": date(2024, 6, 20), "reply_date": date(2024, 5, 10),
+         "result_class": "A", "face_to_face": True, "evaluation": "满意", "contact_name": "张三",
+         "contact_phone": "13800000000"},
+        {"number": 2, "unit": EDU, "report_date": date(2024, 6, 20), "contact_name": "张三",
+         "contact_phone": "13800000000"},
+        {"number": 5, "unit": EDU, "report_date": date(2024, 6, 20)},
+        {"number": 1, "unit": FINANCE, "report_date": date(2024, 6, 20), "reply_date": date(2024, 3, 20)},
+        {"number": 4, "unit": TRANSPORT, "report_date": date(2024, 6, 20), "reply_date": date(2024, 5, 28),
+         "result_class": "C", "face_to_face": True, "evaluation": "不满意"},
+    ]
+    link = make_warehouse(tmp_path, suggestions=sugs, assignments=asg, reports=rep)
+    # Rejected input, as the ETL records it: one whole file and one row with a hostile value.
+    with duckdb.connect(str(WarehousePaths(link).current_version())) as con:
+        con.execute("INSERT INTO files (file_id, sha256, original_name, received_at, status, reject_reason) "
+                    "VALUES (90, 'bad', '坏文件.xlsx', TIMESTAMP '2024-06-21 09:00', '整体拒收', '文件已损坏, 无法读取')")
+        con.execute("INSERT INTO files (file_id, sha256, original_name, received_at, kind, status, rows_read) "
+                    "VALUES (91, 'half', '市交通运输局_2024-06-20.xlsx', TIMESTAMP '2024-06-21 10:00', "
+                    "'unit_export', '已载入', 2)")
+        con.execute("INSERT INTO row_outcomes VALUES (91, '主办', 14, 'rejected', '答复日期', '=cmd|'' /C calc''!A0', "
+                    "'第14行 答复日期 \"=cmd|'' /C calc''!A0\" 不是有效日期')")
+    conn = connect(link)
+    yield Indicators(conn, load_settings(home=tmp_path))
+    conn.close()
+
+
+def _table(ws, header_row: int) -> list[dict]:
+    headers = [c.value for c in ws[header_row]]
+    return [dict(zip(headers, [c.value for c in row])) for row in ws.iter_rows(min_row=header_row + 1)]
+
+
+def test_chase_list_all_units(ind):
+    chases = [
+        {"suggestion_id": "十八届一次-2", "unit": EDU, "chase_date": date(2024, 6, 20)},
+        {"suggestion_id": "十八届一次-2", "unit": EDU, "chase_date": date(2024, 6, 25)},
+        {"suggestion_id": None, "unit": TRANSPORT, "chase_date": date(2024, 6, 1)},
+    ]
+    data = chase_list(ind, Scope(year=2024, as_of=T), chases)
+    _no_formulas(data)
+    book = _load(data)
+    ws = book["催办清单"]
+    assert ws["A1"].value == "示范市人大代表建议催办清单"
+    assert ws["A2"].value == "截至日期：2024-06-30"
+    assert ws["A3"].value == "年度：2024"
+    rows = _table(ws, 4)
+    assert "联系人" not in rows[0] and "联系电话" not in rows[0]
+    # grouped by unit (交 sorts before 教), most overdue first within a unit
+    assert [(r["承办单位"], r["编号"], r["状态"]) for r in rows] == [
+        (TRANSPORT, 3, "逾期"), (EDU, 2, "逾期"), (EDU, 5, "临期")]
+    transport, edu2, edu5 = rows
+    assert transport["建议标题"] == EVIL_TITLE  # text, not a formula
+    assert transport["逾期天数"] == 29 and transport["逾期/临期分组"] == "逾期1–30天"  # 06-30 − 06-01
+    assert transport["办理期限"] == datetime(2024, 6, 1)
+    assert edu2["催办次数"] == 2 and edu2["最近催办日期"] == datetime(2024, 6, 25)
+    assert edu5["距期限天数"] == 10 and edu5["逾期/临期分组"] == "距期限0–15天"  # 07-10 − 06-30
+    assert edu5["催办次数"] == 0 and edu5["最近催办日期"] is None
+    summary = _table(book["按单位汇总"], 4)
+    # one overdue item each, 29 days each: tied, so by unit name (交 before 教)
+    assert summary == [
+        {"承办单位": TRANSPORT, "逾期件数": 1, "临期件数": 0, "最长逾期天数": 29, "催办次数": 1,
+         "最近催办日期": datetime(2024, 6, 1)},
+        {"承办单位": EDU, "逾期件数": 1, "临期件数": 1, "最长逾期天数": 29, "催办次数": 2,
+         "最近催办日期": datetime(2024, 6, 25)},
+    ]
+
+
+def test_chase_list_one_unit_with_contacts(ind):
+    data = chase_list(ind, Scope(year=2024, unit=EDU, as_of=T), include_contacts=True)
+    book = _load(data)
+    assert book.sheetnames == ["催办清单"]
+    ws = book["催办清单"]
+    assert ws["A1"].value == "示范市人大代表建议催办清单（市教育局）"
+    rows = _table(ws, 4)
+    assert [(r["编号"], r["联系人"], r["联系电话"]) for r in rows] == [(2, "张三", "13800000000"), (5, None, None)]
+    # the phone is text (keeps a leading zero, never a number)
+    assert ws.cell(row=5, column=len(rows[0])).data_type == "s"
+
+
+def test_unit_assignments_figures_equal_indicator_layer(ind):
+    scope = Scope(year=2024, as_of=T)
+    data = unit_assignments(ind, scope, EDU)
+    _no_formulas(data)
+    book = _load(data)
+    rows = _table(book["承办清单"], 5)  # title, 截至日期, 年度, 承办单位, header
+    assert [(r["编号"], r["承办方式"], r["状态"]) for r in rows] == [
+        (1, "主办", "已办结"), (2, "主办", "逾期"), (5, "主办", "临期")]
+    first = rows[0]
+    assert first["答复日期"] == datetime(2024, 5, 10) and first["办理结果"] == "A类"
+    assert first["是否面商"] == "是" and first["代表意见"] == "满意"
+    figures = {r["指标"]: r["数值"] for r in _table(book["主要指标"], 5)}
+    m = ind.metrics(Scope(year=2024, unit=EDU, as_of=T))
+    # by hand: 市教育局 leads 1, 2, 5; completed 1 → 1/3; on time 1 / (1 completed + 1 overdue) = 50%
+    assert figures["主办/分办件数"] == 3 and figures["已办结"] == 1
+    assert figures["办结率"] == pytest.approx(1 / 3) == m["completion_rate"]
+    assert figures["按时办结率"] == pytest.approx(0.5) == m["on_time_rate"]
+    assert figures["满意率(含基本满意)"] == pytest.approx(1.0)
+    assert figures["B类承诺兑现率"] == "—" and m["promise_kept_rate"] is None  # no promise due
+    sheet = book["主要指标"]
+    rate_cell = next(c for c in sheet["B"] if c.value == m["completion_rate"])
+    assert rate_cell.number_format == "0.00%"
+
+
+def test_unit_account_cannot_export_another_unit(ind):
+    data = unit_assignments(ind, Scope(year=2024, as_of=T, restrict_unit=TRANSPORT), EDU)
+    rows = _table(_load(data)["承办清单"], 5)
+    assert {r["编号"] for r in rows} == {3, 4}
+
+
+def test_rejected_rows(ind):
+    data = rejected_rows(ind, as_of=T)
+    _no_formulas(data)
+    ws = _load(data)["拒收清单"]
+    assert ws["A1"].value == "示范市人大代表建议数据拒收清单"
+    rows = _table(ws, 4)
+    assert rows[0]["文件"] == "坏文件.xlsx" and rows[0]["原因"] == "文件已损坏, 无法读取" and rows[0]["行号"] is None
+    assert rows[1] == {"文件": "市交通运输局_2024-06-20.xlsx", "工作表": "主办", "行号": 14, "列": "答复日期",
+                       "原值": "=cmd|' /C calc'!A0", "原因": '第14行 答复日期 "=cmd|\' /C calc\'!A0" 不是有效日期'}
+    assert ws.cell(row=6, column=5).data_type == "s" and ws.cell(row=6, column=5).quotePrefix
