@@ -20,11 +20,14 @@ Public API
     ind.unsatisfied(scope), ind.broken_promises(scope) -> list[dict]
     ind.unreported(scope) -> list[dict]        # per unit
     ind.unit_table(scope) -> list[dict]        # per unit, with numerators and denominators
+    ind.unit_assignments(scope) -> list[dict]  # one row per assignment of the scope's unit
     ind.key_items(scope) -> list[dict]
     ind.suggestion_detail(suggestion_id | (session, number), as_of=None, restrict_unit=None,
                           include_contacts=False) -> dict | None
     ind.data_status(restrict_unit=None) -> dict
-    ind.available_filters() -> dict
+    ind.available_filters(restrict_unit=None) -> dict
+    ind.last_refreshed() -> datetime | None
+    ind.reference_dates() -> {year: date}      # 交办 reference date of each year (同比)
 Returned rows are plain dicts (dates as datetime.date); callers may mutate their copies.
 
 Readings chosen where domain.md is silent (also in docs/indicators.md):
@@ -778,6 +781,19 @@ class Indicators:
             return rows
         return self._cached("key", (scope,), compute)
 
+    def unit_assignments(self, scope: Scope) -> list[dict]:
+        """One row per assignment of the scope's unit (lead and co; all units without one)."""
+        def compute():
+            p: dict = {}
+            return self._q(f"""
+                SELECT suggestion_id, session, year, number, title, kind, category, unit, role, is_lead,
+                       assigned_date, deadline, co_window_end, lead_units, co_units, status, completed, overdue,
+                       due_soon, days_overdue, days_to_deadline, reply_date, result_class, face_to_face,
+                       evaluation, evaluation_source, promise_text, promise_date, promise_kept, extension_date,
+                       reported, last_report_date, is_key, key_leader
+                FROM {self._assignments(scope, p)} ORDER BY session, number, unit""", p)
+        return self._cached("unit_assignments", (scope,), compute)
+
     # -- one suggestion ---------------------------------------------------------------------
     def suggestion_detail(self, ref: str | tuple[str, int], as_of: date | None = None,
                           restrict_unit: str | None = None, include_contacts: bool = False) -> dict | None:
@@ -868,6 +884,11 @@ class Indicators:
                 GROUP BY u.unit ORDER BY last_report_date NULLS FIRST, u.unit""", p)
             return {"refreshes": refreshes, "files": files, "rejected_rows": rejected, "units": units}
         return self._cached("data_status", (restrict_unit,), compute)
+
+    def last_refreshed(self):
+        """When the shown version was published (finished_at of its last refresh), or None."""
+        return self._cached("last_refreshed", (), lambda: self._q(
+            "SELECT max(finished_at) AS t FROM refreshes")[0]["t"])
 
     def available_filters(self, restrict_unit: str | None = None) -> dict:
         def compute():
