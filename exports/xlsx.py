@@ -432,3 +432,41 @@ def rejected_rows(indicators: Any, restrict_unit: str | None = None, *, as_of: d
         meta.insert(0, f"报送单位：{restrict_unit}")
     title = f"{_city(indicators)}人大代表建议数据拒收清单"
     return table_xlsx(title, REJECT_COLUMNS, rows, sheet_name="拒收清单", as_of=as_of or date.today(), meta=meta)
+
+
+def ranking(rows: Sequence[Mapping[str, Any]], *, year: int, as_of: date, city: str = "示范市") -> bytes:
+    """考核排名: rows of warehouse.ranking.rank_units. Sheet 排名 has one row per unit with each
+    aspect's raw value and points; sheet 计分明细 has one row per (unit, aspect) with the weight,
+    the shrunk value scored, the points and the reason in words, so a unit can be told why."""
+    rows = as_rows(rows)
+    aspects = [(a["key"], a["name"], a["weight"], a["source"]) for a in (rows[0]["aspects"] if rows else [])]
+
+    def aspect(key: str, field: str) -> Callable[[Mapping[str, Any]], Any]:
+        return lambda r: next((a.get(field) for a in r["aspects"] if a["key"] == key), None)
+
+    wide = [Col("名次", "rank", INT, 6), Col("承办单位", "unit"), Col("总分", "total", NUMBER, 8),
+            Col("工作量档次", "tier"), Col("档内名次", lambda r: f"{r['tier_rank']}/{r['tier_size']}"
+                                          if r.get("tier_rank") else ""),
+            Col("主办件数", "lead_assignments", INT), Col("协办件数", "co_assignments", INT),
+            Col("已办结", "completed", INT), Col("逾期", "overdue", INT)]
+    for key, name, weight, source in aspects:
+        wide.append(Col(f"{name}原始值", aspect(key, "raw"), RATE if source == "数据" else NUMBER))
+        wide.append(Col(f"{name}得分(权重{weight:g})", aspect(key, "points"), NUMBER))
+    wide.append(Col("说明", "reason", width=48))
+
+    detail = [dict(a, unit=r["unit"], rank=r["rank"]) for r in rows for a in r["aspects"]]
+    detail_cols = [
+        Col("名次", "rank", INT, 6), Col("承办单位", "unit"), Col("考核项", "name"), Col("来源", "source"),
+        Col("原始值", "raw", lambda a: RATE if a["source"] == "数据" else NUMBER),
+        Col("分子", "numerator", INT), Col("分母", "denominator", INT),
+        Col("计分值", "value", RATE), Col("权重", "weight", NUMBER, 8), Col("得分", "points", NUMBER, 8),
+        Col("是否计分", "counted", BOOL), Col("说明", "reason", width=60),
+    ]
+    meta = [f"年度：{year}", "数据项为原始比率经小样本收缩后的计分值 × 权重; 人工项来自考核评分表。"]
+
+    def fill(book: OfficeWorkbook) -> None:
+        book.table("排名", f"{city}承办单位代表建议办理工作考核排名", wide, rows, as_of=as_of, meta=meta)
+        book.table("计分明细", f"{city}承办单位代表建议办理工作考核计分明细", detail_cols, detail,
+                   as_of=as_of, meta=meta)
+
+    return build_xlsx(fill)

@@ -233,3 +233,32 @@ def test_rejected_rows(ind):
     assert rows[1] == {"文件": "市交通运输局_2024-06-20.xlsx", "工作表": "主办", "行号": 14, "列": "答复日期",
                        "原值": "=cmd|' /C calc'!A0", "原因": '第14行 答复日期 "=cmd|\' /C calc\'!A0" 不是有效日期'}
     assert ws.cell(row=6, column=5).data_type == "s" and ws.cell(row=6, column=5).quotePrefix
+
+
+def test_ranking_export_matches_rank_units(ind):
+    from exports.xlsx import ranking
+    from warehouse.ranking import rank_units
+
+    ranked = rank_units(ind.conn, ind.settings, 2024, T)
+    data = ranking(ranked, year=2024, as_of=T)
+    _no_formulas(data)
+    book = _load(data)
+    ws = book["排名"]
+    assert ws["A1"].value == "示范市承办单位代表建议办理工作考核排名"
+    rows = _table(ws, 5)  # title, 截至日期, 年度, note, header
+    assert [r["承办单位"] for r in rows] == [u["unit"] for u in ranked]
+    assert [r["名次"] for r in rows] == [u["rank"] for u in ranked]
+    for row, unit in zip(rows, ranked):
+        assert row["总分"] == pytest.approx(unit["total"])
+        on_time = next(a for a in unit["aspects"] if a["key"] == "on_time")
+        assert row["按时办结率原始值"] == (on_time["raw"] if on_time["raw"] is not None else "—")
+        assert row["按时办结率得分(权重20)"] == pytest.approx(on_time["points"])
+    # 市教育局's 按时办结率 by hand: 1 on time / (1 completed + 1 overdue) = 50%
+    edu = next(r for r in rows if r["承办单位"] == EDU)
+    assert edu["按时办结率原始值"] == pytest.approx(0.5)
+    header = [c.value for c in ws[5]]
+    assert ws.cell(row=6, column=header.index("按时办结率原始值") + 1).number_format == "0.00%"
+    detail = _table(book["计分明细"], 5)
+    assert len(detail) == len(ranked) * len(ranked[0]["aspects"])
+    first = detail[0]
+    assert first["说明"] == ranked[0]["aspects"][0]["reason"] and first["权重"] == ranked[0]["aspects"][0]["weight"]
