@@ -19,6 +19,7 @@ Public API
     ind.overdue(scope) -> list[dict]           # one row per (suggestion, lead unit that has not replied)
     ind.unsatisfied(scope), ind.broken_promises(scope) -> list[dict]
     ind.unreported(scope) -> list[dict]        # per unit
+    ind.unreported_items(scope) -> list[dict]  # the assignments behind it
     ind.unit_table(scope) -> list[dict]        # per unit, with numerators and denominators
     ind.unit_assignments(scope) -> list[dict]  # one row per assignment of the scope's unit
     ind.key_items(scope) -> list[dict]
@@ -614,7 +615,7 @@ class Indicators:
             cats = self._q(f"""
                 SELECT year, COALESCE(category, '未注明') AS category, count(*) AS total,
                        count(*) / sum(count(*)) OVER (PARTITION BY year) AS share
-                FROM {items} GROUP BY ALL ORDER BY year, total DESC, category""", p)
+                FROM {items} GROUP BY 1, 2 ORDER BY year, total DESC, category""", p)
             return {"years": years, "categories": cats}
         return self._cached("trends", (scope,), compute)
 
@@ -712,6 +713,17 @@ class Indicators:
                 FROM {self._assignments(scope, p)} GROUP BY unit HAVING unreported > 0
                 ORDER BY unreported DESC, unit""", p)
         return self._cached("unreported", (scope,), compute)
+
+    def unreported_items(self, scope: Scope) -> list[dict]:
+        """The in-scope assignments (of the scope's unit, or all) with no export row dated <= T."""
+        def compute():
+            p: dict = {}
+            return self._q(f"""
+                SELECT suggestion_id, session, year, number, title, unit, role, is_lead, assigned_date, deadline,
+                       status, days_overdue, last_report_date
+                FROM {self._assignments(scope, p)} WHERE NOT reported
+                ORDER BY year DESC, session, number, unit""", p)
+        return self._cached("unreported_items", (scope,), compute)
 
     def unit_table(self, scope: Scope) -> list[dict]:
         """Per unit: its lead assignments judged on its own rows, co-handling and reporting."""
