@@ -208,3 +208,261 @@ def completion_chart_png(curves: Mapping[int, Sequence[tuple[int, float]]], mark
         fig.savefig(buffer, format="png")
         plt.close(fig)
     return buffer.getvalue()
+
+
+# ── prose ───────────────────────────────────────────────────────────────────────────────────
+def _change(current: float | None, previous: float | None) -> str:
+    """同比 of a rate in words: 较上年同期提高1.25个百分点 / 降低… / 与上年同期持平; "" if unknown."""
+    delta = format_delta(current, previous, places=2)
+    if delta == DASH:
+        return ""
+    if delta == "持平":
+        return "与上年同期持平"
+    return ("较上年同期提高" if delta.startswith("+") else "较上年同期降低") + delta[1:]
+
+
+def _count_change(current: int | None, previous: int | None, unit: str = "件") -> str:
+    if current is None or previous is None:
+        return ""
+    if current == previous:
+        return "与上年同期持平"
+    return f"较上年同期{'增加' if current > previous else '减少'}{abs(current - previous)}{unit}"
+
+
+def _with(text: str, change: str) -> str:
+    return f"{text}，{change}" if change else text
+
+
+def _n(value: Any) -> str:
+    return "0" if value is None else str(value)
+
+
+def _item_name(r: Mapping[str, Any]) -> str:
+    return f"第{r.get('number')}号"
+
+
+def _cut(rows: list, what: str) -> tuple[list, str]:
+    if len(rows) <= MAX_LISTED:
+        return rows, ""
+    return rows[:MAX_LISTED], f"（表中列出前{MAX_LISTED}件，共{len(rows)}件，完整名单见{what}）"
+
+
+def _headline(m: Mapping[str, Any], prev: Mapping[str, Any] | None, year: int, as_of: date,
+              prev_as_of: date | None) -> list[str]:
+    p = prev or {}
+    kinds = m.get("by_kind") or {}
+    kind_text = "、".join(f"{k}{v}件" for k, v in kinds.items() if v)
+    first = f"截至{format_date(as_of, 'cn')}，{year}年共交办代表建议{_n(m['total'])}件"
+    if kind_text:
+        first += f"（其中{kind_text}）"
+    first = _with(first, _count_change(m["total"], p.get("total")) if prev else "")
+    first += f"，涉及承办单位{_n(m.get('units'))}个。"
+    first += _with(f"已办结{_n(m['completed'])}件，办结率{format_rate(m['completion_rate'])}",
+                   _change(m["completion_rate"], p.get("completion_rate")) if prev else "")
+    first += f"；在办{_n(m['in_progress'])}件，其中逾期{_n(m['overdue'])}件、临期{_n(m['due_soon'])}件。"
+    if prev and prev_as_of:
+        first += f"（上年同期指{year - 1}年建议截至{format_date(prev_as_of, 'cn')}的情况，与本年交办后经过的天数相同。）"
+    cc, cr = m.get("class_counts") or {}, m.get("class_rates") or {}
+    second = (_with(f"已办结的{_n(m['completed'])}件中，按时办结率{format_rate(m['on_time_rate'])}",
+                    _change(m["on_time_rate"], p.get("on_time_rate")) if prev else "")
+              + f"；面商率{format_rate(m['face_rate'])}；"
+              + "，".join(f"{k}类{_n(cc.get(k))}件、占{format_rate(cr.get(k))}" for k in "ABCD")
+              + _with(f"；解决率（A类和B类）{format_rate(m['solved_rate'])}",
+                      _change(m["solved_rate"], p.get("solved_rate")) if prev else "") + "。")
+    sat = m.get("satisfaction") or {}
+    third = (f"代表已评价{_n(m['evaluated'])}件，其中满意{_n(sat.get('满意'))}件、基本满意{_n(sat.get('基本满意'))}件、"
+             f"不满意{_n(sat.get('不满意'))}件，"
+             + _with(f"满意率（含基本满意）{format_rate(m['satisfied_rate'])}",
+                     _change(m["satisfied_rate"], p.get("satisfied_rate")) if prev else "")
+             + f"，满意率（满意）{format_rate(m['fully_satisfied_rate'])}。"
+             + f"B类承诺事项到期{_n(m.get('promise_due'))}件，按期兑现{_n(m.get('promise_kept'))}件，"
+             + f"兑现率{format_rate(m.get('promise_kept_rate'))}。")
+    key = m.get("key_supervised") or {}
+    fourth = (f"常委会确定的重点督办建议{_n(key.get('total'))}件，已办结{_n(key.get('completed'))}件，"
+              f"逾期{_n(key.get('overdue'))}件。")
+    return [first, second, third, fourth]
+
+
+# ── the document ────────────────────────────────────────────────────────────────────────────
+def write_report(indicators: Any, scope: Any, out: Path, ranking_rows: Sequence[Mapping[str, Any]] | None = None,
+                 *, hand_scores: Path | None = None) -> Path:
+    """Write the 通报 for ``scope`` (its year, as of ``scope.as_of``) to ``out`` (.docx); returns ``out``.
+
+    ``ranking_rows``: warehouse.ranking.rank_units rows if the caller has them already; else they are
+    computed with the indicators' connection and settings (``hand_scores``: the assessors' file).
+    """
+    from dataclasses import replace
+
+    yoy = indicators.yoy(scope)
+    year = yoy.get("year") or scope.year
+    if year is None:
+        raise ValueError("通报需要指定年度")
+    scope = replace(scope, year=year)
+    m, prev = yoy["current"], yoy.get("previous")
+    if ranking_rows is None:
+        from warehouse.ranking import rank_units
+
+        ranking_rows = rank_units(indicators.conn, indicators.settings, year, scope.as_of, hand_scores,
+                                  version=getattr(indicators, "version", None))
+    settings = getattr(indicators, "settings", None)
+    city = (getattr(settings, "city_names", None) or ("示范市",))[0]
+
+    doc = _new_document()
+    title = _para(doc, f"关于{year}年代表建议办理情况的通报", font=TITLE_FONT, size=22, bold=True,
+                  align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    title.paragraph_format.space_after = Pt(16)
+    title.paragraph_format.line_spacing = Pt(36)
+    _para(doc, f"各承办单位：", indent=False)
+    _para(doc, f"为推动代表建议办理工作提质增效，现将截至{format_date(scope.as_of, 'cn')}{year}年"
+               f"代表建议办理情况通报如下。")
+
+    sections = iter(NUMERALS)
+    _heading(doc, f"{next(sections)}、总体情况")
+    for text in _headline(m, prev, year, scope.as_of, yoy.get("previous_as_of")):
+        _para(doc, text)
+    _chart(doc, indicators, scope, year, yoy)
+
+    _heading(doc, f"{next(sections)}、承办单位办理情况")
+    _unit_section(doc, indicators, scope, ranking_rows)
+
+    _heading(doc, f"{next(sections)}、重点督办建议办理情况")
+    _key_section(doc, indicators, scope)
+
+    _heading(doc, f"{next(sections)}、需要关注的问题")
+    counts = _attention_section(doc, indicators, scope)
+
+    _heading(doc, f"{next(sections)}、下一步工作要求")
+    for text in _requirements(counts):
+        _para(doc, text)
+
+    _para(doc)
+    _para(doc, f"{city}人大常委会代表工作委员会", align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    _para(doc, format_date(scope.as_of, "cn"), align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc.core_properties.title = f"关于{year}年代表建议办理情况的通报"
+    doc.core_properties.author = f"{city}人大常委会"
+    doc.save(str(out))
+    return out
+
+
+def _chart(doc, indicators: Any, scope: Any, year: int, yoy: Mapping[str, Any]) -> None:
+    years = [year - 1, year] if yoy.get("previous") else [year]
+    curves: dict[int, list[tuple[int, float]]] = {}
+    for r in as_rows(indicators.completion_curve(scope, years)):
+        if r.get("share") is not None and r["day_offset"] <= 366:
+            curves.setdefault(r["year"], []).append((r["day_offset"], r["share"]))
+    if not curves.get(year):
+        return
+    png = completion_chart_png(curves, yoy.get("offset_days"))
+    if png is None:
+        return
+    p = doc.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    p.add_run().add_picture(io.BytesIO(png), width=Mm(150))
+    caption = f"图1　{year}年" + (f"与{year - 1}年" if len(curves) > 1 else "") + "代表建议办结进度（按交办后天数）"
+    _para(doc, caption, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+
+
+def _unit_section(doc, indicators: Any, scope: Any, ranking_rows: Sequence[Mapping[str, Any]]) -> None:
+    table = {r["unit"]: r for r in as_rows(indicators.unit_table(scope))}
+    lagging = sorted((r for r in table.values() if r.get("overdue")), key=lambda r: (-r["overdue"], r["unit"]))
+    text = f"参与{scope.year}年代表建议办理的承办单位共{len(table)}个，按考核得分排名见下表。"
+    if lagging:
+        names = "、".join(f"{r['unit']}（{r['overdue']}件）" for r in lagging[:5])
+        text += f"逾期件较多的单位有：{names}。"
+    else:
+        text += "目前没有单位存在逾期件。"
+    _para(doc, text)
+    rows = []
+    for u in ranking_rows:
+        t = table.get(u["unit"], {})
+        rows.append([u.get("rank"), u["unit"], _n(t.get("lead_assignments")), _n(t.get("completed")),
+                     format_rate(t.get("on_time_rate")), format_rate(t.get("satisfied_rate")),
+                     _n(t.get("overdue")), _n(t.get("eval_un")), f"{u['total']:.2f}"])
+    _table(doc, ["名次", "承办单位", "主办件数", "已办结", "按时办结率", "满意率", "逾期件", "不满意件", "考核得分"],
+           rows, [12, 40, 14, 14, 18, 18, 13, 14, 15])
+
+
+def _key_section(doc, indicators: Any, scope: Any) -> None:
+    items = as_rows(indicators.key_items(scope))
+    if not items:
+        _para(doc, "本年度未确定重点督办建议。")
+        return
+    done = sum(1 for r in items if r.get("status") == "已办结")
+    late = [r for r in items if r.get("status") == "逾期"]
+    text = f"{len(items)}件重点督办建议中，已办结{done}件"
+    text += (f"，逾期{len(late)}件（{'、'.join(_item_name(r) for r in late[:10])}）。" if late else "，无逾期件。")
+    _para(doc, text)
+    shown, note = _cut(items, "重点督办页面")
+    rows = []
+    for r in shown:
+        status = r.get("status") or ""
+        if status == "逾期" and r.get("days_overdue"):
+            status = f"逾期{r['days_overdue']}天"
+        rows.append([_item_name(r), r.get("title"), r.get("key_leader"), join_units(r.get("lead_units")),
+                     " → ".join(s["stage"] + ("✓" if s["done"] else "") for s in r.get("stages", [])), status])
+    _table(doc, ["编号", "建议标题", "督办领导", "主办单位", "办理进度", "状态"], rows, [16, 50, 18, 30, 32, 18])
+    if note:
+        _para(doc, note, size=14)
+
+
+def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
+    overdue = [r for r in as_rows(indicators.overdue(scope)) if r.get("status") == "逾期"]
+    unsatisfied = as_rows(indicators.unsatisfied(scope))
+    broken = as_rows(indicators.broken_promises(scope))
+
+    _heading(doc, "（一）逾期未答复件", level=2)
+    if overdue:
+        over90 = sum(1 for r in overdue if (r.get("days_overdue") or 0) > 90)
+        _para(doc, f"共有{len({r['suggestion_id'] for r in overdue})}件建议逾期未答复（按承办单位计{len(overdue)}件次），"
+                   f"其中逾期90天以上{over90}件次。")
+        shown, note = _cut(overdue, "催办清单")
+        _table(doc, ["编号", "建议标题", "承办单位", "办理期限", "逾期天数"],
+               [[_item_name(r), r.get("title"), r.get("unit"), format_date(r.get("deadline")),
+                 _n(r.get("days_overdue"))] for r in shown], [16, 70, 36, 22, 20])
+        if note:
+            _para(doc, note, size=14)
+    else:
+        _para(doc, "目前没有逾期未答复的建议。")
+
+    _heading(doc, "（二）代表不满意件", level=2)
+    if unsatisfied:
+        _para(doc, f"代表对{len(unsatisfied)}件建议的答复表示不满意，相关单位应重新办理。")
+        shown, note = _cut(unsatisfied, "不满意件清单")
+        _table(doc, ["编号", "建议标题", "被评不满意的单位", "答复日期"],
+               [[_item_name(r), r.get("title"), r.get("unsatisfied_units"), format_date(r.get("last_reply_date"))]
+                for r in shown], [16, 76, 50, 22])
+        if note:
+            _para(doc, note, size=14)
+    else:
+        _para(doc, "目前没有代表表示不满意的建议。")
+
+    _heading(doc, "（三）B类承诺未按期兑现", level=2)
+    if broken:
+        _para(doc, f"有{len(broken)}项B类承诺已过承诺时限仍未兑现。")
+        shown, note = _cut(broken, "承诺事项清单")
+        _table(doc, ["编号", "建议标题", "承办单位", "承诺事项", "承诺时限", "已过天数"],
+               [[_item_name(r), r.get("title"), r.get("unit"), r.get("promise_text"),
+                 format_date(r.get("promise_date")), _n(r.get("days_past"))] for r in shown],
+               [16, 46, 30, 40, 22, 18])
+        if note:
+            _para(doc, note, size=14)
+    else:
+        _para(doc, "目前没有到期未兑现的B类承诺。")
+    return {"overdue": len(overdue), "unsatisfied": len(unsatisfied), "broken": len(broken)}
+
+
+def _requirements(counts: Mapping[str, int]) -> list[str]:
+    texts = []
+    if counts["overdue"]:
+        texts.append("各有逾期件的承办单位要逐件分析原因，明确办理时限，尽快书面答复代表；确需延期的，应按程序报批。")
+    if counts["unsatisfied"]:
+        texts.append("对代表表示不满意的建议，承办单位要主动与代表沟通，重新研究办理，并将重新办理结果及时答复代表。")
+    if counts["broken"]:
+        texts.append("对B类答复中已到期未兑现的承诺事项，承办单位要加大落实力度，逐项说明进展，确保承诺兑现。")
+    texts.append("各承办单位要按时报送办理情况，确保数据真实、完整；代表工作委员会将继续跟踪督办，"
+                 "并将办理情况纳入年度考核。")
+    return texts
