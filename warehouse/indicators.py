@@ -621,7 +621,7 @@ class Indicators:
 
     # -- lists ------------------------------------------------------------------------------
     _LIST_COLS = """suggestion_id, session, year, number, title, kind, category, source, lead_units, co_units,
-        assigned_date, deadline, status, completed, overdue, due_soon, days_overdue, days_to_deadline,
+        assigned_date, deadline, status, completed, overdue, due_soon, on_time, days_overdue, days_to_deadline,
         last_reply AS last_reply_date, result_class, evaluation, is_key, key_leader, key_committee,
         face AS face_to_face"""
 
@@ -800,7 +800,8 @@ class Indicators:
             return self._q(f"""
                 SELECT suggestion_id, session, year, number, title, kind, category, unit, role, is_lead,
                        assigned_date, deadline, co_window_end, lead_units, co_units, status, completed, overdue,
-                       due_soon, days_overdue, days_to_deadline, reply_date, result_class, face_to_face,
+                       due_soon, on_time, days_overdue, days_to_deadline, reply_date,
+                       reply_date AS last_reply_date, result_class, face_to_face,
                        evaluation, evaluation_source, promise_text, promise_date, promise_kept, extension_date,
                        reported, last_report_date, is_key, key_leader
                 FROM {self._assignments(scope, p)} ORDER BY session, number, unit""", p)
