@@ -37,6 +37,7 @@ from dashboard.pages import trends as trends_page
 from dashboard.pages import unit as unit_page
 from dashboard.pages import units as units_page
 from dashboard.urlstate import ViewState, split_path
+from duban import appstate
 from duban.settings import Settings, duban_home, load_settings
 from warehouse.connection import PublishedWarehouse, WarehouseMissing
 from warehouse.indicators import Indicators
@@ -57,6 +58,11 @@ def _auth():
 
 def install_auth(server, home: Path, settings: Settings, enabled: bool) -> None:
     _auth().install(server, home, settings, enabled)
+
+
+def audit(action: str, detail: str) -> None:
+    """Exports and 催办 records go to the audit log with the current viewer."""
+    _auth().audit(action, detail)
 
 
 def current_viewer():
@@ -89,14 +95,16 @@ class Dashboard:
     def context(self, pathname: str, search: str | None, viewer: Any = None) -> C.ViewContext:
         conn = self.pw.connection()
         ind = Indicators(conn, self.settings, version=self.pw.version)
+        viewer = viewer or current_viewer()
+        restrict = viewer.unit if viewer.role == "unit" else None
         return C.ViewContext(
             ind=ind,
             settings=self.settings,
             home=self.home,
             state=ViewState.parse(search),
-            viewer=viewer or current_viewer(),
+            viewer=viewer,
             version=self.pw.version,
-            filters=ind.available_filters(),
+            filters=ind.available_filters(restrict),
             path=pathname or "/",
             refreshed_at=ind.last_refreshed(),
         )
@@ -167,6 +175,23 @@ class Dashboard:
         state = ViewState.parse(search)
         new_search = state.with_(**{key: value}).to_search()
         return no_update if new_search == (search or "") else new_search
+
+
+    def record_chase(self, target: dict | None, unit: str | None, chase_date: str | None, way: str | None, note: str | None, viewer: Any) -> tuple:
+        """Store one 催办 record; returns (message, refreshed history) for the form."""
+        if not C.can_chase(viewer):
+            return dbc.Alert("本账号不能记录催办。", color="warning"), no_update
+        suggestion_id = (target or {}).get("suggestion_id")
+        try:
+            day = date.fromisoformat(chase_date) if chase_date else date.today()
+        except ValueError:
+            return dbc.Alert(f"催办日期 “{chase_date}” 不是有效日期。", color="warning"), no_update
+        try:
+            appstate.record_chase(self.home, suggestion_id, unit, day, way or "", (note or "").strip(), viewer.username)
+        except appstate.AppStateError as exc:
+            return dbc.Alert(str(exc), color="warning"), no_update
+        rows = appstate.chases(self.home, suggestion_id=suggestion_id) if suggestion_id else appstate.chases(self.home, unit=unit)
+        return dbc.Alert(f"已记录: {day.isoformat()} {way}" + (f" ({unit})" if unit else ""), color="success"), C.chase_history(rows)
 
 
 def _clicked_value(click: dict | None) -> Any:
@@ -242,7 +267,23 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
             return no_update
         return board.cross_filter(trigger["key"], dash_ctx.triggered[0]["value"], search)
 
-    for page in (overdue_page, data_page, meeting_page, suggestion_page, unit_page):
+    @app.callback(
+        Output("chase-message", "children"),
+        Output("chase-history", "children"),
+        Input("chase-submit", "n_clicks"),
+        State("chase-target", "data"),
+        State("chase-unit", "value"),
+        State("chase-date", "value"),
+        State("chase-way", "value"),
+        State("chase-note", "value"),
+        prevent_initial_call=True,
+    )
+    def _chase(n, target, unit, chase_date, way, note):
+        if not n:
+            return no_update, no_update
+        return board.record_chase(target, unit, chase_date, way, note, current_viewer())
+
+    for page in (overdue_page, data_page, meeting_page):
         register = getattr(page, "register", None)
         if register:
             register(app, board)

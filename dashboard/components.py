@@ -278,7 +278,7 @@ def filter_bar(ctx: ViewContext) -> html.Div:
         )
 
     years = [{"label": f"{y}年", "value": y} for y in sorted(f.get("years") or [], reverse=True)]
-    sessions = [{"label": s, "value": s} for s in f.get("sessions") or []]
+    sessions = [{"label": f"{s['session']} ({s['year']}年)", "value": s["session"]} for s in f.get("sessions") or []]
     kinds = [{"label": k, "value": k} for k in (f.get("kinds") or ["大会建议", "闭会建议"])]
     categories = [{"label": c, "value": c} for c in f.get("categories") or []]
     return html.Div(
@@ -335,3 +335,46 @@ def _refreshed_text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+# ── 催办 (chase) form and history, shared by the suggestion and unit pages ────────────────────
+
+CHASE_WAYS = ["电话催办", "书面通知", "现场督办", "约谈", "其他"]
+
+
+def can_chase(viewer: Any) -> bool:
+    """Chasing is the supervisors' and leaders' work; a unit account sees its history only."""
+    return getattr(viewer, "role", None) in ("supervisor", "leader")
+
+
+def chase_history(rows: list[dict]) -> html.Div:
+    if not rows:
+        return empty("尚无催办记录")
+    return html.Ul([
+        html.Li([html.Strong(format_date(r.get("chase_date"))), f" {r.get('way') or ''} · ",
+                 html.Span(r.get("note") or "", className="text-literal"),
+                 html.Span(f"  (记录人 {r.get('by') or '—'}" + (f", 单位 {r['unit']}" if r.get("unit") else "") + ")", className="text-muted small")])
+        for r in rows
+    ], className="mb-0", id="chase-history-list")
+
+
+def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None, unit: str | None, units: list[str] | None = None) -> dbc.Card:
+    """History of 催办 records plus (for supervisors/leaders) a small form to add one."""
+    body: list = [html.Div(chase_history(rows), id="chase-history")]
+    if can_chase(ctx.viewer):
+        unit_choice = (
+            dcc.Dropdown(id="chase-unit", options=[{"label": u, "value": u} for u in units or []], value=unit or (units[0] if units else None), clearable=True, placeholder="承办单位")
+            if units is not None
+            else dcc.Dropdown(id="chase-unit", options=[{"label": unit, "value": unit}] if unit else [], value=unit, clearable=False, disabled=True)
+        )
+        body.append(html.Hr())
+        body.append(dcc.Store(id="chase-target", data={"suggestion_id": suggestion_id}))
+        body.append(dbc.Row([
+            dbc.Col([html.Label("催办日期", className="form-label small"), dcc.Input(id="chase-date", type="date", value=date.today().isoformat(), className="form-control")], md=2),
+            dbc.Col([html.Label("方式", className="form-label small"), dcc.Dropdown(id="chase-way", options=CHASE_WAYS, value=CHASE_WAYS[0], clearable=False)], md=2),
+            dbc.Col([html.Label("单位", className="form-label small"), unit_choice], md=3),
+            dbc.Col([html.Label("说明", className="form-label small"), dcc.Input(id="chase-note", type="text", maxLength=500, className="form-control", placeholder="如: 已电话提醒, 要求本周内答复")], md=3),
+            dbc.Col(dbc.Button("记录催办", id="chase-submit", color="danger", className="mt-4"), md=2),
+        ], className="g-2"))
+        body.append(html.Div(id="chase-message", className="small mt-2"))
+    return card("催办记录", body, id="chase-card")

@@ -40,19 +40,22 @@ def yoy_note(yoy: dict | None) -> str:
     return f"同比: 与上年同期比较 (交办后第 {yoy.get('offset_days')} 天, 上年截至 {format_date(yoy.get('previous_as_of'))})"
 
 
-def completion_curve_figure(ctx: C.ViewContext, scope, dark: bool = False, height: int = 320) -> C.go.Figure:
-    years = [y for y in (ctx.year, (ctx.year or 0) - 1) if y]
+def completion_curve_figure(ctx: C.ViewContext, scope, dark: bool = False, height: int = 320, years: list[int] | None = None) -> go.Figure:
+    """Cumulative share completed by day N after 交办: this year (bold) against earlier years."""
+    if years is None:
+        years = [y for y in (ctx.year, (ctx.year or 0) - 1) if y]
     rows = as_rows(ctx.ind.completion_curve(scope, years)) if years else []
     fig = C.figure(height=height, dark=dark, xaxis_title="交办后天数", yaxis_title="累计办结比例", yaxis_tickformat=".0%")
     for year in sorted({r["year"] for r in rows}, reverse=True):
         pts = [r for r in rows if r["year"] == year]
         fig.add_trace(go.Scatter(x=[r["day_offset"] for r in pts], y=[r["share"] for r in pts], mode="lines",
-                                 name=f"{year}年", line=dict(width=4 if year == ctx.year else 2, dash="solid" if year == ctx.year else "dash")))
+                                 name=f"{year}年", line=dict(width=5 if year == ctx.year else 2, dash="solid" if year == ctx.year else "dash"),
+                                 hovertemplate=f"{year}年 第%{{x}}天: %{{y:.2%}}<extra></extra>"))
     fig.update_yaxes(range=[0, 1.02])
     return fig
 
 
-def category_figure(m: dict, selected: str | None, dark: bool = False, height: int = 340) -> C.go.Figure:
+def category_figure(m: dict, selected: str | None, dark: bool = False, height: int = 340) -> go.Figure:
     cats = list(reversed(m.get("by_category") or []))
     fig = C.figure(height=height, dark=dark)
     fig.add_trace(go.Bar(
@@ -66,7 +69,7 @@ def category_figure(m: dict, selected: str | None, dark: bool = False, height: i
     return fig
 
 
-def status_figure(m: dict, dark: bool = False) -> C.go.Figure:
+def status_figure(m: dict, dark: bool = False) -> go.Figure:
     labels = ["已办结", "在办", "其中逾期", "其中临期"]
     values = [m.get("completed") or 0, m.get("in_progress") or 0, m.get("overdue") or 0, m.get("due_soon") or 0]
     fig = C.figure(height=260, dark=dark)
@@ -75,7 +78,7 @@ def status_figure(m: dict, dark: bool = False) -> C.go.Figure:
     return fig
 
 
-def class_figure(m: dict, dark: bool = False) -> C.go.Figure:
+def class_figure(m: dict, dark: bool = False) -> go.Figure:
     counts = m.get("class_counts") or {}
     rates = m.get("class_rates") or {}
     names = {"A": "A类 已解决或基本解决", "B": "B类 正在解决/列入计划", "C": "C类 以后解决", "D": "D类 留作参考"}

@@ -1,0 +1,85 @@
+"""数据状态 `/data`: refreshes, files, per-unit last report, rejected rows with reasons
+(filterable grid; downloadable as Excel)."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, dcc, html, no_update
+
+from dashboard import components as C
+from dashboard.urlstate import unit_path
+from exports.xlsx import as_rows
+from warehouse.formatting import format_date
+
+
+def _time(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else (str(value) if value else "—")
+
+
+def refreshes_table(rows: list[dict]) -> dbc.Table:
+    cols = ("刷新", "开始", "完成", "文件", "新文件", "读入行", "载入", "被取代", "拒收行", "拒收文件", "用时(秒)")
+    body = [html.Tr([html.Td(r.get("refresh_id")), html.Td(_time(r.get("started_at"))), html.Td(_time(r.get("finished_at"))),
+                     html.Td(r.get("files_total")), html.Td(r.get("files_new")), html.Td(r.get("rows_read")), html.Td(r.get("rows_loaded")),
+                     html.Td(r.get("rows_superseded")), html.Td(r.get("rows_rejected")), html.Td(r.get("files_rejected")),
+                     html.Td(f"{r['seconds']:.1f}" if r.get("seconds") is not None else "—")]) for r in rows[:10]]
+    return dbc.Table([html.Thead(html.Tr([html.Th(c) for c in cols])), html.Tbody(body)], size="sm", bordered=True, responsive=True, id="refreshes")
+
+
+def layout(ctx: C.ViewContext, *_):
+    st = ctx.ind.data_status(ctx.restrict_unit)
+    refreshes = as_rows(st.get("refreshes"))
+    files = as_rows(st.get("files"))
+    rejected = as_rows(st.get("rejected_rows"))
+    units = as_rows(st.get("units"))
+    file_rows = [{
+        "name": f.get("original_name") or "", "kind": {"register": "交办台账", "unit_export": "办理情况", "evaluation": "满意度测评"}.get(f.get("kind"), "无法识别"),
+        "sender": f.get("sender_unit") or "", "report_date": format_date(f.get("report_date")), "date_source": f.get("report_date_source") or "",
+        "status": ("✗ " if f.get("status") == "整体拒收" else "✓ ") + (f.get("status") or ""), "reason": f.get("reject_reason") or "",
+        "read": f.get("rows_read"), "loaded": f.get("rows_loaded"), "superseded": f.get("rows_superseded"), "rejected": f.get("rows_rejected"),
+    } for f in files]
+    file_cols = [
+        {"field": "name", "headerName": "文件", "minWidth": 220}, {"field": "kind", "headerName": "类型", "maxWidth": 110},
+        {"field": "sender", "headerName": "报送单位", "minWidth": 140}, {"field": "report_date", "headerName": "填报日期", "maxWidth": 120},
+        {"field": "date_source", "headerName": "日期来源", "maxWidth": 100}, {"field": "status", "headerName": "状态", "maxWidth": 120},
+        {"field": "read", "headerName": "读入", "maxWidth": 80}, {"field": "loaded", "headerName": "载入", "maxWidth": 80},
+        {"field": "superseded", "headerName": "被取代", "maxWidth": 90}, {"field": "rejected", "headerName": "拒收", "maxWidth": 80},
+        {"field": "reason", "headerName": "拒收原因", "minWidth": 220, "wrapText": True, "autoHeight": True},
+    ]
+    rej_rows = [{"file": r.get("file_name") or "", "sheet": r.get("sheet") or "", "row": r.get("row_no"), "column": r.get("column_name") or "",
+                 "value": r.get("value") or "", "reason": r.get("reason") or ""} for r in rejected]
+    rej_cols = [
+        {"field": "file", "headerName": "文件", "minWidth": 200}, {"field": "sheet", "headerName": "工作表", "maxWidth": 120},
+        {"field": "row", "headerName": "行", "maxWidth": 80}, {"field": "column", "headerName": "列", "maxWidth": 120},
+        {"field": "value", "headerName": "值", "minWidth": 120}, {"field": "reason", "headerName": "原因", "minWidth": 320, "wrapText": True, "autoHeight": True},
+    ]
+    unit_rows = [{"unit": u["unit"], "href": ctx.link(unit_path(u["unit"])), "last": format_date(u.get("last_report_date")),
+                  "state": "! 从未报送" if not u.get("last_report_date") else "已报送", "files": u.get("files"), "assignments": u.get("assignments")} for u in units]
+    unit_cols = [C.link_column("unit", "承办单位", "href", minWidth=180), {"field": "last", "headerName": "最近填报日期"},
+                 {"field": "state", "headerName": "状态", "cellRenderer": "DubanMark"}, {"field": "files", "headerName": "报送文件数"},
+                 {"field": "assignments", "headerName": "承办件数"}]
+    return html.Div([
+        C.view_meta(ctx, "数据状态: 刷新记录、收到的文件、各单位报送情况、拒收的行及原因"),
+        C.card("最近的刷新", refreshes_table(refreshes) if refreshes else C.empty("尚无刷新记录")),
+        C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
+        C.card(f"收到的文件 ({len(files)})", C.grid("grid-data-files", file_rows, file_cols, height=360)),
+        C.card(f"拒收的行 ({len(rejected)}; 可在表头筛选)", [
+            html.Div(dbc.Button("下载拒收清单 (Excel)", id="download-rejected", color="secondary", size="sm"), className="mb-2"),
+            C.grid("grid-rejected", rej_rows, rej_cols, height=420),
+        ], id="rejected-card"),
+    ])
+
+
+def register(app, board) -> None:
+    from dashboard.app import audit, current_viewer
+
+    @app.callback(Output("download", "data", allow_duplicate=True), Input("download-rejected", "n_clicks"), prevent_initial_call=True)
+    def _download(n):
+        if not n:
+            return no_update
+        from exports.xlsx import rejected_rows
+
+        ctx = board.context("/data", "", current_viewer())
+        data = rejected_rows(ctx.ind, ctx.restrict_unit, as_of=ctx.as_of)
+        name = f"拒收清单_{ctx.as_of.isoformat()}.xlsx"
+        audit("导出拒收清单", name)
+        return dcc.send_bytes(data, name)

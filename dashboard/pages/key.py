@@ -1,0 +1,64 @@
+"""重点督办 `/key`: the key supervised suggestions by leader (督办领导) and 联系委室, each with its
+progress (交办 → 面商 → 答复 → 测评), units, deadline and evaluation."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from dashboard import components as C
+from exports.xlsx import as_rows
+from warehouse.formatting import format_date
+
+
+def progress(stages: list[dict]) -> html.Div:
+    """Stages as labelled steps; a done step shows ✓ (text, not only colour)."""
+    return html.Div([html.Span(s["stage"], className="step" + (" done" if s.get("done") else "")) for s in stages], className="progress-steps")
+
+
+def item_row(ctx: C.ViewContext, r: dict) -> html.Tr:
+    status = r.get("status")
+    if status == "逾期":
+        state = C.mark(f"⚠ 逾期 {r.get('days_overdue')} 天", "red")
+    elif status == "临期":
+        state = C.mark(f"⏰ 临期 (剩 {r.get('days_to_deadline')} 天)", "yellow")
+    else:
+        state = C.status_mark(status)
+    return html.Tr([
+        html.Td(C.suggestion_link(ctx, r["session"], r["number"], f"第{r['number']}号")),
+        html.Td(r.get("title") or "", className="text-literal"),
+        html.Td(r.get("key_committee") or "—"),
+        html.Td(r.get("lead_units") or "—"),
+        html.Td(r.get("co_units") or "—"),
+        html.Td(format_date(r.get("deadline"))),
+        html.Td(progress(r.get("stages") or [])),
+        html.Td(state),
+        html.Td(r.get("evaluation") or "未测评"),
+    ])
+
+
+HEADER = html.Thead(html.Tr([html.Th(h) for h in ("编号", "标题", "联系委室", "主办单位", "协办单位", "办理期限", "进度", "状态", "代表评价")]))
+
+
+def layout(ctx: C.ViewContext, *_):
+    rows = as_rows(ctx.ind.key_items(ctx.scope()))
+    m = ctx.ind.metrics(ctx.scope(key_only=True))
+    cards = dbc.Row([
+        dbc.Col(C.kpi_card("key-total", "重点督办件", C.count(m.get("total"))), md=3),
+        dbc.Col(C.kpi_card("key-completed", "已办结", C.count(m.get("completed")), note=f"办结率 {C.rate(m.get('completion_rate'))}"), md=3),
+        dbc.Col(C.kpi_card("key-overdue", "逾期", C.count(m.get("overdue")), note=f"临期 {C.count(m.get('due_soon'))} 件"), md=3),
+        dbc.Col(C.kpi_card("key-satisfied", "满意率 (含基本满意)", C.rate(m.get("satisfied_rate")), note=f"已测评 {C.count(m.get('evaluated'))} 件"), md=3),
+    ], className="g-3 mb-3")
+    if not rows:
+        return html.Div([C.view_meta(ctx, "重点督办件"), cards, C.empty("所选范围内没有重点督办件。")])
+    sections = []
+    by_leader = sorted(rows, key=lambda r: (r.get("key_leader") or "~", r.get("key_committee") or "", r["number"]))
+    for leader, group in groupby(by_leader, key=lambda r: r.get("key_leader") or "未注明督办领导"):
+        group = list(group)
+        done = sum(1 for r in group if r.get("status") == "已办结")
+        late = sum(1 for r in group if r.get("status") == "逾期")
+        title = f"督办领导: {leader} — {len(group)} 件, 已办结 {done} 件" + (f", ⚠ 逾期 {late} 件" if late else "")
+        sections.append(C.card(title, dbc.Table([HEADER, html.Tbody([item_row(ctx, r) for r in group])], bordered=False, hover=True, responsive=True, size="sm")))
+    return html.Div([C.view_meta(ctx, "重点督办件: 按督办领导与联系委室, 逐件进度 (交办 → 面商 → 答复 → 测评)"), cards, *sections], id="key-items")

@@ -1,0 +1,149 @@
+"""逾期预警 `/overdue`: 临期 and overdue items by age bucket and by unit (both charts cross-filter:
+a click puts the bucket (status=) or the unit (unit=) into the URL), the list with days overdue,
+and the 催办清单 download (Excel)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Input, Output, State, dcc, html, no_update
+
+from dashboard import components as C
+from dashboard.urlstate import ViewState, suggestion_path, unit_path
+from duban import appstate
+from exports.xlsx import as_rows
+from warehouse.formatting import format_date
+from warehouse.indicators import OVERDUE_BUCKETS
+
+UNIT_BARS = 20
+
+
+def bucket_order(settings) -> list[str]:
+    return [f"距期限0–{settings.deadline.due_soon_days}天", *OVERDUE_BUCKETS]
+
+
+def filtered(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
+    """The list under the URL's cross-filters (status = age bucket, unit)."""
+    st = ctx.state
+    return [r for r in rows if (not st.status or r.get("age_bucket") == st.status) and (not st.unit or r.get("unit") == st.unit)]
+
+
+def bucket_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
+    source = [r for r in rows if not ctx.state.unit or r.get("unit") == ctx.state.unit]
+    counts = Counter(r["age_bucket"] for r in source)
+    order = bucket_order(ctx.settings)
+    fig = C.figure(height=300)
+    colors = ["#c99a00", "#e06c5a", "#c0392b", "#7b1010"]
+    fig.add_trace(go.Bar(
+        x=order, y=[counts.get(b, 0) for b in order], customdata=order,
+        text=[f"{counts.get(b, 0)} 件" + (" ✔已选" if b == ctx.state.status else "") for b in order], textposition="auto",
+        marker_color=colors, marker_line_width=[4 if b == ctx.state.status else 0 for b in order], marker_line_color="#000",
+        hoverinfo="skip",
+    ))
+    fig.update_layout(clickmode="event")
+    return fig
+
+
+def unit_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
+    source = [r for r in rows if not ctx.state.status or r.get("age_bucket") == ctx.state.status]
+    overdue = Counter(r["unit"] for r in source if r.get("status") == "逾期")
+    soon = Counter(r["unit"] for r in source if r.get("status") == "临期")
+    units = sorted(set(overdue) | set(soon), key=lambda u: (-overdue.get(u, 0), -soon.get(u, 0), u))[:UNIT_BARS]
+    units.reverse()
+    fig = C.figure(height=max(260, 26 * len(units) + 80), barmode="stack")
+    fig.add_trace(go.Bar(y=units, x=[overdue.get(u, 0) for u in units], orientation="h", name="⚠ 逾期", marker_color="#b42318",
+                         customdata=units, text=[overdue.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="skip"))
+    fig.add_trace(go.Bar(y=units, x=[soon.get(u, 0) for u in units], orientation="h", name="⏰ 临期", marker_color="#c99a00",
+                         customdata=units, text=[soon.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="skip"))
+    fig.update_layout(margin=dict(l=160, r=16, t=16, b=40), clickmode="event")
+    return fig
+
+
+def list_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
+    return [{
+        "number": f"{r['session']} 第{r['number']}号",
+        "href": ctx.link(suggestion_path(r["session"], r["number"])),
+        "title": r.get("title") or "",
+        "unit": r.get("unit") or "",
+        "unit_href": ctx.link(unit_path(r["unit"])) if r.get("unit") else None,
+        "status": f"⚠ 逾期 {r['days_overdue']} 天" if r.get("status") == "逾期" else f"⏰ 临期 (剩 {r.get('days_to_deadline')} 天)",
+        "bucket": r.get("age_bucket") or "",
+        "deadline": format_date(r.get("deadline")),
+        "days_overdue": r.get("days_overdue"),
+        "reported": "已报送" if r.get("reported") else "! 未报送",
+        "key": "重点" if r.get("is_key") else "",
+    } for r in rows]
+
+
+COLUMNS = [
+    C.link_column("number", "建议", "href", minWidth=150),
+    {"field": "title", "headerName": "标题", "minWidth": 240},
+    C.link_column("unit", "未答复的主办单位", "unit_href", minWidth=160),
+    {"field": "status", "headerName": "状态", "cellRenderer": "DubanMark", "minWidth": 150},
+    {"field": "bucket", "headerName": "分段", "maxWidth": 140},
+    {"field": "deadline", "headerName": "办理期限", "maxWidth": 120},
+    {"field": "days_overdue", "headerName": "逾期天数", "maxWidth": 100, "sort": "desc"},
+    {"field": "reported", "headerName": "报送", "cellRenderer": "DubanMark", "maxWidth": 110},
+    {"field": "key", "headerName": "重点督办", "maxWidth": 100},
+]
+
+
+def layout(ctx: C.ViewContext, *_):
+    scope = ctx.scope()
+    rows = as_rows(ctx.ind.overdue(scope))
+    shown = filtered(ctx, rows)
+    n_overdue = sum(1 for r in shown if r.get("status") == "逾期")
+    n_soon = sum(1 for r in shown if r.get("status") == "临期")
+    active = []
+    if ctx.state.status:
+        active.append(dcc.Link(f"分段: {ctx.state.status} ✕", href=ctx.here(status=None), className="badge bg-secondary me-2", id="clear-status"))
+    if ctx.state.unit:
+        active.append(dcc.Link(f"单位: {ctx.state.unit} ✕", href=ctx.here(unit=None), className="badge bg-secondary me-2", id="clear-unit"))
+    return html.Div([
+        C.view_meta(ctx, "逾期预警: 临期与逾期件 (按主办单位逐件列出)"),
+        html.Div([html.Span("筛选: ", className="small"), *active] if active else "点击图中的分段或单位可筛选清单; 再点一次取消。", className="small mb-2", id="overdue-filters"),
+        dbc.Row([
+            dbc.Col(C.card("按期限分段", C.graph(bucket_figure(ctx, rows), {"type": "xfilter", "key": "status"})), lg=5),
+            dbc.Col(C.card("按单位 (前20个)", C.graph(unit_figure(ctx, rows), {"type": "xfilter", "key": "unit"})), lg=7),
+        ], className="g-3"),
+        C.card(
+            f"清单: 逾期 {n_overdue} 件次, 临期 {n_soon} 件次",
+            [
+                html.Div([dbc.Button("下载催办清单 (Excel)", id="download-chase-list", color="danger", size="sm"),
+                          dcc.Store(id="chase-list-search", data=ctx.state.to_search())], className="mb-2"),
+                C.grid("grid-overdue", list_rows(ctx, shown), COLUMNS, height=520),
+            ],
+            id="overdue-list",
+        ),
+    ])
+
+
+def chase_list_bytes(board, search: str, viewer) -> tuple[bytes, str]:
+    """The 催办清单 for the view in ``search`` (Excel bytes, file name)."""
+    from exports.xlsx import chase_list  # the exports engineer's; imported late so the app runs without it
+
+    ctx = board.context("/overdue", search, viewer)
+    scope = ctx.scope(unit=ctx.state.unit)
+    data = chase_list(ctx.ind, scope, appstate.chases(ctx.home))
+    return data, f"催办清单_{ctx.as_of.isoformat()}.xlsx"
+
+
+def register(app, board) -> None:
+    from dashboard.app import audit, current_viewer
+
+    @app.callback(
+        Output("download", "data", allow_duplicate=True),
+        Input("download-chase-list", "n_clicks"),
+        State("chase-list-search", "data"),
+        prevent_initial_call=True,
+    )
+    def _download(n, search):
+        if not n:
+            return no_update
+        viewer = current_viewer()
+        data, name = chase_list_bytes(board, search, viewer)
+        audit("导出催办清单", f"{name} {search or ''}")
+        return dcc.send_bytes(data, name)

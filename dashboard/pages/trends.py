@@ -1,0 +1,88 @@
+"""年度趋势 `/trends`: every headline indicator across years, the category mix over years (click a
+category → category filter in the URL), and the same-period comparison (cumulative completion by
+day after 交办, every year on one axis)."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import html
+
+from dashboard import components as C
+from dashboard.pages.overview import completion_curve_figure
+from exports.xlsx import as_rows
+from warehouse.formatting import format_rate
+
+RATES = [
+    ("completion_rate", "办结率"),
+    ("on_time_rate", "按时办结率"),
+    ("face_rate", "面商率"),
+    ("a_rate", "A类占比"),
+    ("solved_rate", "解决率"),
+    ("satisfied_rate", "满意率 (含基本满意)"),
+    ("fully_satisfied_rate", "满意率 (满意)"),
+    ("promise_kept_rate", "B类承诺兑现率"),
+]
+
+
+def rates_figure(years: list[dict]) -> go.Figure:
+    fig = C.figure(height=380, yaxis_tickformat=".0%", xaxis_title="年度")
+    x = [f"{y['year']}年" for y in years]
+    for key, label in RATES:
+        fig.add_trace(go.Scatter(x=x, y=[y.get(key) for y in years], name=label, mode="lines+markers+text",
+                                 text=[format_rate(y.get(key)) if key == "completion_rate" else "" for y in years],
+                                 textposition="top center", hovertemplate=f"{label} %{{x}}: %{{y:.2%}}<extra></extra>"))
+    return fig
+
+
+def counts_figure(years: list[dict]) -> go.Figure:
+    fig = C.figure(height=320, barmode="group", xaxis_title="年度")
+    x = [f"{y['year']}年" for y in years]
+    for key, label, color in (("total", "建议总数", "#7a1f1f"), ("completed", "已办结", "#1e7b34"), ("overdue", "逾期", "#b42318"), ("unsatisfied", "不满意", "#d08c1f")):
+        fig.add_trace(go.Bar(x=x, y=[y.get(key) for y in years], name=label, marker_color=color, text=[y.get(key) for y in years], textposition="outside", hoverinfo="skip"))
+    return fig
+
+
+def category_mix_figure(cats: list[dict], selected: str | None) -> go.Figure:
+    fig = C.figure(height=380, barmode="stack", yaxis_tickformat=".0%", xaxis_title="年度")
+    names = []
+    for c in cats:
+        if c["category"] not in names:
+            names.append(c["category"])
+    for name in names:
+        pts = [c for c in cats if c["category"] == name]
+        fig.add_trace(go.Bar(x=[f"{c['year']}年" for c in pts], y=[c["share"] for c in pts], name=name + (" ✔" if name == selected else ""),
+                             customdata=[name] * len(pts), text=[f"{c['total']}" for c in pts], textposition="inside",
+                             hovertemplate=f"{name} %{{x}}: %{{y:.2%}} (%{{text}} 件)<extra></extra>"))
+    fig.update_layout(clickmode="event", legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def table(years: list[dict]) -> dbc.Table:
+    head = html.Thead(html.Tr([html.Th("指标"), *[html.Th(f"{y['year']}年") for y in years]]))
+    body = [html.Tr([html.Td("建议总数"), *[html.Td(C.count(y.get("total"))) for y in years]]),
+            html.Tr([html.Td("逾期"), *[html.Td(C.count(y.get("overdue"))) for y in years]])]
+    body += [html.Tr([html.Td(label), *[html.Td(format_rate(y.get(key))) for y in years]]) for key, label in RATES]
+    return dbc.Table([head, html.Tbody(body)], bordered=True, size="sm", responsive=True, id="trends-table")
+
+
+def layout(ctx: C.ViewContext, *_):
+    scope = ctx.scope(year=None, session=None)
+    t = ctx.ind.trends(scope)
+    years = as_rows(t.get("years"))
+    cats = as_rows(t.get("categories"))
+    if not years:
+        return html.Div([C.view_meta(ctx, "年度趋势"), C.empty()])
+    all_years = [y["year"] for y in years]
+    return html.Div([
+        C.view_meta(ctx, "年度趋势: 各年度主要指标 (截至所选日期; 往年为年终数)"),
+        C.card("各年度主要指标", table(years)),
+        dbc.Row([
+            dbc.Col(C.card("比率变化", C.graph(rates_figure(years), "fig-trend-rates")), lg=7),
+            dbc.Col(C.card("件数变化", C.graph(counts_figure(years), "fig-trend-counts")), lg=5),
+        ], className="g-3"),
+        dbc.Row([
+            dbc.Col(C.card("类别构成 (点击类别即按该类别筛选)", C.graph(category_mix_figure(cats, ctx.state.category), {"type": "xfilter", "key": "category"})), lg=6),
+            dbc.Col(C.card("同期比较: 交办后第N天的累计办结比例", C.graph(completion_curve_figure(ctx, scope, years=all_years), "fig-same-period")), lg=6),
+        ], className="g-3"),
+    ])

@@ -1,0 +1,104 @@
+"""One unit `/units/<unit>`: its figures, its assignments in a grid (sort, filter), replies against
+deadlines over time, 未报送 items, its last report date, and its 催办 records."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import html
+
+from dashboard import components as C
+from dashboard.urlstate import suggestion_path
+from duban import appstate
+from exports.xlsx import as_rows
+from warehouse.formatting import format_date, format_rate
+
+
+def assignment_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
+    return [{
+        "number": f"{r['session']} 第{r['number']}号",
+        "href": ctx.link(suggestion_path(r["session"], r["number"])),
+        "title": r.get("title") or "",
+        "role": r.get("role") or "",
+        "category": r.get("category") or "",
+        "assigned": format_date(r.get("assigned_date")),
+        "deadline": format_date(r.get("deadline")),
+        "reply": format_date(r.get("last_reply_date")),
+        "status": r.get("status") or "",
+        "days_overdue": r.get("days_overdue"),
+        "result_class": r.get("result_class") or "",
+        "evaluation": r.get("evaluation") or "",
+    } for r in rows]
+
+
+ASSIGNMENT_COLUMNS = [
+    C.link_column("number", "建议", "href", minWidth=150),
+    {"field": "title", "headerName": "标题", "minWidth": 260},
+    {"field": "role", "headerName": "承办方式", "maxWidth": 100},
+    {"field": "category", "headerName": "类别", "maxWidth": 150},
+    {"field": "assigned", "headerName": "交办日期", "maxWidth": 120},
+    {"field": "deadline", "headerName": "办理期限", "maxWidth": 120},
+    {"field": "reply", "headerName": "答复日期", "maxWidth": 120},
+    {"field": "status", "headerName": "状态", "cellRenderer": "DubanMark", "maxWidth": 110},
+    {"field": "days_overdue", "headerName": "逾期天数", "maxWidth": 100},
+    {"field": "result_class", "headerName": "分类", "maxWidth": 80},
+    {"field": "evaluation", "headerName": "代表评价", "maxWidth": 110},
+]
+
+
+def replies_figure(rows: list[dict]) -> go.Figure:
+    """Each lead item as a point: x = deadline, y = reply date; above the diagonal is late."""
+    fig = C.figure(height=340, xaxis_title="办理期限", yaxis_title="答复日期")
+    replied = [r for r in rows if r.get("role") != "协办" and r.get("last_reply_date") and r.get("deadline")]
+    for label, on_time, symbol, color in (("按期答复", True, "circle", "#1e7b34"), ("超期答复", False, "x", "#b42318")):
+        pts = [r for r in replied if (r["last_reply_date"] <= r["deadline"]) == on_time]
+        fig.add_trace(go.Scatter(x=[r["deadline"] for r in pts], y=[r["last_reply_date"] for r in pts], mode="markers",
+                                 name=f"{label} ({len(pts)} 件)", marker=dict(symbol=symbol, size=10, color=color),
+                                 text=[f"第{r['number']}号" for r in pts], hoverinfo="text+x+y"))
+    dates = [d for r in replied for d in (r["deadline"], r["last_reply_date"])]
+    if dates:
+        fig.add_trace(go.Scatter(x=[min(dates), max(dates)], y=[min(dates), max(dates)], mode="lines", name="期限线 (线上方为超期)",
+                                 line=dict(color="#888", dash="dot"), hoverinfo="skip"))
+    return fig
+
+
+def layout(ctx: C.ViewContext, unit: str = "", *_):
+    if ctx.restrict_unit and unit != ctx.restrict_unit:
+        return html.Div([html.H3("无权查看"), html.P("本账号只能查看本单位的数据。"), C.unit_link(ctx, ctx.restrict_unit)], id="forbidden")
+    scope = ctx.scope(unit=unit)
+    m = ctx.ind.metrics(scope)
+    table = next((r for r in as_rows(ctx.ind.unit_table(ctx.scope(unit=unit))) if r["unit"] == unit), {})
+    if not m.get("lead_assignments") and not m.get("co_assignments") and not table:
+        return html.Div([C.view_meta(ctx, f"承办单位: {unit}"), html.H3(unit, className="text-literal"), C.empty("该单位在所选范围内没有承办件。")])
+    rows = as_rows(ctx.ind.suggestion_list(scope))
+    unreported = [r for r in as_rows(ctx.ind.unit_assignments(scope)) if not r.get("reported")]
+    cards = [
+        C.kpi_card("lead", "主办/分办件", C.count(m.get("lead_assignments")), note=f"协办件 {C.count(m.get('co_assignments'))}"),
+        C.kpi_card("completion_rate", "办结率", format_rate(m.get("completion_rate")), note=f"已办结 {C.count(m.get('completed'))} 件"),
+        C.kpi_card("on_time_rate", "按时办结率", format_rate(m.get("on_time_rate")), note=f"逾期 {C.count(m.get('overdue'))} 件, 临期 {C.count(m.get('due_soon'))} 件"),
+        C.kpi_card("satisfied_rate", "满意率 (含基本满意)", format_rate(m.get("satisfied_rate")), note=f"不满意 {C.count((m.get('satisfaction') or {}).get('不满意'))} 件"),
+        C.kpi_card("co_on_time_rate", "协办按时率", format_rate(m.get("co_on_time_rate"))),
+        C.kpi_card("unreported", "未报送", C.count(m.get("unreported")), note=f"最近报送 {format_date(table.get('last_report_date'))}"),
+    ]
+    marks = []
+    if m.get("overdue"):
+        marks.append(C.mark(f"⚠ 逾期 {m['overdue']} 件", "red"))
+    if m.get("unreported"):
+        marks.append(C.mark(f"! 未报送 {m['unreported']} 件", "yellow"))
+    chases = appstate.chases(ctx.home, unit=unit)
+    return html.Div([
+        C.view_meta(ctx, f"承办单位: {unit} 的承办件、办理时效与报送情况"),
+        html.H3([html.Span(unit, className="text-literal", id="unit-name"), " ", *marks]),
+        html.Div(["最近一次报送: ", html.Strong(format_date(table.get("last_report_date")), id="unit-last-report"),
+                  f"   ·   已催办 {len(chases)} 次"], className="mb-2"),
+        dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-3"),
+        C.card("承办件 (可排序、筛选)", C.grid("grid-unit-assignments", assignment_rows(ctx, rows), ASSIGNMENT_COLUMNS)),
+        dbc.Row([
+            dbc.Col(C.card("答复与办理期限", C.graph(replies_figure(rows), "fig-unit-replies")), lg=7),
+            dbc.Col(C.card(f"未报送件 ({len(unreported)})", html.Ul([
+                html.Li([C.suggestion_link(ctx, r["session"], r["number"]), " ", html.Span(r.get("title") or "", className="text-literal"),
+                         " ", C.mark("! 未报送", "yellow")]) for r in unreported
+            ], className="attention-list") if unreported else C.empty("无未报送件"), id="unit-unreported"), lg=5),
+        ], className="g-3"),
+        C.chase_section(ctx, chases, None, unit),
+    ])

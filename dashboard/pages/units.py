@@ -1,0 +1,106 @@
+"""承办单位 `/units`: the ranking with each unit's reasons aspect by aspect, workload tier,
+red/yellow marks, and the 红榜/黑榜 (top and bottom five)."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from dashboard import components as C
+from dashboard.urlstate import unit_path
+from exports.xlsx import as_rows
+from warehouse.formatting import format_date, format_rate
+from warehouse.ranking import rank_units
+
+BOARD_SIZE = 5
+
+
+def unit_marks(row: dict) -> str:
+    """Red: the unit has overdue items; yellow: items due soon or not reported. Text, not colour."""
+    marks = []
+    if (row.get("overdue") or 0) > 0:
+        marks.append(f"⚠ 红: 逾期 {row['overdue']} 件")
+    if (row.get("due_soon") or 0) > 0:
+        marks.append(f"⏰ 黄: 临期 {row['due_soon']} 件")
+    if (row.get("unreported") or 0) > 0:
+        marks.append(f"! 黄: 未报送 {row['unreported']} 件")
+    return "; ".join(marks)
+
+
+def reasons_text(entry: dict) -> str:
+    return "; ".join(a.get("reason") or "" for a in entry.get("aspects") or [] if a.get("reason"))
+
+
+def ranking(ctx: C.ViewContext) -> list[dict]:
+    year = ctx.year
+    if year is None:
+        return []
+    return as_rows(rank_units(ctx.ind.conn, ctx.settings, year, ctx.as_of, None, version=ctx.version))
+
+
+def board(ctx: C.ViewContext, title: str, entries: list[dict], level: str, board_id: str) -> dbc.Card:
+    if not entries:
+        return C.card(title, C.empty())
+    icon = "▲" if level == "green" else "▼"
+    items = [
+        html.Li([html.Strong(f"第{e.get('rank')}名 "), C.unit_link(ctx, e["unit"]), " ",
+                 C.mark(f"{icon} {e.get('total', 0):.1f} 分", level), html.Div(reasons_text(e), className="small text-muted")])
+        for e in entries
+    ]
+    return C.card(title, html.Ol(items, className="list-unstyled mb-0"), id=board_id)
+
+
+def layout(ctx: C.ViewContext):
+    scope = ctx.scope()
+    table = {r["unit"]: r for r in as_rows(ctx.ind.unit_table(scope))}
+    ranked = [e for e in ranking(ctx) if not ctx.restrict_unit or e["unit"] == ctx.restrict_unit]
+    rows = []
+    for e in ranked or [{"unit": u} for u in table]:
+        t = table.get(e["unit"], {})
+        rows.append({
+            "rank": e.get("rank"),
+            "unit": e["unit"],
+            "unit_href": ctx.link(unit_path(e["unit"])),
+            "tier": f"{e['tier']} (档内第{e.get('tier_rank')}/{e.get('tier_size')})" if e.get("tier") else "",
+            "score": round(e["total"], 2) if e.get("total") is not None else None,
+            "marks": unit_marks(t),
+            "lead": t.get("lead_assignments"),
+            "co": t.get("co_assignments"),
+            "completed": t.get("completed"),
+            "overdue": t.get("overdue"),
+            "on_time_rate": format_rate(t.get("on_time_rate")),
+            "satisfied_rate": format_rate(t.get("satisfied_rate")),
+            "unreported": t.get("unreported"),
+            "last_report": format_date(t.get("last_report_date")),
+            "reasons": "; ".join(filter(None, [e.get("reason"), reasons_text(e)])),
+        })
+    columns = [
+        {"field": "rank", "headerName": "名次", "maxWidth": 80},
+        C.link_column("unit", "承办单位", "unit_href", minWidth=160),
+        {"field": "tier", "headerName": "工作量档次", "maxWidth": 110},
+        {"field": "score", "headerName": "考核得分", "maxWidth": 100},
+        {"field": "marks", "headerName": "提示", "cellRenderer": "DubanMark", "minWidth": 160},
+        {"field": "lead", "headerName": "主办件", "maxWidth": 90},
+        {"field": "co", "headerName": "协办件", "maxWidth": 90},
+        {"field": "completed", "headerName": "已办结", "maxWidth": 90},
+        {"field": "overdue", "headerName": "逾期", "maxWidth": 80},
+        {"field": "on_time_rate", "headerName": "按时办结率", "maxWidth": 110},
+        {"field": "satisfied_rate", "headerName": "满意率", "maxWidth": 100},
+        {"field": "unreported", "headerName": "未报送", "maxWidth": 90},
+        {"field": "last_report", "headerName": "最近报送", "maxWidth": 120},
+        {"field": "reasons", "headerName": "得分说明 (逐项)", "wrapText": True, "autoHeight": True, "minWidth": 380},
+    ]
+    boards = []
+    if len(ranked) >= 2:
+        top = ranked[:BOARD_SIZE]
+        bottom = list(reversed(ranked[-BOARD_SIZE:]))
+        boards = dbc.Row([
+            dbc.Col(board(ctx, "红榜 (前五名)", top, "green", "board-top"), md=6),
+            dbc.Col(board(ctx, "黑榜 (后五名)", bottom, "red", "board-bottom"), md=6),
+        ], className="g-3")
+    return html.Div([
+        C.view_meta(ctx, f"承办单位考核排名 ({ctx.year or '—'}年), 逐项说明得分理由"),
+        html.P("排名在工作量档次内比较, 小样本向全市平均值收缩 (见设置 [ranking.fairness]); 提示栏: ⚠ 红 = 有逾期件, ⏰/! 黄 = 有临期或未报送件。", className="small text-muted"),
+        boards,
+        C.card("排名与得分说明", C.grid("grid-units", rows, columns, height=560)),
+    ])
