@@ -21,6 +21,7 @@ from etl.recognise import UnrecognisedFile, recognise
 log = logging.getLogger(__name__)
 
 NO_DATA = "文件没有数据行"
+INTERNAL_ERROR = "文件无法读取: 文件内容异常, 无法解析"
 
 
 def parse_file(
@@ -35,7 +36,7 @@ def parse_file(
         return ParsedFile.rejected("文件无法读取: 内容过大, 内存不足")
     except Exception:  # a file must never stop a refresh; the operator gets a reason, devs the log
         log.exception("parse_file failed on %s", original_name)
-        return ParsedFile.rejected("文件无法读取: 文件内容异常, 无法解析")
+        return ParsedFile.rejected(INTERNAL_ERROR)
 
 
 def _parse(path: Path, original_name: str, settings: Settings, file_mtime: datetime | None) -> ParsedFile:

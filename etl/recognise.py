@@ -173,7 +173,8 @@ def role_in_text(text: str | None) -> str | None:
     return None
 
 
-_DATE_LABEL = re.compile(r"(填报日期|截至日期|截止日期|统计截止日期|报送日期|统计日期|填报时间|截至|截止)\s*[:：]?")
+# a labelled cell (填报日期：…); a bare "截至2024年6月30日…" is part of a title
+_DATE_LABEL = re.compile(r"(?:填报日期|截至日期|截止日期|统计截止日期|报送日期|统计日期|填报时间)\s*[:：]?|(?:截至|截止)\s*[:：]")
 _UNIT_LABEL = re.compile(r"(?:填报单位|报送单位|承办单位|填表单位|单位名称|单位)\s*[:：]\s*(.*)")
 _UNIT_STOP = re.compile(r"(?:\s|填报日期|报送日期|填报时间|截至|截止|日期|联系人|联系电话|填表人|\(盖章\)|（盖章）)")
 
