@@ -154,8 +154,9 @@ def clear_cache() -> None:
 
 
 def _copy(result):
+    """A copy a caller may change without touching the cache (rows: one level deep, cheap)."""
     if isinstance(result, list):
-        return [_copy(r) for r in result]
+        return [dict(r) if isinstance(r, dict) else r for r in result]
     if isinstance(result, dict):
         return {k: _copy(v) for k, v in result.items()}
     return result
@@ -180,10 +181,18 @@ def _asg_raw_sql(T: str) -> str:
     days = "date_diff('day', DATE '2000-01-01', report_date)"
     return f"""
     WITH sel AS (
+        -- One pass over the reports: the selected row's fields come out of arg_max as a struct
+        -- (no join back to handling_reports). Key: any row <= T beats every later row; among
+        -- rows <= T the newest, among later ones the earliest; ties by the higher report_id.
         SELECT suggestion_id, unit,
-               arg_max(report_id, (report_date <= {T},
-                                   CASE WHEN report_date <= {T} THEN {days} ELSE -{days} END,
-                                   report_id)) AS report_id,
+               arg_max({{'report_id': report_id, 'report_date': report_date, 'reply_date': reply_date,
+                         'result_class': result_class, 'face_to_face': face_to_face, 'evaluation': evaluation,
+                         'eval_date': COALESCE(evaluation_date, reply_date, report_date),
+                         'extension_date': extension_date, 'promise_text': promise_text,
+                         'promise_date': promise_date, 'promise_kept': promise_kept,
+                         'promise_kept_date': promise_kept_date}},
+                       (CASE WHEN report_date <= {T} THEN 1000000 + {days} ELSE -{days} END) * 4294967296
+                       + report_id) AS h,
                max(report_date) FILTER (WHERE report_date <= {T}) AS last_report_date
         FROM handling_reports GROUP BY ALL
     ), ce AS (
@@ -196,16 +205,16 @@ def _asg_raw_sql(T: str) -> str:
           AND COALESCE(e.evaluation_date, f.report_date, CAST(f.received_at AS DATE)) <= {T}
         GROUP BY ALL
     ), x AS (
-        SELECT a.suggestion_id, a.unit, a.role, a.is_lead, sel.report_id,
-               sel.last_report_date, h.report_date AS row_report_date,
-               CASE WHEN h.reply_date <= {T} THEN h.reply_date END AS reply_date,
-               h.result_class AS row_class, h.face_to_face AS row_face,
-               h.evaluation AS row_eval, COALESCE(h.evaluation_date, h.reply_date, h.report_date) AS row_eval_date,
+        SELECT a.suggestion_id, a.unit, a.role, a.is_lead, sel.h.report_id,
+               sel.last_report_date, sel.h.report_date AS row_report_date,
+               CASE WHEN sel.h.reply_date <= {T} THEN sel.h.reply_date END AS reply_date,
+               sel.h.result_class AS row_class, sel.h.face_to_face AS row_face,
+               sel.h.evaluation AS row_eval, sel.h.eval_date AS row_eval_date,
                ce.ev AS congress_eval, ce.ev_date AS congress_eval_date,
-               h.extension_date, h.promise_text, h.promise_date, h.promise_kept, h.promise_kept_date
+               sel.h.extension_date, sel.h.promise_text, sel.h.promise_date, sel.h.promise_kept,
+               sel.h.promise_kept_date
         FROM assignments a
         LEFT JOIN sel USING (suggestion_id, unit)
-        LEFT JOIN handling_reports h ON h.report_id = sel.report_id
         LEFT JOIN ce USING (suggestion_id, unit)
     )
     SELECT suggestion_id, unit, role, is_lead, report_id, last_report_date, row_report_date,
@@ -310,8 +319,8 @@ def _asg_sql(T: str, settings: Settings) -> str:
     return f"""
     WITH j AS (
         SELECT a.*, a.reply_date IS NOT NULL AS done,
-               s.session, s.year, s.number, s.kind, s.title, s.category, s.source, s.assigned_date,
-               s.is_key, s.key_leader, s.key_committee, s.deadline, s.lead_units, s.co_units,
+               s.session, s.year, s.number, s.kind, s.category, s.source, s.assigned_date,
+               s.is_key, s.deadline,
                CAST(s.assigned_date + INTERVAL {dl.co_handling_months} MONTH AS DATE) AS co_window_end
         FROM _asg_raw a JOIN _sug s USING (suggestion_id)
     )
@@ -395,25 +404,28 @@ class Indicators:
             parts.append(f"{p}is_key")
         return " AND ".join(parts)
 
-    def _items(self, scope: Scope, params: dict) -> str:
+    def _items(self, scope: Scope, params: dict, details: bool = False) -> str:
         """The items the suggestion figures count: suggestions, or in unit scope U's lead assignments."""
         asg, sug = self._state(scope.as_of)
         unit = scope.effective_unit
         if unit is None:
             return f"(SELECT * FROM {sug} WHERE {self._where(scope, params)})"
-        params["unit"] = unit
-        return f"(SELECT * FROM {asg} WHERE is_lead AND unit = $unit AND {self._where(scope, params)})"
+        return self._assignments(scope, params, lead=True, details=details)
 
-    def _assignments(self, scope: Scope, params: dict, lead: bool | None = None) -> str:
-        """In-scope assignments (all units, or only the scope's unit)."""
-        asg, _ = self._state(scope.as_of)
-        cond = [self._where(scope, params)]
+    def _assignments(self, scope: Scope, params: dict, lead: bool | None = None, details: bool = False) -> str:
+        """In-scope assignments (all units, or only the scope's unit); details adds the wide text columns."""
+        asg, sug = self._state(scope.as_of)
+        cond = [self._where(scope, params, "a")]
         if scope.effective_unit is not None:
             params["unit"] = scope.effective_unit
-            cond.append("unit = $unit")
+            cond.append("a.unit = $unit")
         if lead is not None:
-            cond.append("is_lead" if lead else "NOT is_lead")
-        return f"(SELECT * FROM {asg} WHERE {' AND '.join(cond)})"
+            cond.append("a.is_lead" if lead else "NOT a.is_lead")
+        if not details:
+            return f"(SELECT * FROM {asg} a WHERE {' AND '.join(cond)})"
+        # The wide text columns live once per suggestion in the suggestion state, not per assignment.
+        return (f"(SELECT a.*, s.title, s.lead_units, s.co_units, s.key_leader, s.key_committee "
+                f"FROM {asg} a JOIN {sug} s USING (suggestion_id) WHERE {' AND '.join(cond)})")
 
     # -- headline counts, shared by metrics and trends ---------------------------------------
     _COUNTS = """
@@ -635,7 +647,7 @@ class Indicators:
             elif status is not None:
                 p["status"] = status
                 cond = "status = $status"
-            items = self._items(scope, p)
+            items = self._items(scope, p, details=True)
             extra = ", unit, role" if scope.effective_unit else ", NULL AS unit, NULL AS role"
             sql = f"SELECT {self._LIST_COLS}{extra} FROM {items} WHERE {cond}"
             if scope.effective_unit:
@@ -652,7 +664,7 @@ class Indicators:
         def compute():
             p: dict = {}
             asg, _ = self._state(scope.as_of)
-            items = self._items(scope, p)
+            items = self._items(scope, p, details=True)
             soon = self.settings.deadline.due_soon_days
             return self._q(f"""
                 SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.kind, i.category,
@@ -675,7 +687,7 @@ class Indicators:
         def compute():
             p: dict = {}
             asg, _ = self._state(scope.as_of)
-            items = self._items(scope, p)
+            items = self._items(scope, p, details=True)
             return self._q(f"""
                 SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.category, i.lead_units,
                        i.last_reply AS last_reply_date, i.is_key, i.key_leader,
@@ -696,7 +708,7 @@ class Indicators:
             return self._q(f"""
                 SELECT suggestion_id, session, year, number, title, unit, role, promise_text, promise_date,
                        promise_kept_date, date_diff('day', promise_date, {T}) AS days_past, last_report_date
-                FROM {self._assignments(scope, p, lead=True)}
+                FROM {self._assignments(scope, p, lead=True, details=True)}
                 WHERE has_promise AND promise_date < {T} AND NOT promise_kept
                 ORDER BY promise_date, unit, number""", p)
         return self._cached("broken", (scope,), compute)
@@ -721,7 +733,7 @@ class Indicators:
             return self._q(f"""
                 SELECT suggestion_id, session, year, number, title, unit, role, is_lead, assigned_date, deadline,
                        status, days_overdue, last_report_date
-                FROM {self._assignments(scope, p)} WHERE NOT reported
+                FROM {self._assignments(scope, p, details=True)} WHERE NOT reported
                 ORDER BY year DESC, session, number, unit""", p)
         return self._cached("unreported_items", (scope,), compute)
 
@@ -774,7 +786,7 @@ class Indicators:
         def compute():
             p: dict = {}
             asg, _ = self._state(scope.as_of)
-            items = self._items(replace(scope, key_only=True), p)
+            items = self._items(replace(scope, key_only=True), p, details=True)
             rows = self._q(f"""
                 SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.category, i.key_leader,
                        i.key_committee, i.lead_units, i.co_units, i.assigned_date, i.deadline, i.status,
@@ -804,7 +816,7 @@ class Indicators:
                        reply_date AS last_reply_date, result_class, face_to_face,
                        evaluation, evaluation_source, promise_text, promise_date, promise_kept, extension_date,
                        reported, last_report_date, is_key, key_leader
-                FROM {self._assignments(scope, p)} ORDER BY session, number, unit""", p)
+                FROM {self._assignments(scope, p, details=True)} ORDER BY session, number, unit""", p)
         return self._cached("unit_assignments", (scope,), compute)
 
     # -- one suggestion ---------------------------------------------------------------------
