@@ -234,6 +234,8 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
     )
     app.scripts.config.serve_locally = True
     app.css.config.serve_locally = True
+    # Chinese page language: the browser picks CJK glyphs and a Chinese date picker.
+    app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">', 1)
     app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page"), dcc.Download(id="download")])
     app.duban = board  # type: ignore[attr-defined]
     install_auth(app.server, home, settings, auth)

@@ -34,7 +34,7 @@ GRAPH_CONFIG = {
 PALETTE = ["#7a1f1f", "#2f6f9f", "#d08c1f", "#3d8b5a", "#7b5aa6", "#8c6d46", "#c1477a", "#5b7083", "#a0a03c", "#2e9c9c"]
 STATUS_MARK = {  # text + icon + colour: colour is never the only signal
     "逾期": ("⚠ 逾期", "mark-red"),
-    "临期": ("⏰ 临期", "mark-yellow"),
+    "临期": ("△ 临期", "mark-yellow"),
     "在办": ("… 在办", "mark-grey"),
     "已办结": ("✓ 已办结", "mark-green"),
 }
@@ -177,7 +177,15 @@ def figure(height: int = 320, dark: bool = False, **layout) -> go.Figure:
     )
     grid_color = "#333" if dark else "#e5e5e5"
     fig.update_xaxes(gridcolor=grid_color, zerolinecolor=grid_color)
-    fig.update_yaxes(gridcolor=grid_color, zerolinecolor=grid_color)
+    fig.update_yaxes(gridcolor=grid_color, zerolinecolor=grid_color, rangemode="tozero")
+    return fig
+
+
+def integer_axis(fig: go.Figure, values: list, axis: str = "y") -> go.Figure:
+    """Counts get whole-number ticks (plotly would label 0.5 件 on small counts)."""
+    top = max([v or 0 for v in values] or [0])
+    step = max(1, -(-top // 5))
+    (fig.update_yaxes if axis == "y" else fig.update_xaxes)(dtick=step, tickformat=",d")
     return fig
 
 
@@ -210,7 +218,7 @@ def grid(grid_id: str, rows: list[dict], columns: list[dict], height: int = 420,
         id=grid_id,
         rowData=rows,
         columnDefs=columns,
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90},
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90, "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={
             "localeText": GRID_LOCALE,
             "pagination": len(rows) > page_size,
@@ -263,6 +271,7 @@ def navbar(ctx: ViewContext, pathname: str) -> dbc.Navbar:
             fluid=True,
         ),
         className="duban-nav",
+        color="#7a1f1f",
         dark=True,
     )
 
@@ -286,11 +295,11 @@ def filter_bar(ctx: ViewContext) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(html.Label("年度", className="form-label"), width="auto", className="pt-2"),
-                    dropdown("filter-year", years, ctx.year if st.session is None else st.year, "全部年度", 1),
+                    dropdown("filter-year", years, ctx.year if st.session is None else st.year, "全部年度", 2),
                     dbc.Col(html.Label("会次", className="form-label"), width="auto", className="pt-2"),
                     dropdown("filter-session", sessions, st.session, "全部会次", 2),
                     dbc.Col(html.Label("类型", className="form-label"), width="auto", className="pt-2"),
-                    dropdown("filter-kind", kinds, st.kind, "全部类型", 2),
+                    dropdown("filter-kind", kinds, st.kind, "全部类型", 1),
                     dbc.Col(html.Label("类别", className="form-label"), width="auto", className="pt-2"),
                     dropdown("filter-category", categories, st.category, "全部类别", 2),
                     dbc.Col(html.Label("截至日期", className="form-label"), width="auto", className="pt-2"),

@@ -23,7 +23,7 @@ def item_row(ctx: C.ViewContext, r: dict) -> html.Tr:
     if status == "逾期":
         state = C.mark(f"⚠ 逾期 {r.get('days_overdue')} 天", "red")
     elif status == "临期":
-        state = C.mark(f"⏰ 临期 (剩 {r.get('days_to_deadline')} 天)", "yellow")
+        state = C.mark(f"△ 临期 (剩 {r.get('days_to_deadline')} 天)", "yellow")
     else:
         state = C.status_mark(status)
     return html.Tr([

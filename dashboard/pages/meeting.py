@@ -85,7 +85,7 @@ def units_panel(ctx: C.ViewContext) -> html.Div:
     ranked = ranking(ctx)
     if len(ranked) < 2:
         return html.Div([html.Div("承办单位考核", className="m-panel-title"), html.Div("数据不足, 暂无排名", className="m-list")])
-    n = min(5, len(ranked) // 2 or 1)
+    n = min(5, len(ranked) // 2)
 
     def lst(entries, icon, level):
         return html.Ul([html.Li([f"第{e['rank']}名  ", html.Span(e["unit"], className="text-literal"), "  ",
@@ -94,8 +94,8 @@ def units_panel(ctx: C.ViewContext) -> html.Div:
     return html.Div([
         html.Div("承办单位考核", className="m-panel-title"),
         dbc.Row([
-            dbc.Col([html.Div("▲ 红榜 (前五名)", className="m-label mb-2"), lst(ranked[:n], "▲", "green")], width=6),
-            dbc.Col([html.Div("▼ 黑榜 (后五名)", className="m-label mb-2"), lst(list(reversed(ranked[-n:])), "▼", "red")], width=6),
+            dbc.Col([html.Div(f"▲ 红榜 (前{n}名)", className="m-label mb-2"), lst(ranked[:n], "▲", "green")], width=6),
+            dbc.Col([html.Div(f"▼ 黑榜 (后{n}名)", className="m-label mb-2"), lst(list(reversed(ranked[-n:])), "▼", "red")], width=6),
         ]),
     ])
 

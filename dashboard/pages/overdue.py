@@ -44,7 +44,7 @@ def bucket_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
         hoverinfo="skip",
     ))
     fig.update_layout(clickmode="event")
-    return fig
+    return C.integer_axis(fig, [counts.get(b, 0) for b in order])
 
 
 def unit_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
@@ -56,10 +56,10 @@ def unit_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
     fig = C.figure(height=max(260, 26 * len(units) + 80), barmode="stack")
     fig.add_trace(go.Bar(y=units, x=[overdue.get(u, 0) for u in units], orientation="h", name="⚠ 逾期", marker_color="#b42318",
                          customdata=units, text=[overdue.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="skip"))
-    fig.add_trace(go.Bar(y=units, x=[soon.get(u, 0) for u in units], orientation="h", name="⏰ 临期", marker_color="#c99a00",
+    fig.add_trace(go.Bar(y=units, x=[soon.get(u, 0) for u in units], orientation="h", name="△ 临期", marker_color="#c99a00",
                          customdata=units, text=[soon.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="skip"))
     fig.update_layout(margin=dict(l=160, r=16, t=16, b=40), clickmode="event")
-    return fig
+    return C.integer_axis(fig, [overdue.get(u, 0) + soon.get(u, 0) for u in units], "x")
 
 
 def list_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
@@ -69,7 +69,7 @@ def list_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
         "title": r.get("title") or "",
         "unit": r.get("unit") or "",
         "unit_href": ctx.link(unit_path(r["unit"])) if r.get("unit") else None,
-        "status": f"⚠ 逾期 {r['days_overdue']} 天" if r.get("status") == "逾期" else f"⏰ 临期 (剩 {r.get('days_to_deadline')} 天)",
+        "status": f"⚠ 逾期 {r['days_overdue']} 天" if r.get("status") == "逾期" else f"△ 临期 (剩 {r.get('days_to_deadline')} 天)",
         "bucket": r.get("age_bucket") or "",
         "deadline": format_date(r.get("deadline")),
         "days_overdue": r.get("days_overdue"),

@@ -52,6 +52,10 @@ def completion_curve_figure(ctx: C.ViewContext, scope, dark: bool = False, heigh
                                  name=f"{year}年", line=dict(width=5 if year == ctx.year else 2, dash="solid" if year == ctx.year else "dash"),
                                  hovertemplate=f"{year}年 第%{{x}}天: %{{y:.2%}}<extra></extra>"))
     fig.update_yaxes(range=[0, 1.02])
+    # The x axis spans a year (or this year's offset, if longer): last year's later days would
+    # otherwise squeeze this year's curve into the left edge.
+    reach = max([r["day_offset"] for r in rows if r["year"] == ctx.year] or [0])
+    fig.update_xaxes(range=[0, max(365, reach)])
     return fig
 
 
@@ -66,7 +70,7 @@ def category_figure(m: dict, selected: str | None, dark: bool = False, height: i
         hoverinfo="skip",
     ))
     fig.update_layout(margin=dict(l=140, r=16, t=16, b=30), clickmode="event")
-    return fig
+    return C.integer_axis(fig, [c["total"] for c in cats], "x")
 
 
 def status_figure(m: dict, dark: bool = False) -> go.Figure:
@@ -75,7 +79,7 @@ def status_figure(m: dict, dark: bool = False) -> go.Figure:
     fig = C.figure(height=260, dark=dark)
     fig.add_trace(go.Bar(x=labels, y=values, text=[f"{v} 件" for v in values], textposition="auto",
                          marker_color=["#1e7b34", "#5b7083", "#b42318", "#c99a00"], hoverinfo="skip"))
-    return fig
+    return C.integer_axis(fig, values)
 
 
 def class_figure(m: dict, dark: bool = False) -> go.Figure:
@@ -86,7 +90,7 @@ def class_figure(m: dict, dark: bool = False) -> go.Figure:
     fig.add_trace(go.Bar(x=[names[k] for k in "ABCD"], y=[counts.get(k) or 0 for k in "ABCD"],
                          text=[f"{counts.get(k) or 0} 件 ({format_rate(rates.get(k))})" for k in "ABCD"],
                          textposition="auto", marker_color=["#1e7b34", "#2f6f9f", "#d08c1f", "#8c6d46"], hoverinfo="skip"))
-    return fig
+    return C.integer_axis(fig, [counts.get(k) or 0 for k in "ABCD"])
 
 
 def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:

@@ -21,14 +21,10 @@ def unit_marks(row: dict) -> str:
     if (row.get("overdue") or 0) > 0:
         marks.append(f"⚠ 红: 逾期 {row['overdue']} 件")
     if (row.get("due_soon") or 0) > 0:
-        marks.append(f"⏰ 黄: 临期 {row['due_soon']} 件")
+        marks.append(f"△ 黄: 临期 {row['due_soon']} 件")
     if (row.get("unreported") or 0) > 0:
         marks.append(f"! 黄: 未报送 {row['unreported']} 件")
     return "; ".join(marks)
-
-
-def reasons_text(entry: dict) -> str:
-    return "; ".join(a.get("reason") or "" for a in entry.get("aspects") or [] if a.get("reason"))
 
 
 def ranking(ctx: C.ViewContext) -> list[dict]:
@@ -44,10 +40,35 @@ def board(ctx: C.ViewContext, title: str, entries: list[dict], level: str, board
     icon = "▲" if level == "green" else "▼"
     items = [
         html.Li([html.Strong(f"第{e.get('rank')}名 "), C.unit_link(ctx, e["unit"]), " ",
-                 C.mark(f"{icon} {e.get('total', 0):.1f} 分", level), html.Div(reasons_text(e), className="small text-muted")])
+                 C.mark(f"{icon} {e.get('total', 0):.1f} 分", level), html.Div(e.get("reason") or "", className="small text-muted")])
         for e in entries
     ]
     return C.card(title, html.Ol(items, className="list-unstyled mb-0"), id=board_id)
+
+
+def boards(ctx: C.ViewContext, ranked: list[dict]):
+    """红榜/黑榜: the top and bottom five, never overlapping (few units: half each)."""
+    n = min(BOARD_SIZE, len(ranked) // 2)
+    if n == 0:
+        return None
+    return dbc.Row([
+        dbc.Col(board(ctx, f"红榜 (前{n}名)", ranked[:n], "green", "board-top"), md=6),
+        dbc.Col(board(ctx, f"黑榜 (后{n}名)", list(reversed(ranked[-n:])), "red", "board-bottom"), md=6),
+    ], className="g-3")
+
+
+def aspect_details(entries: list[dict]) -> html.Div:
+    """Why each unit has its score, aspect by aspect (native <details>: no script needed)."""
+    out = []
+    for e in entries:
+        rows = [html.Tr([html.Td(a.get("name")), html.Td(a.get("source")), html.Td(f"{a['weight']:g}"),
+                         html.Td(f"{a.get('points', 0):.2f}" if a.get("counted") else "不计分"), html.Td(a.get("reason") or "")])
+                for a in e.get("aspects") or []]
+        out.append(html.Details([
+            html.Summary([f"第{e.get('rank')}名 ", html.Span(e["unit"], className="text-literal"), f" — {e.get('reason') or ''}"]),
+            dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("考核项", "来源", "权重", "得分", "说明")])), html.Tbody(rows)], size="sm", bordered=True),
+        ], className="unit-reasons mb-1"))
+    return html.Div(out, id="unit-reasons")
 
 
 def layout(ctx: C.ViewContext):
@@ -72,7 +93,7 @@ def layout(ctx: C.ViewContext):
             "satisfied_rate": format_rate(t.get("satisfied_rate")),
             "unreported": t.get("unreported"),
             "last_report": format_date(t.get("last_report_date")),
-            "reasons": "; ".join(filter(None, [e.get("reason"), reasons_text(e)])),
+            "reasons": e.get("reason") or "",
         })
     columns = [
         {"field": "rank", "headerName": "名次", "maxWidth": 80},
@@ -88,19 +109,12 @@ def layout(ctx: C.ViewContext):
         {"field": "satisfied_rate", "headerName": "满意率", "maxWidth": 100},
         {"field": "unreported", "headerName": "未报送", "maxWidth": 90},
         {"field": "last_report", "headerName": "最近报送", "maxWidth": 120},
-        {"field": "reasons", "headerName": "得分说明 (逐项)", "wrapText": True, "autoHeight": True, "minWidth": 380},
+        {"field": "reasons", "headerName": "得分概要 (逐项说明见下)", "wrapText": True, "autoHeight": True, "minWidth": 300},
     ]
-    boards = []
-    if len(ranked) >= 2:
-        top = ranked[:BOARD_SIZE]
-        bottom = list(reversed(ranked[-BOARD_SIZE:]))
-        boards = dbc.Row([
-            dbc.Col(board(ctx, "红榜 (前五名)", top, "green", "board-top"), md=6),
-            dbc.Col(board(ctx, "黑榜 (后五名)", bottom, "red", "board-bottom"), md=6),
-        ], className="g-3")
     return html.Div([
         C.view_meta(ctx, f"承办单位考核排名 ({ctx.year or '—'}年), 逐项说明得分理由"),
-        html.P("排名在工作量档次内比较, 小样本向全市平均值收缩 (见设置 [ranking.fairness]); 提示栏: ⚠ 红 = 有逾期件, ⏰/! 黄 = 有临期或未报送件。", className="small text-muted"),
-        boards,
-        C.card("排名与得分说明", C.grid("grid-units", rows, columns, height=560)),
+        html.P("排名在工作量档次内比较, 小样本向全市平均值收缩 (见设置 [ranking.fairness]); 提示栏: ⚠ 红 = 有逾期件, △/! 黄 = 有临期或未报送件。", className="small text-muted"),
+        boards(ctx, ranked),
+        C.card("排名", C.grid("grid-units", rows, columns, height=560)),
+        C.card("逐项得分说明 (点击单位展开)", aspect_details(ranked) if ranked else C.empty("暂无考核数据")),
     ])

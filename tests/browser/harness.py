@@ -1,0 +1,61 @@
+"""Serving the dashboard in a background thread and driving Debian's Chromium with Playwright,
+shared by the browser tests and the screenshot script."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+VIEWS = [  # (name, path): every address of interfaces.md
+    ("overview", "/"),
+    ("units", "/units"),
+    ("unit", "/units/市交通局"),
+    ("overdue", "/overdue"),
+    ("key", "/key"),
+    ("trends", "/trends"),
+    ("suggestion", "/suggestions/十八届一次/6"),
+    ("data", "/data"),
+    ("meeting", "/meeting"),
+]
+
+
+@contextmanager
+def serving(app):
+    """The Dash app's Flask server on 127.0.0.1 at a free port; yields the base URL."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines in test output
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def wait_rendered(page, selector: str = "#page > *", timeout: float = 15000) -> None:
+    """Dash has rendered the view: the router filled #page and no callback is pending."""
+    page.wait_for_selector(selector, timeout=timeout)
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=timeout)
+    # Every graph on the page drawn (plotly.js loads lazily after the layout).
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.dash-graph')).every(g => g.querySelector('.main-svg'))", timeout=timeout)
