@@ -28,6 +28,7 @@ Public API
     ind.data_status(restrict_unit=None) -> dict
     ind.available_filters(restrict_unit=None) -> dict
     ind.last_refreshed() -> datetime | None
+    ind.warm(as_of=None)                       # build the state for T and its 同比 date ahead of requests
     ind.reference_dates() -> {year: date}      # 交办 reference date of each year (同比)
 Returned rows are plain dicts (dates as datetime.date); callers may mutate their copies.
 
@@ -126,6 +127,7 @@ def rate(numerator: int | None, denominator: int | None) -> float | None:
 
 # ── process-wide caches ───────────────────────────────────────────────────────────────────────
 _LOCK = threading.Lock()
+_BUILD_LOCK = threading.Lock()  # one state build at a time: concurrent requests for T wait for it
 _STATE: OrderedDict[tuple, dict] = OrderedDict()  # (version, settings, T) -> {"asg", "sug": Arrow}
 _RESULTS: OrderedDict[tuple, Any] = OrderedDict()
 _STATE_MAX, _RESULTS_MAX = 8, 1024
@@ -364,20 +366,33 @@ class Indicators:
         key = (self.version, self._settings_key, T)
         state = _lru_get(_STATE, key)
         if state is None:
-            lit = _d(T)
-            cur = self.conn.cursor()  # private views for the build, never seen by other callers
+            with _BUILD_LOCK:
+                state = _lru_get(_STATE, key) or self._build_state(T, key)
+        self.conn.register(asg_name, state["asg"])
+        self.conn.register(sug_name, state["sug"])
+        self._registered.add(asg_name)
+        return asg_name, sug_name
+
+    def _build_state(self, T: date, key: tuple) -> dict:
+        lit = _d(T)
+        cur = self.conn.cursor()  # private views for the build, never seen by other callers
+        try:
             raw = cur.sql(_asg_raw_sql(lit)).to_arrow_table()
             cur.register("_asg_raw", raw)
             sug = cur.sql(_sug_sql(lit, self.settings)).to_arrow_table()
             cur.register("_sug", sug)
             asg = cur.sql(_asg_sql(lit, self.settings)).to_arrow_table()
+        finally:
             cur.close()
-            state = {"asg": asg, "sug": sug}
-            _lru_put(_STATE, key, state, _STATE_MAX)
-        self.conn.register(asg_name, state["asg"])
-        self.conn.register(sug_name, state["sug"])
-        self._registered.add(asg_name)
-        return asg_name, sug_name
+        state = {"asg": asg, "sug": sug}
+        _lru_put(_STATE, key, state, _STATE_MAX)
+        return state
+
+    def warm(self, as_of: date | None = None) -> None:
+        """Build the state for T (default today) and for its 同比 date, e.g. right after a refresh."""
+        scope = Scope(as_of=as_of or date.today())
+        self.yoy(scope)
+        self.metrics(scope)
 
     def _cached(self, name: str, args: tuple, compute):
         key = (self.version, self._settings_key, name, args)
