@@ -44,6 +44,8 @@ LATIN_FONT = "Times New Roman"
 CJK_CHART_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
                    "SimHei", "Microsoft YaHei", "Noto Serif CJK SC", "AR PL UMing CN")
 NUMERALS = "一二三四五六七八九十"
+TABLE_PT = 10.5  # 五号
+TEXT_WIDTH_MM = 210 - 28 - 26
 MAX_LISTED = 30  # longer lists are cut with "等N件" — the full lists are in the Excel exports
 
 
@@ -126,10 +128,14 @@ def _para(doc, text: str = "", *, font: str = BODY_FONT, size: float = 16, bold:
 
 
 def _heading(doc, text: str, level: int = 1):
-    return _para(doc, text, font=HEADING_FONT if level == 1 else SUBHEADING_FONT)
+    p = _para(doc, text, font=HEADING_FONT if level == 1 else SUBHEADING_FONT)
+    p.paragraph_format.keep_with_next = True  # never a heading alone at the foot of a page
+    return p
 
 
-def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[Any]], widths_mm: Sequence[float] | None = None):
+def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[Any]], widths_mm: Sequence[float] | None = None,
+           left: Sequence[int] = ()):
+    """A bordered table with a bold header row repeated on every page; ``left``: left-aligned columns."""
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -138,21 +144,27 @@ def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[Any]], widths_mm
     _repeat_header(table.rows[0])
     for values in rows:
         cells = table.add_row().cells
-        for cell, value in zip(cells, values):
-            _cell_text(cell, value)
+        for i, (cell, value) in enumerate(zip(cells, values)):
+            _cell_text(cell, value, align=WD_ALIGN_PARAGRAPH.LEFT if i in left else WD_ALIGN_PARAGRAPH.CENTER)
     if widths_mm:
+        # Word reads the cell widths, LibreOffice/WPS the grid columns: set both, with a fixed layout.
+        table.autofit = False
+        scale = min(1.0, TEXT_WIDTH_MM / sum(widths_mm))
+        for column, w in zip(table.columns, widths_mm):
+            column.width = Mm(w * scale)
         for row in table.rows:
             for cell, w in zip(row.cells, widths_mm):
-                cell.width = Mm(w)
+                cell.width = Mm(w * scale)
     return table
 
 
-def _cell_text(cell, value: Any, *, bold: bool = False, font: str = BODY_FONT) -> None:
+def _cell_text(cell, value: Any, *, bold: bool = False, font: str = BODY_FONT,
+               align=WD_ALIGN_PARAGRAPH.CENTER) -> None:
     p = cell.paragraphs[0]
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.alignment = align
     p.paragraph_format.first_line_indent = Pt(0)
     p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
-    set_run_font(p.add_run(xml_text(DASH if value is None or value == "" else value)), font, 12, bold)
+    set_run_font(p.add_run(xml_text(DASH if value is None or value == "" else value)), font, TABLE_PT, bold)
 
 
 def _repeat_header(row) -> None:
@@ -361,6 +373,7 @@ def _chart(doc, indicators: Any, scope: Any, year: int, yoy: Mapping[str, Any]) 
     p = doc.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    p.paragraph_format.keep_with_next = True  # the caption stays under its chart
     p.add_run().add_picture(io.BytesIO(png), width=Mm(150))
     caption = f"图1　{year}年" + (f"与{year - 1}年" if len(curves) > 1 else "") + "代表建议办结进度（按交办后天数）"
     _para(doc, caption, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
@@ -383,7 +396,7 @@ def _unit_section(doc, indicators: Any, scope: Any, ranking_rows: Sequence[Mappi
                      format_rate(t.get("on_time_rate")), format_rate(t.get("satisfied_rate")),
                      _n(t.get("overdue")), _n(t.get("eval_un")), f"{u['total']:.2f}"])
     _table(doc, ["名次", "承办单位", "主办件数", "已办结", "按时办结率", "满意率", "逾期件", "不满意件", "考核得分"],
-           rows, [12, 40, 14, 14, 18, 18, 13, 14, 15])
+           rows, [11, 40, 14, 13, 20, 20, 13, 14, 14], left=(1,))
 
 
 def _key_section(doc, indicators: Any, scope: Any) -> None:
@@ -404,7 +417,7 @@ def _key_section(doc, indicators: Any, scope: Any) -> None:
             status = f"逾期{r['days_overdue']}天"
         rows.append([_item_name(r), r.get("title"), r.get("key_leader"), join_units(r.get("lead_units")),
                      " → ".join(s["stage"] + ("✓" if s["done"] else "") for s in r.get("stages", [])), status])
-    _table(doc, ["编号", "建议标题", "督办领导", "主办单位", "办理进度", "状态"], rows, [16, 50, 18, 30, 32, 18])
+    _table(doc, ["编号", "建议标题", "督办领导", "主办单位", "办理进度", "状态"], rows, [18, 42, 18, 28, 32, 18], left=(1, 3))
     if note:
         _para(doc, note, size=14)
 
@@ -422,7 +435,7 @@ def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
         shown, note = _cut(overdue, "催办清单")
         _table(doc, ["编号", "建议标题", "承办单位", "办理期限", "逾期天数"],
                [[_item_name(r), r.get("title"), r.get("unit"), format_date(r.get("deadline")),
-                 _n(r.get("days_overdue"))] for r in shown], [16, 70, 36, 22, 20])
+                 _n(r.get("days_overdue"))] for r in shown], [18, 62, 36, 22, 18], left=(1, 2))
         if note:
             _para(doc, note, size=14)
     else:
@@ -434,7 +447,7 @@ def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
         shown, note = _cut(unsatisfied, "不满意件清单")
         _table(doc, ["编号", "建议标题", "被评不满意的单位", "答复日期"],
                [[_item_name(r), r.get("title"), r.get("unsatisfied_units"), format_date(r.get("last_reply_date"))]
-                for r in shown], [16, 76, 50, 22])
+                for r in shown], [18, 70, 45, 23], left=(1, 2))
         if note:
             _para(doc, note, size=14)
     else:
@@ -447,7 +460,7 @@ def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
         _table(doc, ["编号", "建议标题", "承办单位", "承诺事项", "承诺时限", "已过天数"],
                [[_item_name(r), r.get("title"), r.get("unit"), r.get("promise_text"),
                  format_date(r.get("promise_date")), _n(r.get("days_past"))] for r in shown],
-               [16, 46, 30, 40, 22, 18])
+               [18, 40, 30, 34, 22, 16], left=(1, 2, 3))
         if note:
             _para(doc, note, size=14)
     else:

@@ -17,6 +17,8 @@ from exports.safe import xml_text
 from exports.xlsx import DATE, INT, TEXT, OfficeWorkbook, as_rows, display_width
 
 SHEET = "办理情况"
+REPORT_DATE_CELL = "E2"  # where the unit types its 填报日期
+HEADER_ROW = 3  # 1-based, as in Excel; data from the next row
 STATUS_CHOICES = ["未办理", "办理中", "已答复", "已办结", "协办意见已报送"]
 FACE_CHOICES = ["是", "否"]
 EVALUATION_CHOICES = ["满意", "基本满意", "不满意", "未表态"]
@@ -109,18 +111,18 @@ def _fill_sheet(book: OfficeWorkbook, unit: str, year: int, rows: list[dict], re
     ws.set_row(0, 30)
     ws.merge_range(0, 0, 0, last, "", book.title_fmt)
     ws.write_string(0, 0, xml_text(f"{year}年代表建议办理情况填报表"), book.title_fmt)
-    # 填报单位 and 填报日期 each as "label：value" in one cell, the form the ETL reads above a header;
-    # the date itself sits in its own yellow cell so that the unit can type it.
+    # The ETL reads "填报单位：X" from one cell above the header; the date sits in its own yellow
+    # cell after the 填报日期 label so that the unit can type it (the ETL finds it among the
+    # texts above the header). No example date nearby: a forgotten date must not be taken from it.
     label = book.fmt(("label",), bold=True, align="right", valign="vcenter")
-    ws.write_string(1, 0, "填报单位：", label)
-    ws.merge_range(1, 1, 1, 2, "", book.meta_fmt)
-    ws.write_string(1, 1, xml_text(unit), book.meta_fmt)
+    ws.merge_range(1, 0, 1, 2, "", book.meta_fmt)
+    ws.write_string(1, 0, xml_text(f"填报单位：{unit}"), book.meta_fmt)
     ws.write_string(1, 3, "填报日期：", label)
-    ws.write_blank(1, 4, None, book.cell_format(DATE, input_cell=True))
-    ws.data_validation(1, 4, 1, 4, _date_validation("填报日期"))
-    ws.write_string(1, 5, "(必填, 如 2024-06-30)", book.meta_fmt)
+    ws.write_blank(REPORT_DATE_CELL, None, book.cell_format(DATE, input_cell=True))
+    ws.data_validation(REPORT_DATE_CELL, _date_validation("填报日期"))
+    ws.write_string(1, 5, "（必填）", book.meta_fmt)
 
-    header_row = 2
+    header_row = HEADER_ROW - 1
     for c, h in enumerate(headers):
         ws.write_string(header_row, c, h, book.header_fmt)
     first, n = header_row + 1, len(rows)

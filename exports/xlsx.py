@@ -294,14 +294,12 @@ CHASE_COLUMNS = [
     Col("建议标题", "title", width=40),
     Col("状态", "status"),
     Col("逾期/临期分组", "age_bucket"),
-    Col("交办日期", "assigned_date", DATE, 12),
     Col("办理期限", "deadline", DATE, 12),
-    Col("逾期天数", "days_overdue", INT),
-    Col("距期限天数", "days_to_deadline", INT),
-    Col("主办单位", "lead_units", width=24),
-    Col("协办单位", "co_units", width=24),
+    # each row shows the one count that applies to it: days late, or days left for a 临期 item
+    Col("逾期天数", lambda r: r.get("days_overdue") if r.get("status") == "逾期" else None, INT),
+    Col("距期限天数", lambda r: r.get("days_to_deadline") if r.get("status") != "逾期" else None, INT),
+    Col("主办单位", "lead_units", width=24),  # several when 分办
     Col("重点督办", "is_key", BOOL),
-    Col("督办领导", "key_leader"),
     Col("最近报送日期", "last_report_date", DATE, 13),
     Col("催办次数", "chase_count", INT),
     Col("最近催办日期", "last_chase", DATE, 13),
@@ -371,7 +369,7 @@ UNIT_ASSIGNMENT_COLUMNS = [
     Col("状态", "status"),
     Col("逾期天数", "days_overdue", INT),
     Col("距期限天数", "days_to_deadline", INT),
-    Col("答复日期", "last_reply_date", DATE, 12),
+    Col("答复日期", "reply_date", DATE, 12),  # the unit's own reply (协办: its opinion)
     Col("办理结果", lambda r: f"{r['result_class']}类" if r.get("result_class") else ""),
     Col("是否面商", "face_to_face", BOOL),
     Col("代表意见", "evaluation"),
@@ -385,7 +383,7 @@ def unit_assignments(indicators: Any, scope: Any, unit: str) -> bytes:
     """One unit's assignments (lead ones judged on its own rows, then co-handled ones) and its figures."""
     unit = getattr(scope, "restrict_unit", None) or unit  # a unit account never exports another unit
     unit_scope = _replace_scope(scope, unit=unit)
-    rows = as_rows(indicators.suggestion_list(unit_scope))
+    rows = as_rows(indicators.unit_assignments(unit_scope))
     m = indicators.metrics(unit_scope)
     city = _city(indicators)
     figures = [
