@@ -133,8 +133,11 @@ def clean_token(text: Any) -> str | None:
 
 def token_expr(expr: pl.Expr) -> pl.Expr:
     """``clean_token`` as a polars expression."""
-    cleaned = expr.str.normalize("NFKC").str.replace_all(r"\s+", "")
-    return pl.when(cleaned.str.len_bytes() > 0).then(cleaned)
+    return _blank_to_null(expr.str.normalize("NFKC").str.replace_all(r"\s+", ""))
+
+
+def _blank_to_null(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.str.len_bytes() > 0).then(expr)
 
 
 def text_expr(expr: pl.Expr) -> pl.Expr:
@@ -149,7 +152,7 @@ def text_expr(expr: pl.Expr) -> pl.Expr:
     # matches cannot overlap, so "加 强 学 校" needs a second pass)
     for _ in range(2):
         cleaned = cleaned.str.replace_all(_CJK_GAP, "$1$2")
-    return pl.when(cleaned.str.len_bytes() > 0).then(cleaned)
+    return _blank_to_null(cleaned)
 
 
 # ── numerals and sessions ────────────────────────────────────────────────────────────────────
@@ -513,10 +516,9 @@ def _row_markers(rows: dict) -> tuple[re.Pattern, re.Pattern]:
 
 def _field(frame: pl.DataFrame, cols: list[str]) -> pl.Series:
     """One field's raw text per row: the first non-blank of its columns."""
-    exprs = [token_expr(pl.col(c)).is_not_null() for c in cols]
     if len(cols) == 1:
         return frame.get_column(cols[0])
-    picked = pl.coalesce([pl.when(e).then(pl.col(c)) for e, c in zip(exprs, cols)])
+    picked = pl.coalesce([_blank_to_null(pl.col(c).str.strip_chars()) for c in cols])
     return frame.select(picked.alias(cols[0])).to_series()
 
 
@@ -604,7 +606,8 @@ def normalise_sheet(
 
     # -- which rows are data rows ----------------------------------------------------------------
     content_cols = [c for c in cell_cols if c not in sheet.serial_columns] or cell_cols
-    tokens = data.select([token_expr(pl.col(c)).alias(c) for c in content_cols])
+    # blank/marker detection needs only stripped text (strip_chars also drops nbsp and U+3000)
+    tokens = data.select([_blank_to_null(pl.col(c).str.strip_chars()).alias(c) for c in content_cols])
     blank = tokens.select(pl.all_horizontal(pl.all().is_null())).to_series()
     first_cell = tokens.select(pl.coalesce(pl.all()).fill_null("")).to_series()
     number_cols = sheet.columns.get("number") or sheet.columns.get("serial") or []

@@ -162,9 +162,27 @@ def _delimiter(text: str) -> str:
 
 
 def _csv_frame(text: str) -> pl.DataFrame:
+    delimiter = _delimiter(text)
+    # polars' reader is many times faster than the csv module; give it a width no record can
+    # exceed (title rows above the header are shorter than the header) and fall back to the csv
+    # module when a quoted multi-line record breaks that bound.
+    width = max((line.count(delimiter) for line in text.splitlines()), default=0) + 1
+    try:
+        return pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            has_header=False,
+            separator=delimiter,
+            schema={f"c{i}": pl.Utf8 for i in range(width)},
+            quote_char='"',
+        )
+    except Exception:
+        return _csv_frame_slow(text, delimiter)
+
+
+def _csv_frame_slow(text: str, delimiter: str) -> pl.DataFrame:
     csv.field_size_limit(1 << 24)
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error:
         raise UnreadableFile(f"{NOT_A_TABLE} (CSV格式有误)") from None
     width = max((len(r) for r in rows), default=0)
