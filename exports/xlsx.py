@@ -468,3 +468,16 @@ def ranking(rows: Sequence[Mapping[str, Any]], *, year: int, as_of: date, city: 
                    as_of=as_of, meta=meta)
 
     return build_xlsx(fill)
+
+
+def ranking_export(indicators: Any, scope: Any, hand_scores: Path | str | None = None) -> bytes:
+    """考核排名 for ``scope.year`` as of ``scope.as_of``, ranked by warehouse.ranking.rank_units."""
+    from warehouse.ranking import rank_units
+
+    if scope.year is None:
+        raise ValueError("考核排名需要指定年度 (--year)")
+    rows = rank_units(indicators.conn, indicators.settings, scope.year, scope.as_of, hand_scores,
+                      version=getattr(indicators, "version", None))
+    if getattr(scope, "restrict_unit", None):  # a unit account sees its own line only
+        rows = [r for r in rows if r["unit"] == scope.restrict_unit]
+    return ranking(rows, year=scope.year, as_of=scope.as_of, city=_city(indicators))

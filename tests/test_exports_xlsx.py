@@ -262,3 +262,12 @@ def test_ranking_export_matches_rank_units(ind):
     assert len(detail) == len(ranked) * len(ranked[0]["aspects"])
     first = detail[0]
     assert first["说明"] == ranked[0]["aspects"][0]["reason"] and first["权重"] == ranked[0]["aspects"][0]["weight"]
+
+
+def test_ranking_export_convenience_and_unit_account(ind):
+    from exports.xlsx import ranking_export
+
+    rows = _table(_load(ranking_export(ind, Scope(year=2024, as_of=T)))["排名"], 5)
+    assert {r["承办单位"] for r in rows} == {EDU, TRANSPORT, FINANCE}
+    rows = _table(_load(ranking_export(ind, Scope(year=2024, as_of=T, restrict_unit=EDU)))["排名"], 5)
+    assert [r["承办单位"] for r in rows] == [EDU]
