@@ -1,0 +1,238 @@
+"""The dashboard's callbacks called as plain functions on a small real warehouse
+(tests/browser/sample.py, worked by hand in its docstring): the numbers each view shows, URL
+state, cross-filters, unit confinement, 催办 records, text-only rendering of file text."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import parse_qs
+
+import pytest
+from dash import no_update
+
+from dashboard.app import Dashboard, create_app
+from dashboard.auth import LOCAL_VIEWER, Viewer
+from dashboard.urlstate import ViewState, href, split_path, suggestion_path, unit_path
+from duban import appstate
+from tests.browser import sample
+
+Q = "?year=2024&as_of=2024-06-30"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dash")
+    return create_app(sample.build(tmp), home=tmp / "home", auth=False)
+
+
+@pytest.fixture(scope="module")
+def board(app) -> Dashboard:
+    return app.duban
+
+
+def walk(node):
+    """Every component and string in a rendered tree."""
+    yield node
+    children = getattr(node, "children", None) if not isinstance(node, (str, int, float)) else None
+    if isinstance(children, (list, tuple)):
+        for child in children:
+            yield from walk(child)
+    elif children is not None:
+        yield from walk(children)
+    for prop in ("header", "body"):
+        if hasattr(node, prop) and getattr(node, prop, None) is not None and not isinstance(node, str):
+            yield from walk(getattr(node, prop))
+
+
+def by_id(tree, cid):
+    found = [n for n in walk(tree) if getattr(n, "id", None) == cid]
+    assert found, f"no component with id {cid!r}"
+    return found[0]
+
+
+def text(node) -> str:
+    return " ".join(str(n) for n in walk(node) if isinstance(n, (str, int, float)))
+
+
+def render(board, path, search=Q, viewer=LOCAL_VIEWER):
+    return board.render(path, search, viewer=viewer)
+
+
+def test_overview_cards_show_hand_worked_figures(board):
+    page = render(board, "/")
+    # N = 7; C = 4 of 7 = 57.14%; on time 3 / (4 + 2 overdue) = 50.00%; satisfied (2 满意 + 1 基本) / 4 = 75.00%
+    assert text(by_id(page, "kpi-total")) == "7"
+    assert text(by_id(page, "kpi-completion_rate")) == "57.14%"
+    assert text(by_id(page, "kpi-on_time_rate")) == "50.00%"
+    assert text(by_id(page, "kpi-satisfied_rate")) == "75.00%"
+    assert text(by_id(page, "kpi-overdue")) == "2"
+    assert text(by_id(page, "kpi-key")) == "1 / 2"
+    whole = text(page)
+    # 同比 at the same offset (121 days → 2023-06-30): 2023 had 2 of 3 done = 66.67%; 57.14 - 66.67 = -9.5 points
+    assert "-9.5个百分点" in whole
+    assert "上年截至 2023-06-30" in whole
+    # what the view shows, as of when, refreshed when
+    assert text(by_id(page, "meta-as-of")) == "2024-06-30"
+    assert text(by_id(page, "meta-refreshed")) == "2024-07-01 08:01"
+
+
+def test_overview_attention_panel_lists_the_tails(board):
+    attention = text(by_id(render(board, "/"), "attention"))
+    assert "逾期件 (2)" in attention and "第4号" in attention and "逾期 29 天" in attention
+    assert "不满意件 (1)" in attention and "第5号" in attention
+    assert "重点督办件滞后 (1)" in attention and "第7号" in attention
+    assert "未报送的单位 (1)" in attention and "市住建局" in attention
+
+
+def test_category_filter_applies_to_every_figure(board):
+    page = render(board, "/", Q + "&category=交通邮电类")
+    # nos. 3 and 4: N 2, C 1 → 50.00%, overdue 1 (no. 4)
+    assert text(by_id(page, "kpi-total")) == "2"
+    assert text(by_id(page, "kpi-completion_rate")) == "50.00%"
+    assert text(by_id(page, "kpi-overdue")) == "1"
+    assert "交通邮电类" in text(by_id(page, "meta-scope"))
+
+
+def test_filters_write_the_url(board):
+    new = board.filters_to_search("filter-category", 2024, None, None, "交通邮电类", "2024-06-30", Q)
+    assert ViewState.parse(new) == ViewState(year=2024, category="交通邮电类", as_of=date(2024, 6, 30))
+    # unchanged value → no new history entry
+    assert board.filters_to_search("filter-kind", 2024, None, None, None, "2024-06-30", Q) is no_update
+    # choosing a session drops the year (the session implies it)
+    new = board.filters_to_search("filter-session", 2024, "十七届五次", None, None, "2024-06-30", Q)
+    assert parse_qs(new.lstrip("?")) == {"session": ["十七届五次"], "as_of": ["2024-06-30"]}
+    assert board.filters_to_search("filter-as-of", 2024, None, None, None, "2024-13-01", Q) is no_update
+
+
+def test_cross_filter_click_toggles_category_in_url(board):
+    click = {"points": [{"customdata": "交通邮电类", "y": "交通邮电类", "x": 2}]}
+    on = board.cross_filter("category", click, Q)
+    assert ViewState.parse(on).category == "交通邮电类"
+    off = board.cross_filter("category", click, on)
+    assert ViewState.parse(off).category is None and ViewState.parse(off).year == 2024
+    assert board.cross_filter("category", None, Q) is no_update
+
+
+def test_overdue_view_and_its_cross_filters(board):
+    page = render(board, "/overdue")
+    rows = by_id(page, "grid-overdue").rowData
+    # nos. 4 and 6 overdue 29 days; no. 7 due soon (deadline 07-10)
+    assert sorted((r["number"], r["days_overdue"]) for r in rows) == [
+        ("十八届一次 第4号", 29), ("十八届一次 第6号", 29), ("十八届一次 第7号", None)]
+    bucket = board.cross_filter("status", {"points": [{"customdata": "逾期1–30天"}]}, Q)
+    rows = by_id(render(board, "/overdue", bucket), "grid-overdue").rowData
+    assert sorted(r["number"] for r in rows) == ["十八届一次 第4号", "十八届一次 第6号"]
+    unit = board.cross_filter("unit", {"points": [{"customdata": "市住建局"}]}, bucket)
+    rows = by_id(render(board, "/overdue", unit), "grid-overdue").rowData
+    assert [(r["number"], r["reported"]) for r in rows] == [("十八届一次 第6号", "! 未报送")]
+
+
+def test_unit_page_figures(board):
+    page = render(board, unit_path("市交通局"))
+    # leads nos. 3 (replied late) and 4 (overdue): 1 of 2 = 50.00%, on time 0 / (1 + 1) = 0.00%; co no. 6
+    assert text(by_id(page, "kpi-lead")) == "2"
+    assert text(by_id(page, "kpi-completion_rate")) == "50.00%"
+    assert text(by_id(page, "kpi-on_time_rate")) == "0.00%"
+    assert text(by_id(page, "unit-last-report")) == "2024-06-30"
+    grid = by_id(page, "grid-unit-assignments").rowData
+    assert sorted((r["number"], r["role"]) for r in grid) == [
+        ("十八届一次 第3号", "主办"), ("十八届一次 第4号", "主办"), ("十八届一次 第6号", "协办")]
+
+
+def test_unit_page_lists_unreported_items(board):
+    page = render(board, unit_path("市住建局"))
+    assert text(by_id(page, "kpi-unreported")) == "1"
+    assert "第6号" in text(by_id(page, "unit-unreported"))
+
+
+def test_unit_account_is_confined(board):
+    viewer = Viewer("jt", "unit", "市交通局")
+    forbidden = render(board, unit_path("市教育局"), viewer=viewer)
+    assert "无权查看" in text(forbidden)
+    page = render(board, "/", viewer=viewer)
+    # the overview is the unit's own: leads nos. 3, 4 only
+    assert text(by_id(page, "kpi-total")) == "2"
+    assert "仅本单位: 市交通局" in text(by_id(page, "meta-scope"))
+    detail = render(board, suggestion_path("十八届一次", 1), viewer=viewer)
+    assert "找不到该建议" in text(detail)
+
+
+def test_suggestion_detail_shows_history_and_sources(board):
+    page = render(board, suggestion_path("十八届一次", 1))
+    whole = text(page)
+    # two exports of 市教育局: the 06-30 row is the one used, the 04-30 row is history
+    assert "2024-06-30 ← 采用" in whole and "2024-04-30" in whole
+    assert "市教育局_2024-06-30.xlsx" in whole
+    assert "张三" in whole  # the local supervisor may see contacts
+    leader = render(board, suggestion_path("十八届一次", 1), viewer=Viewer("ld", "leader", None))
+    assert "张三" not in text(leader) and "13800000000" not in text(leader)
+
+
+def test_file_text_is_rendered_as_text(board):
+    page = render(board, suggestion_path("十八届一次", 6))
+    title = by_id(page, "suggestion-title")
+    assert title.children == sample.SCRIPT_TITLE  # a string child: React escapes it
+
+
+def test_unknown_addresses_are_friendly(board):
+    assert "页面不存在" in text(render(board, "/nope"))
+    assert "找不到该建议" in text(render(board, suggestion_path("十八届一次", 99)))
+    assert "找不到该建议" in text(render(board, "/suggestions/十八届一次/abc"))
+
+
+def test_every_view_renders_without_error(board):
+    for path in ("/", "/units", unit_path("市教育局"), "/overdue", "/key", "/trends", suggestion_path("十八届一次", 3), "/data", "/meeting"):
+        page = render(board, path)
+        assert not [n for n in walk(page) if getattr(n, "id", None) == "render-error"], path
+
+
+def test_key_trends_meeting_and_data_views(board):
+    key = text(render(board, "/key"))
+    assert "督办领导: 王主任 — 1 件, 已办结 1 件" in key
+    assert "督办领导: 李副主任 — 1 件, 已办结 0 件" in key
+    trends = by_id(render(board, "/trends"), "trends-table")
+    assert "2023年" in text(trends) and "2024年" in text(trends)
+    meeting = render(board, "/meeting")
+    assert text(by_id(meeting, "m-completion_rate")) == "57.1%"  # one decimal on the big screen
+    data = render(board, "/data")
+    units = by_id(data, "grid-data-units").rowData
+    assert {u["unit"] for u in units} >= {"市教育局", "市交通局", "市住建局", "市农业农村局"}
+
+
+def test_chase_records_round_trip(board):
+    msg, history = board.record_chase({"suggestion_id": "十八届一次-4"}, "市交通局", "2024-06-28", "电话催办", "请本周答复", LOCAL_VIEWER)
+    assert "已记录" in text(msg)
+    assert "请本周答复" in text(history)
+    rows = appstate.chases(board.home, suggestion_id="十八届一次-4")
+    assert [(r["unit"], r["chase_date"], r["way"]) for r in rows] == [("市交通局", date(2024, 6, 28), "电话催办")]
+    assert "请本周答复" in text(render(board, suggestion_path("十八届一次", 4)))
+    # a unit account cannot record one
+    msg, _ = board.record_chase({"suggestion_id": "十八届一次-4"}, "市交通局", "2024-06-28", "电话催办", "", Viewer("jt", "unit", "市交通局"))
+    assert "不能记录催办" in text(msg)
+    msg, _ = board.record_chase({"suggestion_id": "十八届一次-4"}, "市交通局", "2024-02-30", "电话催办", "", LOCAL_VIEWER)
+    assert "不是有效日期" in text(msg)
+
+
+def test_urlstate_round_trip_and_tolerance():
+    st = ViewState.parse("?year=2023&as_of=2024-01-31")
+    assert st == ViewState(year=2023, as_of=date(2024, 1, 31))
+    assert ViewState.parse(st.to_search()) == st
+    # malformed values are dropped, not errors
+    assert ViewState.parse("?year=abc&as_of=2024-02-30&kind=x&foo=1") == ViewState()
+    assert href("/units", ViewState(year=2024, unit="市教育局", status="逾期1–30天")) == "/units?year=2024"
+    assert split_path(unit_path("市教育局（市语委）")) == ["units", "市教育局（市语委）"]
+    assert split_path(suggestion_path("十八届一次", 12)) == ["suggestions", "十八届一次", "12"]
+
+
+def test_served_app_keeps_requests_local(app):
+    client = app.server.test_client()
+    html = client.get("/?year=2023&as_of=2024-01-31").get_data(as_text=True)
+    assert 'lang="zh-CN"' in html
+    assert "/assets/vendor/bootstrap.min.css" in html
+    assert "cdn" not in html.lower() and "https://" not in html
+    assert client.get("/assets/vendor/bootstrap.min.css").status_code == 200
+
+
+def test_missing_warehouse_is_a_message_not_an_error(tmp_path):
+    app = create_app(tmp_path / "none.duckdb", home=tmp_path / "home", auth=False)
+    assert "尚无数据" in text(app.duban.render("/", "", viewer=LOCAL_VIEWER))
