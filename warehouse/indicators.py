@@ -555,6 +555,7 @@ class Indicators:
                 "co_on_time_rate": rate(u["co_on_time"], u["co_due"]),
                 "unreported": u["unreported"],
             })
+            out["units"] = 1 if u["lead_assignments"] + u["co_assignments"] else 0
         return out
 
     # -- 同比 --------------------------------------------------------------------------------
