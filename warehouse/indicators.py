@@ -183,18 +183,11 @@ def _asg_raw_sql(T: str) -> str:
     days = "date_diff('day', DATE '2000-01-01', report_date)"
     return f"""
     WITH sel AS (
-        -- One pass over the reports: the selected row's fields come out of arg_max as a struct
-        -- (no join back to handling_reports). Key: any row <= T beats every later row; among
-        -- rows <= T the newest, among later ones the earliest; ties by the higher report_id.
+        -- Key: any row <= T beats every later row; among rows <= T the newest, among later ones
+        -- the earliest; ties by the higher report_id. One BIGINT key keeps arg_max cheap.
         SELECT suggestion_id, unit,
-               arg_max({{'report_id': report_id, 'report_date': report_date, 'reply_date': reply_date,
-                         'result_class': result_class, 'face_to_face': face_to_face, 'evaluation': evaluation,
-                         'eval_date': COALESCE(evaluation_date, reply_date, report_date),
-                         'extension_date': extension_date, 'promise_text': promise_text,
-                         'promise_date': promise_date, 'promise_kept': promise_kept,
-                         'promise_kept_date': promise_kept_date}},
-                       (CASE WHEN report_date <= {T} THEN 1000000 + {days} ELSE -{days} END) * 4294967296
-                       + report_id) AS h,
+               arg_max(report_id, (CASE WHEN report_date <= {T} THEN 1000000 + {days} ELSE -{days} END)
+                                  * 4294967296 + report_id) AS report_id,
                max(report_date) FILTER (WHERE report_date <= {T}) AS last_report_date
         FROM handling_reports GROUP BY ALL
     ), ce AS (
@@ -207,16 +200,16 @@ def _asg_raw_sql(T: str) -> str:
           AND COALESCE(e.evaluation_date, f.report_date, CAST(f.received_at AS DATE)) <= {T}
         GROUP BY ALL
     ), x AS (
-        SELECT a.suggestion_id, a.unit, a.role, a.is_lead, sel.h.report_id,
-               sel.last_report_date, sel.h.report_date AS row_report_date,
-               CASE WHEN sel.h.reply_date <= {T} THEN sel.h.reply_date END AS reply_date,
-               sel.h.result_class AS row_class, sel.h.face_to_face AS row_face,
-               sel.h.evaluation AS row_eval, sel.h.eval_date AS row_eval_date,
+        SELECT a.suggestion_id, a.unit, a.role, a.is_lead, sel.report_id,
+               sel.last_report_date, h.report_date AS row_report_date,
+               CASE WHEN h.reply_date <= {T} THEN h.reply_date END AS reply_date,
+               h.result_class AS row_class, h.face_to_face AS row_face,
+               h.evaluation AS row_eval, COALESCE(h.evaluation_date, h.reply_date, h.report_date) AS row_eval_date,
                ce.ev AS congress_eval, ce.ev_date AS congress_eval_date,
-               sel.h.extension_date, sel.h.promise_text, sel.h.promise_date, sel.h.promise_kept,
-               sel.h.promise_kept_date
+               h.extension_date, h.promise_text, h.promise_date, h.promise_kept, h.promise_kept_date
         FROM assignments a
         LEFT JOIN sel USING (suggestion_id, unit)
+        LEFT JOIN handling_reports h ON h.report_id = sel.report_id
         LEFT JOIN ce USING (suggestion_id, unit)
     )
     SELECT suggestion_id, unit, role, is_lead, report_id, last_report_date, row_report_date,
@@ -279,14 +272,14 @@ def _sug_sql(T: str, settings: Settings) -> str:
                bool_and(COALESCE(face_to_face, false)) AS face_all,
                CASE WHEN count(evaluation) = count(*)
                     THEN ['不满意', '基本满意', '满意'][min({_EVAL_RANK.format(c='evaluation')}) + 1] END AS evaluation,
-               string_agg(unit, '、' ORDER BY unit) AS lead_units
+               array_to_string(list_sort(list(unit)), '、') AS lead_units
         FROM _asg_raw WHERE is_lead GROUP BY 1
     ), co AS (
-        SELECT suggestion_id, string_agg(unit, '、' ORDER BY unit) AS co_units
+        SELECT suggestion_id, array_to_string(list_sort(list(unit)), '、') AS co_units
         FROM _asg_raw WHERE NOT is_lead GROUP BY 1
     ), base AS (
         SELECT s.suggestion_id, s.session, s.year, s.number, s.kind, s.title, s.category, s.source,
-               s.lead_deputy, s.delegation, s.assigned_date, s.register_deadline,
+               s.assigned_date, s.register_deadline,
                s.is_key, s.key_leader, s.key_committee,
                COALESCE(s.register_deadline, {rule_deadline}) AS base_deadline,
                CAST(CASE WHEN s.register_deadline IS NOT NULL THEN s.assigned_date ELSE {start} END
