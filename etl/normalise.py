@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from duban.settings import duban_home
-from etl.model import EVALUATION, REGISTER, SCHEMAS, UNIT_EXPORT, RowReject
+from etl.model import REGISTER, SCHEMAS, UNIT_EXPORT, RowReject
 
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 MIN_YEAR, MAX_YEAR = 1949, 2100
@@ -508,7 +508,8 @@ def _row_markers(rows: dict) -> tuple[re.Pattern, re.Pattern]:
     if key not in _SIGNATURE_CACHE:
         long = [re.escape(w) for w in rows["signature"] if len(w) >= 3]
         short = [re.escape(w) for w in rows["signature"] if len(w) < 3]
-        pattern = rf"^(?:(?:{'|'.join(long) or '(?!)'})|(?:{'|'.join(short) or '(?!)'})(?:[:：]|$))"
+        never = r"[^\s\S]"  # matches nothing (Rust regex has no (?!))
+        pattern = rf"^(?:(?:{'|'.join(long) or never})|(?:{'|'.join(short) or never})(?:[:：]|$))"
         totals = rf"^(?:{'|'.join(re.escape(w) for w in rows['totals'])})(?:[:：]|$)"
         _SIGNATURE_CACHE[key] = (re.compile(pattern), re.compile(totals))
     return _SIGNATURE_CACHE[key]

@@ -95,7 +95,6 @@ def find_header(cells: pl.DataFrame, table: HeaderTable) -> Header | None:
     scores = [len(set(m.values())) for m in mapped]
     if not scores or max(scores) < 2:
         return None
-    best = scores.index(max(scores))
 
     def combine(upper: int, lower: int) -> dict[str, tuple[str, str]]:
         # a group label (办理情况) over 答复日期 | 办理结果: the lower cell wins where it is known
@@ -107,15 +106,19 @@ def find_header(cells: pl.DataFrame, table: HeaderTable) -> Header | None:
                     break
         return result
 
-    chosen = {col: (f, rows[best][col]) for col, f in mapped[best].items()}
-    first = last = best
-    for upper, lower in ((best, best + 1), (best - 1, best)):
-        if upper < 0 or lower >= len(rows) or not mapped[lower] or not mapped[upper]:
+    # (score, first row, last row, chosen cells); a two-row header must know more than either
+    # row alone, so a header repeated further down never beats the real two-level one above it
+    candidates = []
+    for r, score in enumerate(scores):
+        if score == 0:
             continue
-        merged = combine(upper, lower)
-        if len({f for f, _ in merged.values()}) > scores[best]:
-            chosen, first, last = merged, upper, lower
-            break
+        candidates.append((score, r, r, {col: (f, rows[r][col]) for col, f in mapped[r].items()}))
+        if r + 1 < len(rows) and mapped[r + 1]:
+            merged = combine(r, r + 1)
+            merged_score = len({f for f, _ in merged.values()})
+            if merged_score > max(score, scores[r + 1]):
+                candidates.append((merged_score, r, r + 1, merged))
+    _, first, last, chosen = min(candidates, key=lambda c: (-c[0], c[1], c[2]))
     columns: dict[str, list[str]] = {}
     labels = {}
     for col in cells.columns:  # keep left-to-right order

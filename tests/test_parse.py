@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 
 import polars as pl
@@ -254,3 +253,34 @@ def test_random_csv_never_raises(tmp_path, settings, grid, encoding):
     except UnicodeEncodeError:
         return  # text the encoding cannot hold is not a file anyone can send
     _never_raises(path, settings)
+
+
+def test_header_spellings_and_footer_rows(tmp_path, settings):
+    rows = [
+        ["建议\n编号＊", "答复 日期*", "办理结果（A/B/C/D）"],
+        ["第1号", "2024-05-01", "A"],
+        ["合计", "1件", None],
+        [],
+        ["填报单位（盖章）：市教育局", None, "填报日期：2024-07-01"],
+        ["审核：李四"],
+    ]
+    parsed = parse_file(write_csv(tmp_path / "s.csv", rows, encoding="utf-8-sig"), "市教育局.csv", settings)
+    assert_consistent(parsed)
+    assert parsed.rows_read == 1 and parsed.rejects == []
+    assert parsed.rows.select("number", "reply_date", "result_class").rows() == [(1, date(2024, 5, 1), "A")]
+
+
+def test_two_row_header_in_csv_and_repeated_header_rows(tmp_path, settings):
+    rows = [
+        ["建议编号", "办理情况", None, "代表意见"],
+        [None, "答复日期", "办理结果", None],
+        ["1", "2024-05-01", "甲", "满意"],
+        ["建议编号", "答复日期", "办理结果", "代表意见"],  # the header printed again on page 2
+        ["2", "2024-05-02", "丙", "不满意"],
+    ]
+    parsed = parse_file(write_csv(tmp_path / "h.csv", rows), "市教育局.csv", settings)
+    assert_consistent(parsed)
+    assert parsed.rows.select("row_no", "number", "reply_date", "result_class", "evaluation").rows() == [
+        (3, 1, date(2024, 5, 1), "A", "满意"),
+        (5, 2, date(2024, 5, 2), "C", "不满意"),
+    ]

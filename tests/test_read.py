@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
@@ -144,3 +144,30 @@ def test_sniff_format():
     assert sniff_format(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") == "xls"
     assert sniff_format("建议编号,标题".encode()) == "text"
     assert csv_bytes([["a"]], "utf-16").startswith(b"\xff\xfe")
+
+
+def test_xls_keeps_leading_blank_rows(tmp_path, settings):
+    path = write_xls(tmp_path / "lead.xls", {"S": [[], [], [None, None, "建议编号"], [None, None, 5]]})
+    [sheet] = read_sheets(path, settings)
+    assert cells(sheet) == [[None], [None], ["建议编号"], ["5"]]  # Excel row 3 is frame row 2
+
+
+def test_csv_with_short_title_row_and_quoted_line_breaks(tmp_path, settings):
+    text = '2024年办理情况\r\n建议编号,标题,答复日期\r\n12,"关于加强\r\n学校周边交通, 管理的建议",2024-05-01\r\n13,"他说""好""",\r\n'
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("gb18030"))
+    [sheet] = read_sheets(path, settings)
+    rows = cells(sheet)
+    assert rows[0][0] == "2024年办理情况" and rows[0][1:] == [None] * (len(rows[0]) - 1)
+    assert [r[:3] for r in rows[1:]] == [
+        ["建议编号", "标题", "答复日期"],
+        ["12", "关于加强\r\n学校周边交通, 管理的建议", "2024-05-01"],
+        ["13", '他说"好"', None],
+    ]
+
+
+def test_csv_with_stray_quotes_falls_back_to_the_lenient_reader(tmp_path, settings):
+    path = tmp_path / "q.csv"
+    path.write_bytes('建议编号,标题\n1,关于"双减"的建议\n2,"未闭合\n'.encode())
+    [sheet] = read_sheets(path, settings)
+    assert cells(sheet)[1] == ["1", '关于"双减"的建议']
