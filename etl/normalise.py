@@ -26,6 +26,7 @@ from etl.model import REGISTER, SCHEMAS, UNIT_EXPORT, RowReject
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 MIN_YEAR, MAX_YEAR = 1949, 2100
 _EXCEL_EPOCH = date(1899, 12, 30)  # 1900 date system (serial 60 = the fictitious 1900-02-29)
+_EXCEL_EPOCH_1904 = date(1904, 1, 1)
 
 
 class InvalidValue(ValueError):
@@ -260,14 +261,13 @@ def _checked_date(year: int, month: int, day: int) -> date:
     return result
 
 
-def parse_date(value: Any, no_date: frozenset[str] | None = None) -> date | None:
+def parse_date(value: Any, no_date: frozenset[str] | None = None, date1904: bool = False) -> date | None:
     """A date cell in any of its real forms → date. Blank or a word meaning "no date" (未答复,
     待定, 无, -, /) → None. Anything else raises InvalidValue("不是有效日期").
 
-    Excel serial numbers are read in the 1900 date system. Cells that Excel itself formats as
-    dates arrive from calamine as date-times already, including from 1904-system workbooks;
-    only a bare number in a 1904 workbook would be read 4 years off (fastexcel does not expose
-    the workbook's date system)."""
+    Excel serial numbers are read in the 1900 date system, or the 1904 one when the workbook
+    says so (``date1904``, read from an xlsx's workbook.xml; .xls files are taken as 1900).
+    Cells that Excel formats as dates arrive from calamine as date-times already."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -290,7 +290,7 @@ def parse_date(value: Any, no_date: frozenset[str] | None = None) -> date | None
             return _checked_date(*(int(g) for g in match.groups()))
     match = _EXCEL_SERIAL.fullmatch(token)
     if match:
-        result = _EXCEL_EPOCH + timedelta(days=int(match.group(1)))
+        result = (_EXCEL_EPOCH_1904 if date1904 else _EXCEL_EPOCH) + timedelta(days=int(match.group(1)))
         return _checked_date(result.year, result.month, result.day)
     raise InvalidValue("不是有效日期")
 
@@ -498,6 +498,7 @@ class SheetInput:
     year_hint: int | None = None
     role_hint: str | None = None
     serial_columns: tuple[str, ...] = ()  # 序号 columns not used as the number
+    date1904: bool = False  # bare serial numbers count from 1904-01-01
 
 
 _SIGNATURE_CACHE: dict[tuple, re.Pattern] = {}
@@ -662,7 +663,7 @@ def normalise_sheet(
         return source.to_frame().select(expr).to_series().rename(field)
 
     def date_field(field: str) -> pl.Series:
-        return parsed(field, lambda v: parse_date(v, words.no_date), pl.Date)
+        return parsed(field, lambda v: parse_date(v, words.no_date, sheet.date1904), pl.Date)
 
     evaluation = lambda v: parse_evaluation(v, words.evaluation)  # noqa: E731
 

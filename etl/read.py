@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,7 @@ class UnreadableFile(Exception):
 class RawSheet:
     name: str | None  # None for CSV
     cells: pl.DataFrame  # Utf8 columns c0, c1, …; row i = spreadsheet row i + 1
+    date1904: bool = False  # workbook uses the 1904 date system (bare serial numbers shift)
 
     @property
     def is_empty(self) -> bool:
@@ -82,31 +85,37 @@ def read_sheets(path: Path, settings: Settings) -> list[RawSheet]:
         raise UnreadableFile("文件没有数据行 (空文件)")
     data = path.read_bytes()
     fmt = sniff_format(data[:16])
-    if fmt == XLSX:
-        _check_zip(data, limit)
+    date1904 = _check_zip(data, limit) if fmt == XLSX else False
     if fmt in (XLSX, XLS):
-        return _read_excel(data, settings)
+        return _read_excel(data, settings, date1904)
     frame = _csv_frame(decode_text(data))
     if frame.height > settings.max_rows + 1000:
         raise UnreadableFile(f"文件行数超过上限: 超过 {settings.max_rows} 行")
     return [RawSheet(None, frame)]
 
 
-def _check_zip(data: bytes, limit: float) -> None:
+def _check_zip(data: bytes, limit: float) -> bool:
+    """Reject broken, foreign or bomb-like zips before calamine unpacks them; returns whether the
+    workbook uses the 1904 date system (calamine converts date-formatted cells itself, but bare
+    serial numbers need to know)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
-            names = {e.filename for e in entries}
-    except (zipfile.BadZipFile, ValueError, OSError):
+            names = {e.filename: e for e in entries}
+            unpacked = sum(e.file_size for e in entries)
+            if unpacked > min(ZIP_BOMB_LIMIT, ZIP_BOMB_RATIO * limit):
+                raise UnreadableFile(f"文件无法读取: 解压后内容过大 ({unpacked / 1024 / 1024:.0f} MB), 疑似异常文件")
+            if not names.keys() & {"xl/workbook.xml", "xl/workbook.bin"}:
+                raise UnreadableFile(f"{NOT_A_TABLE} (是压缩包或其他文档, 不是Excel工作簿)")
+            book = names.get("xl/workbook.xml")
+            if book is None or book.file_size > 16 << 20:
+                return False
+            return re.search(rb'date1904="(?:1|true)"', archive.read(book)) is not None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, zlib.error):
         raise UnreadableFile(f"{NOT_A_TABLE} (压缩结构已损坏)") from None
-    if not names & {"xl/workbook.xml", "xl/workbook.bin"}:
-        raise UnreadableFile(f"{NOT_A_TABLE} (是压缩包或其他文档, 不是Excel工作簿)")
-    unpacked = sum(e.file_size for e in entries)
-    if unpacked > min(ZIP_BOMB_LIMIT, ZIP_BOMB_RATIO * limit):
-        raise UnreadableFile(f"文件无法读取: 解压后内容过大 ({unpacked / 1024 / 1024:.0f} MB), 疑似异常文件")
 
 
-def _read_excel(data: bytes, settings: Settings) -> list[RawSheet]:
+def _read_excel(data: bytes, settings: Settings, date1904: bool = False) -> list[RawSheet]:
     try:
         reader = fastexcel.read_excel(data)
         names = list(reader.sheet_names)
@@ -126,7 +135,7 @@ def _read_excel(data: bytes, settings: Settings) -> list[RawSheet]:
         except Exception:
             raise UnreadableFile(f"文件无法读取: 工作表 {name} 已损坏") from None
         frame = frame.rename({old: f"c{i}" for i, old in enumerate(frame.columns)})
-        sheets.append(RawSheet(name, frame.select(pl.all().cast(pl.Utf8))))
+        sheets.append(RawSheet(name, frame.select(pl.all().cast(pl.Utf8)), date1904))
     return sheets
 
 

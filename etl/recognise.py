@@ -308,6 +308,7 @@ def recognise(
                 year_hint=year_in_text(raw.name, bare=True) or year_in_text(title) or file_year,
                 role_hint=role_in_text(raw.name),
                 serial_columns=serial_columns,
+                date1904=raw.date1904,
             )
         )
 

@@ -22,12 +22,14 @@ def write_xlsx(
     sheets: dict[str, Rows],
     merges: dict[str, Iterable[tuple[int, int, int, int, Any]]] | None = None,
     formulas: dict[str, Iterable[tuple[int, int, str, Any]]] | None = None,
+    date_1904: bool = False,
 ) -> Path:
-    """``formulas``: (row, col, formula, cached value) per sheet — a real formula cell."""
+    """``formulas``: (row, col, formula, cached value) per sheet — a real formula cell;
+    ``date_1904``: a workbook in Excel's 1904 date system (old Mac Excel)."""
     import xlsxwriter
 
     path = Path(path)
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "date_1904": date_1904})
     date_format = book.add_format({"num_format": "yyyy-mm-dd"})
     datetime_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     for name, rows in sheets.items():

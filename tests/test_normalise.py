@@ -221,3 +221,8 @@ def test_register_leads_split_and_missing():
         (3, ["市交通局", "市水务局"], "分办", [], None),
     ]
     assert [r.reason for r in rejects] == ["第5行 缺少主办单位", "第6行 缺少建议编号"]
+
+
+def test_1904_serial_dates():
+    assert parse_date("43894", date1904=True) == date(2024, 3, 5)
+    assert parse_date("45356", date1904=False) == date(2024, 3, 5)

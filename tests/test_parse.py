@@ -284,3 +284,13 @@ def test_two_row_header_in_csv_and_repeated_header_rows(tmp_path, settings):
         (3, 1, date(2024, 5, 1), "A", "满意"),
         (5, 2, date(2024, 5, 2), "C", "不满意"),
     ]
+
+
+def test_1904_workbook_serial_numbers(tmp_path, settings):
+    # 2024-03-05 is serial 45356 in the 1900 system and 45356 - 1462 = 43894 in the 1904 one
+    rows = [["建议编号", "答复日期", "交办日期"], ["1", 43894, date(2024, 3, 5)]]
+    for flag, serial in ((True, 43894), (False, 45356)):
+        rows[1][1] = serial
+        path = write_xlsx(tmp_path / f"d{flag}.xlsx", {"S": rows}, date_1904=flag)
+        parsed = parse_file(path, "市教育局.xlsx", settings)
+        assert parsed.rows["reply_date"].to_list() == [date(2024, 3, 5)], flag
