@@ -602,12 +602,14 @@ class Indicators:
                 p["h"] = horizon
                 out += self._q(f"""
                     WITH done AS (
-                        SELECT date_diff('day', $ref, last_reply) AS d FROM {items} WHERE completed
-                    ), n AS (SELECT count(*) AS n FROM {items}),
-                    days AS (SELECT range AS day_offset FROM range(0, $h + 1))
-                    SELECT {int(year)} AS year, day_offset,
-                           (SELECT count(*) FROM done WHERE d <= day_offset) / NULLIF((SELECT n FROM n), 0) AS share
-                    FROM days ORDER BY day_offset""", p)
+                        -- a reply before the reference day (an early 闭会建议) counts from day 0
+                        SELECT GREATEST(date_diff('day', $ref, last_reply), 0) AS d, count(*) AS k
+                        FROM {items} WHERE completed GROUP BY 1
+                    ), n AS (SELECT count(*) AS n FROM {items})
+                    SELECT {int(year)} AS year, range AS day_offset,
+                           sum(COALESCE(done.k, 0)) OVER (ORDER BY range) / NULLIF((SELECT n FROM n), 0) AS share
+                    FROM range(0, $h + 1) LEFT JOIN done ON done.d = range
+                    ORDER BY day_offset""", p)
             return out
         return self._cached("curve", (scope, tuple(years)), compute)
 
