@@ -86,6 +86,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from duban.settings import Settings
 
@@ -130,7 +131,16 @@ _LOCK = threading.Lock()
 _BUILD_LOCK = threading.Lock()  # one state build at a time: concurrent requests for T wait for it
 _STATE: OrderedDict[tuple, dict] = OrderedDict()  # (version, settings, T) -> {"asg", "sug": Arrow}
 _RESULTS: OrderedDict[tuple, Any] = OrderedDict()
-_STATE_MAX, _RESULTS_MAX = 8, 1024
+# A state is ~150 MB at 1M assignments: keep today's, its 同比 date and a couple of others.
+_STATE_MAX, _RESULTS_MAX = 4, 1024
+_PLAIN_TEXT = {"suggestion_id", "title", "promise_text", "lead_units", "co_units"}
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """Dictionary-encode the repetitive text columns (unit, session, status…): smaller, faster scans."""
+    cols = [col.dictionary_encode() if pa.types.is_string(col.type) and name not in _PLAIN_TEXT else col
+            for name, col in zip(table.column_names, table.columns)]
+    return pa.table(cols, names=table.column_names)
 
 
 def _lru_get(cache: OrderedDict, key):
@@ -377,7 +387,7 @@ class Indicators:
             asg = cur.sql(_asg_sql(lit, self.settings)).to_arrow_table()
         finally:
             cur.close()
-        state = {"asg": asg, "sug": sug}
+        state = {"asg": _compact(asg), "sug": _compact(sug)}
         _lru_put(_STATE, key, state, _STATE_MAX)
         return state
 
