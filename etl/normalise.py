@@ -249,6 +249,7 @@ _DATE_YMD = re.compile(
 )
 _DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _EXCEL_SERIAL = re.compile(r"(\d{5})(?:\.\d+)?")
+_MONTH_END = re.compile(r"(\d{4})[-/.年](\d{1,2})月?(?:底|末)")
 
 
 def _checked_date(year: int, month: int, day: int) -> date:
@@ -288,6 +289,13 @@ def parse_date(value: Any, no_date: frozenset[str] | None = None, date1904: bool
         match = pattern.fullmatch(token)
         if match:
             return _checked_date(*(int(g) for g in match.groups()))
+    match = _MONTH_END.fullmatch(token)  # 办理期限 "2024年6月底"
+    if match:
+        year, month = int(match.group(1)), int(match.group(2))
+        if 1 <= month <= 12:
+            following = date(year + (month == 12), month % 12 + 1, 1)
+            return _checked_date(*((following - timedelta(days=1)).timetuple()[:3]))
+        raise InvalidValue("不是有效日期")
     match = _EXCEL_SERIAL.fullmatch(token)
     if match:
         result = (_EXCEL_EPOCH_1904 if date1904 else _EXCEL_EPOCH) + timedelta(days=int(match.group(1)))

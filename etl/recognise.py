@@ -315,6 +315,8 @@ def recognise(
     sender = None
     if kind == UNIT_EXPORT:
         sender = sender_in_cells(above_all) or _single_column_unit(inputs) or unit_from_filename(original_name)
+        if sender is None and not any(s.columns.get("unit") or s.columns.get("lead_units") for s in inputs):
+            notes.append("未能确定报送单位: 表中没有 承办单位/填报单位, 文件名中也没有单位名称")
     report_date, source = report_date_in_cells(above_all), "单元格"
     if report_date is None:
         titled = dates_in_text(" ".join(above_all))

@@ -226,3 +226,11 @@ def test_register_leads_split_and_missing():
 def test_1904_serial_dates():
     assert parse_date("43894", date1904=True) == date(2024, 3, 5)
     assert parse_date("45356", date1904=False) == date(2024, 3, 5)
+
+
+def test_month_end_deadlines():
+    assert parse_date("2024年6月底") == date(2024, 6, 30)
+    assert parse_date("2024年12月底") == date(2024, 12, 31)
+    assert parse_date("2024年2月末") == date(2024, 2, 29)
+    with pytest.raises(InvalidValue):
+        parse_date("2024年13月底")

@@ -150,3 +150,9 @@ def test_serial_is_the_number_only_without_another_number_column():
     assert with_number.sheets[0].serial_columns == ("c0",)
     serial_only = recognise([raw([["序号", "答复日期", "办理结果"], ["1", None, None]])], "a.xlsx")
     assert serial_only.sheets[0].columns["serial"] == ["c0"]
+
+
+def test_export_without_any_sender_gets_a_note():
+    plan = recognise([raw(EXPORT)], "导出数据(1).xlsx")
+    assert plan.sender_unit is None
+    assert plan.notes == ["未能确定报送单位: 表中没有 承办单位/填报单位, 文件名中也没有单位名称"]
