@@ -98,10 +98,12 @@ def _unit_name_map(con: duckdb.DuckDBPyConnection, settings: Settings, aliases: 
 
 
 def _staging_frame(kind: str, parts: list[pl.DataFrame]) -> pl.DataFrame:
+    # row_key identifies a staged row in joins (sheet is NULL for CSV files, so it cannot).
     schema = {**SCHEMAS[kind], "file_id": pl.Int32}
     if not parts:
-        return pl.DataFrame(schema=schema)
-    return pl.concat(parts, how="vertical_relaxed").select([pl.col(c).cast(t) for c, t in schema.items()])
+        return pl.DataFrame(schema=schema).with_row_index("row_key")
+    frame = pl.concat(parts, how="vertical_relaxed").select([pl.col(c).cast(t) for c, t in schema.items()])
+    return frame.with_row_index("row_key")
 
 
 def _run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, **params: str) -> None:

@@ -416,10 +416,9 @@ def _key_section(doc, indicators: Any, scope: Any) -> None:
         if status == "逾期" and r.get("days_overdue"):
             status = f"逾期{r['days_overdue']}天"
         rows.append([_item_name(r), r.get("title"), r.get("key_leader"), join_units(r.get("lead_units")),
-                     " → ".join(s["stage"] + ("✓" if s["done"] else "") for s in r.get("stages", [])), status])
+                     " ".join(s["stage"] + ("✓" if s["done"] else "○") for s in r.get("stages", [])), status])
     _table(doc, ["编号", "建议标题", "督办领导", "主办单位", "办理进度", "状态"], rows, [18, 42, 18, 28, 32, 18], left=(1, 3))
-    if note:
-        _para(doc, note, size=14)
+    _para(doc, "注：办理进度中“✓”为已完成，“○”为尚未完成。" + note, size=14, indent=False)
 
 
 def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:

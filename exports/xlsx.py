@@ -34,6 +34,8 @@ DATE_FORMAT = "yyyy-mm-dd"
 RATE_FORMAT = "0.00%"
 MAX_WIDTH = 48  # characters; longer text wraps
 FONT = "宋体"
+ROW_HEIGHT = 15  # points per line of 11 pt text
+PRINT_WIDTH = 210  # character units that still print legibly (≈75%) on one landscape A4 page
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ class Col:
 def display_width(text: str) -> int:
     """Width in Excel character units: CJK and full-width characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped cell needs at this column width (character units)."""
+    usable = max(1.0, width - 1)
+    return sum(max(1, -(-display_width(part) // int(usable))) for part in text.split("\n")) if text else 1
 
 
 def as_rows(data: Any) -> list[dict[str, Any]]:
@@ -185,23 +193,38 @@ class OfficeWorkbook:
         for c, col in enumerate(columns):
             ws.write_string(header_row, c, col.header, self.header_fmt)
         r += 1
-        count = 0
+        shown_rows: list[list[str]] = []
         for row in rows:
+            shown_row = []
             for c, col in enumerate(columns):
                 kind = col.kind(row) if callable(col.kind) else col.kind
                 shown = self.write_cell(ws, r, c, col.value(row), kind, wrap=True)
                 widths[c] = max(widths[c], min(MAX_WIDTH, display_width(shown) + 2))
+                shown_row.append(shown)
+            shown_rows.append(shown_row)
             r += 1
-            count += 1
+        count = len(shown_rows)
         if count == 0:
             self._merged(ws, r, last_col, empty_text, self.meta_fmt)
-        for c, col in enumerate(columns):
-            ws.set_column(c, c, col.width or max(6, min(MAX_WIDTH, widths[c])))
+        final = [col.width or max(6, min(MAX_WIDTH, widths[c])) for c, col in enumerate(columns)]
+        for c, width in enumerate(final):
+            ws.set_column(c, c, width)
+        # Wrapped text needs taller rows; LibreOffice/WPS do not grow them on opening, so set them.
+        header_lines = max(_lines(col.header, width) for col, width in zip(columns, final))
+        if header_lines > 1:
+            ws.set_row(header_row, ROW_HEIGHT * header_lines)
+        for i, shown_row in enumerate(shown_rows):
+            lines = max((_lines(text, width) for text, width in zip(shown_row, final)), default=1)
+            if lines > 1:
+                ws.set_row(header_row + 1 + i, ROW_HEIGHT * lines)
         ws.freeze_panes(header_row + 1, 0)
         ws.autofilter(header_row, 0, header_row + max(count, 1), last_col)
         ws.set_landscape()
         ws.set_paper(9)  # A4
-        ws.fit_to_pages(1, 0)
+        if sum(final) <= PRINT_WIDTH:
+            ws.fit_to_pages(1, 0)
+        else:  # too wide to shrink onto one page legibly: print across pages, unit column repeated
+            ws.repeat_columns(0, min(1, last_col))
         ws.repeat_rows(header_row)
         ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
         ws.set_footer("&C第 &P 页，共 &N 页")
@@ -288,23 +311,23 @@ def _contacts(indicators: Any, scope: Any, rows: list[dict]) -> None:
 CHASE_COLUMNS = [
     Col("序号", "seq", INT, 6),
     Col("承办单位", "unit"),
-    Col("承办方式", "role"),
-    Col("届次", "session"),
-    Col("编号", "number", INT, 7),
-    Col("建议标题", "title", width=40),
-    Col("状态", "status"),
-    Col("逾期/临期分组", "age_bucket"),
+    Col("承办方式", "role", width=6),
+    Col("届次", "session", width=12),
+    Col("编号", "number", INT, 6),
+    Col("建议标题", "title", width=32),
+    Col("状态", "status", width=6),
+    Col("逾期/临期分组", "age_bucket", width=13),
     Col("办理期限", "deadline", DATE, 12),
     # each row shows the one count that applies to it: days late, or days left for a 临期 item
-    Col("逾期天数", lambda r: r.get("days_overdue") if r.get("status") == "逾期" else None, INT),
-    Col("距期限天数", lambda r: r.get("days_to_deadline") if r.get("status") != "逾期" else None, INT),
-    Col("主办单位", "lead_units", width=24),  # several when 分办
-    Col("重点督办", "is_key", BOOL),
-    Col("最近报送日期", "last_report_date", DATE, 13),
-    Col("催办次数", "chase_count", INT),
-    Col("最近催办日期", "last_chase", DATE, 13),
+    Col("逾期天数", lambda r: r.get("days_overdue") if r.get("status") == "逾期" else None, INT, 6),
+    Col("距期限天数", lambda r: r.get("days_to_deadline") if r.get("status") != "逾期" else None, INT, 6),
+    Col("主办单位", "lead_units", width=18),  # several when 分办
+    Col("重点督办", "is_key", BOOL, 6),
+    Col("最近报送日期", "last_report_date", DATE, 12),
+    Col("催办次数", "chase_count", INT, 6),
+    Col("最近催办日期", "last_chase", DATE, 12),
 ]
-CONTACT_COLUMNS = [Col("联系人", "contact_name"), Col("联系电话", "contact_phone", width=14)]
+CONTACT_COLUMNS = [Col("联系人", "contact_name", width=8), Col("联系电话", "contact_phone", width=13)]
 
 
 def chase_list(indicators: Any, scope: Any, chases: Iterable[Mapping[str, Any]] | None = None, *,
@@ -433,37 +456,39 @@ def rejected_rows(indicators: Any, restrict_unit: str | None = None, *, as_of: d
 
 
 def ranking(rows: Sequence[Mapping[str, Any]], *, year: int, as_of: date, city: str = "示范市") -> bytes:
-    """考核排名: rows of warehouse.ranking.rank_units. Sheet 排名 has one row per unit with each
-    aspect's raw value and points; sheet 计分明细 has one row per (unit, aspect) with the weight,
-    the shrunk value scored, the points and the reason in words, so a unit can be told why."""
+    """考核排名 from warehouse.ranking.rank_units rows, in three sheets that each print on one page
+    width: 排名 (total and each aspect's points, the weight in the header), 原始值 (each aspect's raw
+    value: the unit's own rate, or the hand score) and 计分明细 (one row per unit and aspect: raw
+    value, numerator/denominator, the shrunk value scored, weight, points and the reason in words,
+    so a unit can be told why it ranks where it does)."""
     rows = as_rows(rows)
     aspects = [(a["key"], a["name"], a["weight"], a["source"]) for a in (rows[0]["aspects"] if rows else [])]
 
     def aspect(key: str, field: str) -> Callable[[Mapping[str, Any]], Any]:
         return lambda r: next((a.get(field) for a in r["aspects"] if a["key"] == key), None)
 
-    wide = [Col("名次", "rank", INT, 6), Col("承办单位", "unit"), Col("总分", "total", NUMBER, 8),
-            Col("工作量档次", "tier"), Col("档内名次", lambda r: f"{r['tier_rank']}/{r['tier_size']}"
-                                          if r.get("tier_rank") else ""),
-            Col("主办件数", "lead_assignments", INT), Col("协办件数", "co_assignments", INT),
-            Col("已办结", "completed", INT), Col("逾期", "overdue", INT)]
-    for key, name, weight, source in aspects:
-        wide.append(Col(f"{name}原始值", aspect(key, "raw"), RATE if source == "数据" else NUMBER))
-        wide.append(Col(f"{name}得分(权重{weight:g})", aspect(key, "points"), NUMBER))
-    wide.append(Col("说明", "reason", width=48))
-
+    head = [Col("名次", "rank", INT, 6), Col("承办单位", "unit")]
+    points = head + [
+        Col("总分", "total", NUMBER, 8), Col("工作量档次", "tier", width=12),
+        Col("档内名次", lambda r: f"{r['tier_rank']}/{r['tier_size']}" if r.get("tier_rank") else "", width=8),
+        Col("主办件数", "lead_assignments", INT, 7), Col("协办件数", "co_assignments", INT, 7),
+        Col("已办结", "completed", INT, 7), Col("逾期", "overdue", INT, 6),
+    ] + [Col(f"{name}得分(权重{weight:g})", aspect(key, "points"), NUMBER, 10) for key, name, weight, _ in aspects]
+    raw = head + [Col(f"{name}{'(人工评分)' if source != '数据' else ''}", aspect(key, "raw"),
+                      RATE if source == "数据" else NUMBER, 12) for key, name, _, source in aspects]
     detail = [dict(a, unit=r["unit"], rank=r["rank"]) for r in rows for a in r["aspects"]]
-    detail_cols = [
-        Col("名次", "rank", INT, 6), Col("承办单位", "unit"), Col("考核项", "name"), Col("来源", "source"),
-        Col("原始值", "raw", lambda a: RATE if a["source"] == "数据" else NUMBER),
-        Col("分子", "numerator", INT), Col("分母", "denominator", INT),
-        Col("计分值", "value", RATE), Col("权重", "weight", NUMBER, 8), Col("得分", "points", NUMBER, 8),
-        Col("是否计分", "counted", BOOL), Col("说明", "reason", width=60),
+    detail_cols = head + [
+        Col("考核项", "name"), Col("来源", "source", width=6),
+        Col("原始值", "raw", lambda a: RATE if a["source"] == "数据" else NUMBER, 10),
+        Col("分子", "numerator", INT, 6), Col("分母", "denominator", INT, 6),
+        Col("计分值", "value", RATE, 10), Col("权重", "weight", NUMBER, 7), Col("得分", "points", NUMBER, 7),
+        Col("是否计分", "counted", BOOL, 6), Col("说明", "reason", width=60),
     ]
-    meta = [f"年度：{year}", "数据项为原始比率经小样本收缩后的计分值 × 权重; 人工项来自考核评分表。"]
+    meta = [f"年度：{year}", "数据项得分 = 原始比率按样本量向全市平均收缩后的计分值 × 权重；人工项来自考核评分表。"]
 
     def fill(book: OfficeWorkbook) -> None:
-        book.table("排名", f"{city}承办单位代表建议办理工作考核排名", wide, rows, as_of=as_of, meta=meta)
+        book.table("排名", f"{city}承办单位代表建议办理工作考核排名", points, rows, as_of=as_of, meta=meta)
+        book.table("原始值", f"{city}承办单位代表建议办理工作考核各项原始值", raw, rows, as_of=as_of, meta=meta)
         book.table("计分明细", f"{city}承办单位代表建议办理工作考核计分明细", detail_cols, detail,
                    as_of=as_of, meta=meta)
 

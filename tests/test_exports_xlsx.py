@@ -248,16 +248,18 @@ def test_ranking_export_matches_rank_units(ind):
     rows = _table(ws, 5)  # title, 截至日期, 年度, note, header
     assert [r["承办单位"] for r in rows] == [u["unit"] for u in ranked]
     assert [r["名次"] for r in rows] == [u["rank"] for u in ranked]
-    for row, unit in zip(rows, ranked):
+    raw = _table(book["原始值"], 5)
+    assert [r["承办单位"] for r in raw] == [u["unit"] for u in ranked]
+    for row, raw_row, unit in zip(rows, raw, ranked):
         assert row["总分"] == pytest.approx(unit["total"])
         on_time = next(a for a in unit["aspects"] if a["key"] == "on_time")
-        assert row["按时办结率原始值"] == (on_time["raw"] if on_time["raw"] is not None else "—")
+        assert raw_row["按时办结率"] == (on_time["raw"] if on_time["raw"] is not None else "—")
         assert row["按时办结率得分(权重20)"] == pytest.approx(on_time["points"])
     # 市教育局's 按时办结率 by hand: 1 on time / (1 completed + 1 overdue) = 50%
-    edu = next(r for r in rows if r["承办单位"] == EDU)
-    assert edu["按时办结率原始值"] == pytest.approx(0.5)
-    header = [c.value for c in ws[5]]
-    assert ws.cell(row=6, column=header.index("按时办结率原始值") + 1).number_format == "0.00%"
+    edu = next(r for r in raw if r["承办单位"] == EDU)
+    assert edu["按时办结率"] == pytest.approx(0.5)
+    header = [c.value for c in book["原始值"][5]]
+    assert book["原始值"].cell(row=6, column=header.index("按时办结率") + 1).number_format == "0.00%"
     detail = _table(book["计分明细"], 5)
     assert len(detail) == len(ranked) * len(ranked[0]["aspects"])
     first = detail[0]

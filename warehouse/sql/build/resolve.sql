@@ -19,7 +19,7 @@ LEFT JOIN unit_name_map mu ON mu.raw_name = x.unit
 LEFT JOIN unit_name_map ms ON ms.raw_name = f.sender_unit_raw;
 
 CREATE TEMP TABLE {prefix}_fits AS
-SELECT x.file_id, x.sheet, x.row_no, s.suggestion_id, s.session, a.unit AS assigned_unit
+SELECT x.row_key, s.suggestion_id, s.session, a.unit AS assigned_unit
 FROM {prefix}_rows x
 JOIN suggestions s
   ON s.number = x.number
@@ -30,14 +30,14 @@ LEFT JOIN assignments a
  AND (a.unit = x.unit_c OR ({unitless_means_leads} AND x.unit_written IS NULL AND a.is_lead));
 
 CREATE TEMP TABLE {prefix}_verdict AS
-SELECT x.file_id, x.sheet, x.row_no,
+SELECT x.row_key,
        count(DISTINCT fi.suggestion_id) AS n_numbered,
        count(DISTINCT fi.suggestion_id) FILTER (WHERE fi.assigned_unit IS NOT NULL) AS n_fits,
        string_agg(DISTINCT fi.session, '、' ORDER BY fi.session)
            FILTER (WHERE fi.assigned_unit IS NOT NULL) AS fit_sessions
 FROM {prefix}_rows x
-LEFT JOIN {prefix}_fits fi USING (file_id, sheet, row_no)
-GROUP BY x.file_id, x.sheet, x.row_no;
+LEFT JOIN {prefix}_fits fi USING (row_key)
+GROUP BY x.row_key;
 
 CREATE TEMP TABLE {prefix}_checked AS
 SELECT x.*,
@@ -66,12 +66,12 @@ SELECT x.*,
            WHEN v.n_fits <> 1 THEN CAST(x.number AS VARCHAR)
        END AS reject_value
 FROM {prefix}_rows x
-JOIN {prefix}_verdict v USING (file_id, sheet, row_no);
+JOIN {prefix}_verdict v USING (row_key);
 
 CREATE TEMP TABLE {prefix}_resolved AS
 SELECT x.*, fi.suggestion_id, fi.assigned_unit AS resolved_unit
 FROM {prefix}_checked x
-JOIN {prefix}_fits fi USING (file_id, sheet, row_no)
+JOIN {prefix}_fits fi USING (row_key)
 WHERE x.reject_reason IS NULL AND fi.assigned_unit IS NOT NULL;
 
 INSERT INTO row_outcomes

@@ -1,0 +1,204 @@
+"""The refresh end to end: inbox → archive → parse → build → atomic publish, on real files and
+real DuckDB files. Every row ends loaded, superseded or rejected, with the counts adding up."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from duban.settings import load_settings
+from etl import pipeline
+from etl.pipeline import FAULT_ENV, RefreshFailed, run_refresh
+from etl.publish import rollback
+from warehouse.connection import WarehousePaths
+
+REGISTER_HEADER = ["建议编号", "届次", "年度", "类型", "标题", "领衔代表", "类别", "交办日期", "办理期限",
+                   "主办单位", "协办单位", "是否重点督办"]
+EXPORT_HEADER = ["建议编号", "承办方式", "答复日期", "办理结果", "是否面商", "代表意见"]
+
+
+def write_csv(path: Path, rows: list[list], encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding=encoding, newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def register_rows(session: str = "十八届一次", year: int = 2024) -> list[list]:
+    return [
+        REGISTER_HEADER,
+        [1, session, year, "大会建议", "关于加强中小学课后服务的建议", "王一", "教科文卫体类", "2024-03-01",
+         "2024-06-01", "市教育局", "市财政局", "是"],
+        [2, session, year, "大会建议", "关于优化公交线路的建议", "李二", "交通邮电类", "2024-03-01",
+         "2024-06-01", "市交通运输局", "", "否"],
+        [3, session, year, "大会建议", "关于校园周边交通安全的建议", "张三", "教科文卫体类", "2024-03-01",
+         "2024-06-01", "市教育局、市交通运输局", "市公安局", "否"],
+    ]
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    return load_settings(home=tmp_path / "home")
+
+
+def outcome_counts(warehouse: Path) -> dict[str, int]:
+    with duckdb.connect(str(WarehousePaths(warehouse).current_version()), read_only=True) as con:
+        return dict(con.execute("SELECT outcome, count(*) FROM row_outcomes GROUP BY 1").fetchall())
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(WarehousePaths(warehouse).current_version()), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_register_and_export_load_with_every_row_accounted(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "a" / "市教育局_2024-06-30.csv", [
+        EXPORT_HEADER,
+        [1, "主办", "2024-05-10", "A类", "是", "满意"],
+        ["第3号", "分办", "2024/5/20", "乙", "否", "基本满意"],
+        [2, "主办", "2024-05-10", "A", "是", "满意"],          # 2 is not assigned to 教育局 → rejected
+        [1, "主办", "2024-05-10", "A类", "是", "满意"],       # exact repeat of the first row → collapses
+    ])
+    warehouse = tmp_path / "wh" / "duban.duckdb"
+    report = run_refresh(warehouse, settings, inbox=inbox)
+
+    c = report.counts
+    # register 3 rows + export 4 rows read; 3 + 2 loaded, 1 duplicate superseded, 1 rejected
+    assert (c.rows_read, c.loaded, c.superseded, c.rejected) == (7, 5, 1, 1)
+    assert c.rows_read == c.loaded + c.superseded + c.rejected
+    assert query(warehouse, "SELECT suggestion_id, year FROM suggestions ORDER BY number") == [
+        ("十八届一次-1", 2024), ("十八届一次-2", 2024), ("十八届一次-3", 2024)]
+    assert query(warehouse, "SELECT unit, role, is_lead FROM assignments WHERE suggestion_id = '十八届一次-3' "
+                            "ORDER BY unit") == [("市交通运输局", "分办", True), ("市公安局", "协办", False),
+                                                 ("市教育局", "分办", True)]
+    reasons = [r[0] for r in query(warehouse, "SELECT reason FROM row_outcomes WHERE outcome = 'rejected'")]
+    assert reasons == ["第4行 交办台账没有把第2号建议交给市教育局办理"]
+    assert query(warehouse, "SELECT sender_unit, report_date::VARCHAR FROM files WHERE kind = 'unit_export'") == [
+        ("市教育局", "2024-06-30")]
+
+
+def test_newer_export_supersedes_older_rows_and_history_is_kept(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市交通运输局_2024-05-15.csv", [EXPORT_HEADER, [2, "主办", "", "", "", ""]])
+    write_csv(inbox / "市交通运输局_2024-06-30.csv", [EXPORT_HEADER, [2, "主办", "2024-06-10", "A", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    run_refresh(warehouse, settings, inbox=inbox)
+
+    history = query(warehouse, "SELECT report_date::VARCHAR, reply_date::VARCHAR, is_current FROM handling_reports "
+                               "ORDER BY report_date")
+    assert history == [("2024-05-15", None, False), ("2024-06-30", "2024-06-10", True)]
+    superseded = query(warehouse, "SELECT reason FROM row_outcomes WHERE outcome = 'superseded'")
+    assert superseded == [("第2行 已被市交通运输局 2024-06-30 报送的《市交通运输局_2024-06-30.csv》取代",)]
+
+
+def test_number_in_two_sessions_is_resolved_by_file_name_or_rejected_as_ambiguous(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账2023.csv", register_rows("十七届五次", 2023))
+    write_csv(inbox / "台账2024.csv", register_rows("十八届一次", 2024))
+    write_csv(inbox / "市交通运输局_2024-06-30.csv", [EXPORT_HEADER, [2, "主办", "2024-06-10", "A", "是", "满意"]])
+    write_csv(inbox / "2023年市交通运输局办理情况_2024-01-10.csv",
+              [EXPORT_HEADER, [2, "主办", "2023-05-10", "B", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    run_refresh(warehouse, settings, inbox=inbox)
+
+    rejected = query(warehouse, "SELECT reason FROM row_outcomes WHERE outcome = 'rejected'")
+    assert rejected == [("第2行 建议编号 2 在十七届五次、十八届一次都有, 无法确定是哪一件: "
+                         "请在文件名、标题或工作表名中注明年度或届次",)]
+    assert query(warehouse, "SELECT suggestion_id, result_class FROM handling_reports") == [("十七届五次-2", "B")]
+
+
+def test_unreadable_file_is_rejected_whole_and_the_rest_loads(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    (inbox / "市教育局_2024-06-30.xlsx").write_bytes(b"%PDF-1.4 not a workbook at all")
+    warehouse = tmp_path / "duban.duckdb"
+    report = run_refresh(warehouse, settings, inbox=inbox)
+    assert report.counts.files_rejected == 1
+    [(name, reason)] = report.rejected_files
+    assert name == "市教育局_2024-06-30.xlsx" and reason
+    assert query(warehouse, "SELECT count(*) FROM suggestions") == [(3,)]
+
+
+def test_failed_refresh_leaves_the_published_version_untouched(tmp_path, settings, monkeypatch):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    warehouse = tmp_path / "duban.duckdb"
+    first = run_refresh(warehouse, settings, inbox=inbox).version
+    write_csv(inbox / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2024-05-10", "A", "是", "满意"]])
+    monkeypatch.setenv(FAULT_ENV, "fail")
+    with pytest.raises(RefreshFailed):
+        run_refresh(warehouse, settings, inbox=inbox)
+    paths = WarehousePaths(warehouse)
+    assert paths.current_version() == first
+    assert query(warehouse, "SELECT count(*) FROM handling_reports") == [(0,)]
+
+
+def test_killed_refresh_leaves_the_published_version_and_the_next_one_publishes(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    warehouse = tmp_path / "duban.duckdb"
+    first = run_refresh(warehouse, settings, inbox=inbox).version
+    write_csv(inbox / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2024-05-10", "A", "是", "满意"]])
+
+    env = {**os.environ, FAULT_ENV: "pause", "DUBAN_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen([sys.executable, "-m", "duban.cli", "etl", "run", "--inbox", str(inbox),
+                             "--warehouse", str(warehouse)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    paths = WarehousePaths(warehouse)
+    deadline = time.monotonic() + 60
+    while not list(paths.versions.glob(".building-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # the build has written its file and waits before publishing
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert paths.current_version() == first
+    assert query(warehouse, "SELECT count(*) FROM handling_reports") == [(0,)]
+
+    second = run_refresh(warehouse, settings, inbox=inbox).version
+    assert second != first and paths.current_version() == second
+    assert query(warehouse, "SELECT count(*) FROM handling_reports") == [(1,)]
+    assert not list(paths.versions.glob(".building-*"))
+
+
+def test_rebuild_from_archive_gives_the_same_tables_and_rollback_returns(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2024-05-10", "A", "是", "满意"],
+                                                  [9, "主办", "2024-05-10", "A", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    first = run_refresh(warehouse, settings, inbox=inbox).version
+    tables = ["suggestions", "assignments", "handling_reports", "row_outcomes", "units", "sessions"]
+    before = {t: query(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
+
+    import shutil
+    shutil.rmtree(inbox)  # the archive alone must be enough
+    second = run_refresh(warehouse, settings, rebuild=True).version
+    after = {t: query(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
+    assert after == before and second != first
+    assert rollback(WarehousePaths(warehouse)) == first
+
+
+def test_a_file_already_received_is_not_read_again(tmp_path, settings, monkeypatch):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    warehouse = tmp_path / "duban.duckdb"
+    run_refresh(warehouse, settings, inbox=inbox)
+    write_csv(inbox / "副本" / "台账-副本.csv", register_rows())  # same content, another name
+
+    calls = []
+    real_parse = pipeline.parse_file
+    monkeypatch.setattr(pipeline, "parse_file", lambda *a, **k: calls.append(a) or real_parse(*a, **k))
+    report = run_refresh(warehouse, settings, inbox=inbox)
+    assert calls == [] and report.files_new == 0
