@@ -79,7 +79,7 @@ def _secret_key(home: Path) -> bytes:
     path = home / "secret_key"
     home.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         for _ in range(50):  # another worker may be writing it right now
             key = path.read_text(encoding="ascii").strip()
