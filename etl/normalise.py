@@ -87,9 +87,22 @@ class Vocab:
     categories: dict[str, str]
 
 
+_VOCAB_CACHE: dict[tuple[int, int], Vocab] = {}
+
+
 def vocab(home: Path | None = None) -> Vocab:
+    """The value tables, rebuilt only when a table file changed (load_table is cached)."""
     values = load_table("value_aliases.toml", home)
-    classes = _lookup(load_table("result_classes.toml", home)["classes"], strip_suffix="类")
+    results = load_table("result_classes.toml", home)
+    key = (id(values), id(results))
+    if key not in _VOCAB_CACHE:
+        _VOCAB_CACHE.clear()
+        _VOCAB_CACHE[key] = _build_vocab(values, results)
+    return _VOCAB_CACHE[key]
+
+
+def _build_vocab(values: dict, results: dict) -> Vocab:
+    classes = _lookup(results["classes"], strip_suffix="类")
     evaluation: dict[str, str | None] = {}
     for canonical, spellings in values["evaluation"].items():
         for spelling in spellings if canonical == "none" else [canonical, *spellings]:
