@@ -120,7 +120,7 @@ class Scope:
 
 
 def rate(numerator: int | None, denominator: int | None) -> float | None:
-    """The only division of the product: None when the denominator is 0."""
+    """Every rate of the product goes through here: None when the denominator is 0."""
     if not denominator:
         return None
     return (numerator or 0) / denominator
@@ -143,12 +143,16 @@ def _compact(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
+_MISSING = object()
+
+
 def _lru_get(cache: OrderedDict, key):
+    """The cached value, or _MISSING (None is a valid cached result: no such suggestion)."""
     with _LOCK:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-    return None
+    return _MISSING
 
 
 def _lru_put(cache: OrderedDict, key, value, limit: int) -> None:
@@ -368,9 +372,11 @@ class Indicators:
             return asg_name, sug_name
         key = (self.version, self._settings_key, T)
         state = _lru_get(_STATE, key)
-        if state is None:
+        if state is _MISSING:
             with _BUILD_LOCK:
-                state = _lru_get(_STATE, key) or self._build_state(T, key)
+                state = _lru_get(_STATE, key)
+                if state is _MISSING:
+                    state = self._build_state(T, key)
         self.conn.register(asg_name, state["asg"])
         self.conn.register(sug_name, state["sug"])
         self._registered.add(asg_name)
@@ -400,7 +406,7 @@ class Indicators:
     def _cached(self, name: str, args: tuple, compute):
         key = (self.version, self._settings_key, name, args)
         hit = _lru_get(_RESULTS, key)
-        if hit is None:
+        if hit is _MISSING:
             hit = compute()
             _lru_put(_RESULTS, key, hit, _RESULTS_MAX)
         return _copy(hit)

@@ -37,7 +37,7 @@ import polars as pl
 
 from duban.settings import Settings
 from warehouse.formatting import format_rate
-from warehouse.indicators import Indicators, Scope
+from warehouse.indicators import Indicators, Scope, rate
 
 # key -> (Chinese name, numerator, denominator) over the fields of Indicators.unit_table rows.
 DATA_ASPECTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
@@ -168,8 +168,7 @@ def rank_units(conn: duckdb.DuckDBPyConnection, settings: Settings, year: int, a
 
     city: dict[str, float | None] = {}
     for key, (_, num, den) in DATA_ASPECTS.items():
-        n_all = sum(total_of(r, den) for r in table)
-        city[key] = sum(total_of(r, num) for r in table) / n_all if n_all else None
+        city[key] = rate(sum(total_of(r, num) for r in table), sum(total_of(r, den) for r in table))
 
     hand_keys = [k for k in weights if k not in DATA_ASPECTS]
     scores = read_hand_scores(hand_scores, hand_keys, _resolver(conn)) if hand_scores and hand_keys else None
@@ -188,18 +187,20 @@ def rank_units(conn: duckdb.DuckDBPyConnection, settings: Settings, year: int, a
             if key in DATA_ASPECTS:
                 _, num, den = DATA_ASPECTS[key]
                 k, n = total_of(r, num), total_of(r, den)
-                a.update(numerator=k, denominator=n, raw=k / n if n else None)
+                a.update(numerator=k, denominator=n, raw=rate(k, n))
                 if city[key] is None:
                     a["reason"] = f"{name}: 全市均无可计算的数据, 本项不计分"
                 else:
-                    shrunk = (k + m * city[key]) / (n + m) if n + m else city[key]
+                    # Shrink toward the city rate: (k + m·p) / (n + m) (module docstring).
+                    shrunk = rate(k + m * city[key], n + m)
+                    shrunk = city[key] if shrunk is None else shrunk
                     a["value"] = shrunk
                     a["points"] = shrunk * weight * scale
-                    trust = n / (n + m) if n + m else 0
+                    trust = rate(n, n + m) or 0.0
                     if n == 0:
                         basis = f"无可计算的件 (分母为0), 按全市平均 {format_rate(city[key])} 计"
                     else:
-                        basis = (f"{k}/{n} = {format_rate(k / n)}, 按样本量向全市平均 {format_rate(city[key])} "
+                        basis = (f"{k}/{n} = {format_rate(a['raw'])}, 按样本量向全市平均 {format_rate(city[key])} "
                                  f"收缩 (可信度 {format_rate(trust)}) 为 {format_rate(shrunk)}")
                     a["reason"] = f"{name}: {basis}; 得 {a['points']:.2f} 分 (满分 {weight * scale:.2f})"
             else:
