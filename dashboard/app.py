@@ -152,7 +152,7 @@ class Dashboard:
             changes = {"category": category or None}
         elif trigger == "filter-as-of":
             try:
-                changes = {"as_of": date.fromisoformat(as_of) if as_of else None}
+                changes = {"as_of": date.fromisoformat(as_of[:10]) if as_of else None}
             except ValueError:
                 return no_update
         if not changes:
@@ -183,7 +183,7 @@ class Dashboard:
             return dbc.Alert("本账号不能记录催办。", color="warning"), no_update
         suggestion_id = (target or {}).get("suggestion_id")
         try:
-            day = date.fromisoformat(chase_date) if chase_date else date.today()
+            day = date.fromisoformat(chase_date[:10]) if chase_date else date.today()
         except ValueError:
             return dbc.Alert(f"催办日期 “{chase_date}” 不是有效日期。", color="warning"), no_update
         try:
@@ -250,7 +250,7 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
         Input("filter-session", "value"),
         Input("filter-kind", "value"),
         Input("filter-category", "value"),
-        Input("filter-as-of", "value"),
+        Input("filter-as-of", "date"),
         State("url", "search"),
         prevent_initial_call=True,
     )
@@ -275,7 +275,7 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
         Input("chase-submit", "n_clicks"),
         State("chase-target", "data"),
         State("chase-unit", "value"),
-        State("chase-date", "value"),
+        State("chase-date", "date"),
         State("chase-way", "value"),
         State("chase-note", "value"),
         prevent_initial_call=True,

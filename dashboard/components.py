@@ -304,7 +304,7 @@ def filter_bar(ctx: ViewContext) -> html.Div:
                     dropdown("filter-category", categories, st.category, "全部类别", 2),
                     dbc.Col(html.Label("截至日期", className="form-label"), width="auto", className="pt-2"),
                     dbc.Col(
-                        dcc.Input(id="filter-as-of", type="date", value=ctx.as_of.isoformat(), className="form-control", debounce=True),
+                        dcc.DatePickerSingle(id="filter-as-of", date=ctx.as_of.isoformat(), display_format="YYYY-MM-DD", first_day_of_week=1, clearable=False),
                         width=2,
                     ),
                 ],
@@ -379,7 +379,7 @@ def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None,
         body.append(html.Hr())
         body.append(dcc.Store(id="chase-target", data={"suggestion_id": suggestion_id}))
         body.append(dbc.Row([
-            dbc.Col([html.Label("催办日期", className="form-label small"), dcc.Input(id="chase-date", type="date", value=date.today().isoformat(), className="form-control")], md=2),
+            dbc.Col([html.Label("催办日期", className="form-label small"), dcc.DatePickerSingle(id="chase-date", date=date.today().isoformat(), display_format="YYYY-MM-DD", first_day_of_week=1)], md=2),
             dbc.Col([html.Label("方式", className="form-label small"), dcc.Dropdown(id="chase-way", options=CHASE_WAYS, value=CHASE_WAYS[0], clearable=False)], md=2),
             dbc.Col([html.Label("单位", className="form-label small"), unit_choice], md=3),
             dbc.Col([html.Label("说明", className="form-label small"), dcc.Input(id="chase-note", type="text", maxLength=500, className="form-control", placeholder="如: 已电话提醒, 要求本周内答复")], md=3),

@@ -41,7 +41,7 @@ def bucket_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
         x=order, y=[counts.get(b, 0) for b in order], customdata=order,
         text=[f"{counts.get(b, 0)} 件" + (" ✔已选" if b == ctx.state.status else "") for b in order], textposition="auto",
         marker_color=colors, marker_line_width=[4 if b == ctx.state.status else 0 for b in order], marker_line_color="#000",
-        hoverinfo="skip",
+        hoverinfo="none",
     ))
     fig.update_layout(clickmode="event")
     return C.integer_axis(fig, [counts.get(b, 0) for b in order])
@@ -55,9 +55,9 @@ def unit_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
     units.reverse()
     fig = C.figure(height=max(260, 26 * len(units) + 80), barmode="stack")
     fig.add_trace(go.Bar(y=units, x=[overdue.get(u, 0) for u in units], orientation="h", name="⚠ 逾期", marker_color="#b42318",
-                         customdata=units, text=[overdue.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="skip"))
+                         customdata=units, text=[overdue.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="none"))
     fig.add_trace(go.Bar(y=units, x=[soon.get(u, 0) for u in units], orientation="h", name="△ 临期", marker_color="#c99a00",
-                         customdata=units, text=[soon.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="skip"))
+                         customdata=units, text=[soon.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="none"))
     fig.update_layout(margin=dict(l=160, r=16, t=16, b=40), clickmode="event")
     return C.integer_axis(fig, [overdue.get(u, 0) + soon.get(u, 0) for u in units], "x")
 

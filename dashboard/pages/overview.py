@@ -67,7 +67,7 @@ def category_figure(m: dict, selected: str | None, dark: bool = False, height: i
         customdata=[c["category"] for c in cats],
         text=[f"{c['total']} 件 ({format_rate(c.get('share'))})" for c in cats], textposition="auto",
         marker_color=["#d08c1f" if c["category"] == selected else "#7a1f1f" for c in cats],
-        hoverinfo="skip",
+        hoverinfo="none",
     ))
     fig.update_layout(margin=dict(l=140, r=16, t=16, b=30), clickmode="event")
     return C.integer_axis(fig, [c["total"] for c in cats], "x")
