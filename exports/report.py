@@ -32,7 +32,7 @@ from docx.shared import Mm, Pt
 
 from exports.safe import DASH, join_units, xml_text
 from exports.xlsx import as_rows
-from warehouse.formatting import format_date, format_delta, format_rate
+from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate
 
 log = logging.getLogger(__name__)
 
@@ -234,11 +234,13 @@ def _change(current: float | None, previous: float | None) -> str:
 
 
 def _count_change(current: int | None, previous: int | None, unit: str = "件") -> str:
-    if current is None or previous is None:
+    """同比 of a count in words: 较上年同期增加3件 / 减少… / 与上年同期持平; "" if unknown."""
+    delta = format_count_delta(current, previous)
+    if delta == DASH:
         return ""
-    if current == previous:
+    if delta == "持平":
         return "与上年同期持平"
-    return f"较上年同期{'增加' if current > previous else '减少'}{abs(current - previous)}{unit}"
+    return ("较上年同期增加" if delta.startswith("+") else "较上年同期减少") + delta[1:] + unit
 
 
 def _with(text: str, change: str) -> str:
