@@ -81,6 +81,8 @@ def _secret_key(home: Path) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # a copied or older key file: no one else may read it
         for _ in range(50):  # another worker may be writing it right now
             key = path.read_text(encoding="ascii").strip()
             if key:

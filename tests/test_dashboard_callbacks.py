@@ -236,3 +236,30 @@ def test_served_app_keeps_requests_local(app):
 def test_missing_warehouse_is_a_message_not_an_error(tmp_path):
     app = create_app(tmp_path / "none.duckdb", home=tmp_path / "home", auth=False)
     assert "尚无数据" in text(app.duban.render("/", "", viewer=LOCAL_VIEWER))
+
+
+def test_downloads_are_excel_files(board):
+    import io
+
+    import openpyxl
+
+    from dashboard.pages.data import rejected_bytes
+    from dashboard.pages.overdue import chase_list_bytes
+
+    data, name = chase_list_bytes(board, Q + "&unit=市交通局", LOCAL_VIEWER)
+    assert name == "催办清单_2024-06-30.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    # 市交通局's only unanswered lead item is no. 4; no. 6 belongs to 市住建局
+    assert any("增设地铁站出入口" in c for c in cells)
+    assert not any("夜间施工" in c for c in cells)
+    data, name = rejected_bytes(board, LOCAL_VIEWER)
+    assert data[:2] == b"PK" and name.startswith("拒收清单_")
+
+
+def test_login_guard_is_installed_when_auth_is_on(tmp_path):
+    app = create_app(sample.build(tmp_path), home=tmp_path / "home", auth=True)
+    client = app.server.test_client()
+    response = client.get("/units")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.post("/_dash-update-component", json={}).status_code == 401

@@ -76,10 +76,15 @@ def register(app, board) -> None:
     def _download(n):
         if not n:
             return no_update
-        from exports.xlsx import rejected_rows
-
-        ctx = board.context("/data", "", current_viewer())
-        data = rejected_rows(ctx.ind, ctx.restrict_unit, as_of=ctx.as_of)
-        name = f"拒收清单_{ctx.as_of.isoformat()}.xlsx"
+        data, name = rejected_bytes(board, current_viewer())
         audit("导出拒收清单", name)
         return dcc.send_bytes(data, name)
+
+
+def rejected_bytes(board, viewer) -> tuple[bytes, str]:
+    """The 拒收清单 (files rejected whole, rejected rows with reasons) as Excel bytes and a file name."""
+    from exports.xlsx import rejected_rows
+
+    ctx = board.context("/data", "", viewer)
+    data = rejected_rows(ctx.ind, ctx.restrict_unit, as_of=ctx.as_of)
+    return data, f"拒收清单_{ctx.as_of.isoformat()}.xlsx"

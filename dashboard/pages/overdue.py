@@ -123,11 +123,12 @@ def layout(ctx: C.ViewContext, *_):
 
 def chase_list_bytes(board, search: str, viewer) -> tuple[bytes, str]:
     """The 催办清单 for the view in ``search`` (Excel bytes, file name)."""
-    from exports.xlsx import chase_list  # the exports engineer's; imported late so the app runs without it
+    from exports.xlsx import chase_list
 
     ctx = board.context("/overdue", search, viewer)
     scope = ctx.scope(unit=ctx.state.unit)
-    data = chase_list(ctx.ind, scope, appstate.chases(ctx.home))
+    # Contact names/phones are personal data: only in a supervisor's list.
+    data = chase_list(ctx.ind, scope, appstate.chases(ctx.home), include_contacts=bool(getattr(viewer, "can_see_contacts", False)))
     return data, f"催办清单_{ctx.as_of.isoformat()}.xlsx"
 
 
