@@ -10,7 +10,9 @@ Errors meant for an operator are raised as AppStateError with a Chinese message.
 from __future__ import annotations
 
 import math
+import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -32,6 +34,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 ROLES = ("leader", "supervisor", "unit")
@@ -158,9 +161,24 @@ def engine_for(home: Path) -> Engine:
             home.mkdir(parents=True, exist_ok=True)
             engine = create_engine(f"sqlite:///{home / DB_NAME}", connect_args={"timeout": 15})
             event.listen(engine, "connect", _set_sqlite_pragmas)
-            _Base.metadata.create_all(engine)
+            try:
+                _Base.metadata.create_all(engine)
+            except OperationalError:
+                # Another process (a second server worker, the CLI) created the tables between
+                # our check and our CREATE; the second pass finds them.
+                time.sleep(0.2)
+                _Base.metadata.create_all(engine)
             _engines[key] = engine
     return engine
+
+
+def _forget_pools_after_fork() -> None:
+    # A forked server worker must not share the parent's SQLite connections.
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 def _session(home: Path) -> Session:

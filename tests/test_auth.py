@@ -326,6 +326,16 @@ def test_secret_key_is_private_and_persisted(home, clock):
     assert call(client2).status_code == 200
 
 
+def test_existing_key_file_readable_by_others_is_made_private(tmp_path, clock):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "secret_key").write_text("k" * 64, encoding="ascii")
+    (home / "secret_key").chmod(0o644)
+    app, _ = make_app(home)
+    assert app.server.secret_key == b"k" * 64
+    assert stat.S_IMODE((home / "secret_key").stat().st_mode) == 0o600
+
+
 def test_pages_refuse_to_be_framed_by_other_sites(site):
     client, _ = site
     assert client.get("/login").headers["X-Frame-Options"] == "SAMEORIGIN"
