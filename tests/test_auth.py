@@ -367,3 +367,40 @@ def test_viewer_contacts_only_for_supervisors():
 
 def test_current_viewer_outside_a_request_is_none():
     assert auth.current_viewer() is None
+
+
+# ------------------------------------------------------------ in a real browser
+
+
+@pytest.mark.browser
+def test_browser_logs_in_and_is_sent_back_to_login_when_the_session_ends(home, tmp_path):
+    pytest.importorskip("playwright")
+    from tests.browser.harness import CHROMIUM, browser, serving
+
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not installed")
+    app = dash.Dash(__name__, assets_folder=str(auth.ASSETS_DIR), assets_path_ignore=["vendor"],
+                    assets_ignore=r"login\.css$")
+    app.layout = html.Div([dcc.Input(id="inp"), html.Div(id="out")])
+
+    @app.callback(Output("out", "children"), Input("inp", "value"))
+    def echo(value):
+        return f"echo {value} {auth.current_viewer().username}"
+
+    auth.install(app.server, home, load_settings(home), True)
+    with serving(app) as base, browser() as b:
+        page = b.new_page()
+        page.goto(f"{base}/units?year=2023")
+        assert "/login?next=" in page.url
+        page.fill("input[name=username]", "alice")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/units?year=2023")
+        page.fill("#inp", "a")
+        page.wait_for_function("() => document.querySelector('#out').textContent === 'echo a alice'")
+        # The session ends on the server (here: password changed); the next callback gets a 401
+        # and assets/session.js takes the browser to the login page, remembering the view.
+        appstate.set_password(home, "alice", "another password")
+        page.fill("#inp", "b")
+        page.wait_for_url(f"{base}/login?next=%2Funits%3Fyear%3D2023", timeout=10000)
+        assert "重新登录" in page.content()
