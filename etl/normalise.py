@@ -360,13 +360,23 @@ def unit_key(name: str, city_names: Sequence[str]) -> str:
         if stripped == key or not stripped:
             break
         key = stripped
+    # One prefix is dropped: the city's name or a bare 市 (示范市市政局 and 市市政局 both → 市政局),
+    # but not the 市 of 市场 (市场监督管理局 keeps it).
+    prefix_dropped = False
     for city in sorted((clean_token(c) or "" for c in city_names), key=len, reverse=True):
         if city and key.startswith(city) and len(key) > len(city):
             key = key[len(city) :]
+            prefix_dropped = city.endswith("市")
             break
-    if key.startswith("市") and len(key) > 1:
+    if not prefix_dropped and key.startswith("市") and len(key) > 1 and not key.startswith("市场"):
         key = key[1:]
+    # A government's office answers for the government, and 区政府 is the short form of
+    # 区人民政府: 望江区人民政府办公室 / 望江区政府 → 望江区人民政府.
+    key = "人民政府" if key == "政府" else _GOVERNMENT_OFFICE.sub(r"\1人民政府", key)
     return key
+
+
+_GOVERNMENT_OFFICE = re.compile(r"^(.+?[区县市州旗])(?:人民)?政府(?:办公室|办)?$")
 
 
 def split_people(text: Any) -> tuple[str | None, int | None]:

@@ -217,6 +217,20 @@ _NAME_NOISE = sorted(
 )
 
 
+def _strip_noise(part: str) -> str:
+    """Remove common words from the ends of a file-name part only: inside a name they belong to
+    it (市统计局 keeps 统计, 市城市更新局 keeps 更新)."""
+    changed = True
+    while changed and part:
+        changed = False
+        for word in _NAME_NOISE:
+            if part.startswith(word) or part.endswith(word):
+                part = part[len(word):] if part.startswith(word) else part[: -len(word)]
+                changed = True
+                break
+    return part
+
+
 def unit_from_filename(name: str) -> str | None:
     """市教育局_2024-06-30.xlsx, 2024年市教育局办理情况.xlsx → 市教育局 (dates, years, sessions
     and common words removed); None when nothing that looks like a name is left."""
@@ -224,9 +238,7 @@ def unit_from_filename(name: str) -> str | None:
     stem = re.sub(r"第?[一二三四五六七八九十\d]+届.*?[一二三四五六七八九十\d]+次(?:会议)?", " ", stem)
     stem = re.sub(r"(?:19|20)\d{2}\s*年?度?|\d{1,2}月份?(?:\d{1,2}日)?|第?[一二三四1-4]季度|附件\s*\d*", " ", stem)
     stem = re.sub(r"[(\[【]\s*\d*\s*[)\]】]|V\d+", " ", stem)
-    for word in _NAME_NOISE:
-        stem = stem.replace(word, " ")
-    parts = [p for p in re.split(r"[\s_\-—–.,，、()\[\]【】《》:：#]+", stem) if p]
+    parts = [_strip_noise(p) for p in re.split(r"[\s_\-—–.,，、()\[\]【】《》:：#]+", stem) if p]
     parts = [p for p in parts if re.search(r"[\u4e00-\u9fff]", p)]
     if not parts:
         return None
