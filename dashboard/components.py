@@ -214,22 +214,26 @@ GRID_LOCALE = {  # AG Grid's own labels in Chinese
 def grid(grid_id: str, rows: list[dict], columns: list[dict], height: int = 420, page_size: int = 20) -> dag.AgGrid:
     """A sortable, filterable grid. Cells are text; link columns use the DubanLink renderer
     (assets/dashAgGridComponentFunctions.js), which renders text only and navigates in-app."""
+    short = len(rows) <= page_size
+    options = {
+        "localeText": GRID_LOCALE,
+        "pagination": not short,
+        "paginationPageSize": page_size,
+        "paginationPageSizeSelector": False,
+        "enableCellTextSelection": True,
+        "animateRows": False,
+    }
+    if short:  # a short list takes the room it needs instead of a mostly empty box
+        options["domLayout"] = "autoHeight"
     return dag.AgGrid(
         id=grid_id,
         rowData=rows,
         columnDefs=columns,
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90, "wrapHeaderText": True, "autoHeaderHeight": True},
-        dashGridOptions={
-            "localeText": GRID_LOCALE,
-            "pagination": len(rows) > page_size,
-            "paginationPageSize": page_size,
-            "paginationPageSizeSelector": False,
-            "enableCellTextSelection": True,
-            "animateRows": False,
-        },
+        dashGridOptions=options,
         columnSize="responsiveSizeToFit",
         className="ag-theme-alpine duban-grid",
-        style={"height": f"{height}px"},
+        style={"height": None if short else f"{height}px", "minHeight": "120px"},
     )
 
 
@@ -316,7 +320,7 @@ def filter_bar(ctx: ViewContext) -> html.Div:
     )
 
 
-def view_meta(ctx: ViewContext, shows: str) -> html.Div:
+def view_meta(ctx: ViewContext, shows: str, scoped: bool = True) -> html.Div:
     """Every view says what it shows, as of when, and when the data was last refreshed."""
     parts = [
         html.Span(["本页: ", html.Strong(shows)]),
@@ -331,7 +335,8 @@ def view_meta(ctx: ViewContext, shows: str) -> html.Div:
             scope_bits.append(v)
     if ctx.restrict_unit:
         scope_bits.append(f"仅本单位: {ctx.restrict_unit}")
-    parts.append(html.Span(["  ·  范围 ", html.Strong(" / ".join(scope_bits) or "全部", id="meta-scope")]))
+    scope_text = (" / ".join(scope_bits) or "全部") if scoped else "全部数据 (不受年度/类别筛选影响)"
+    parts.append(html.Span(["  ·  范围 ", html.Strong(scope_text, id="meta-scope")]))
     if ctx.state.category:
         parts.append(" ")
         parts.append(dcc.Link("清除类别筛选 ✕", href=ctx.here(category=None), className="small ms-2", id="clear-category"))

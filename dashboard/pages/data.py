@@ -58,7 +58,7 @@ def layout(ctx: C.ViewContext, *_):
                  {"field": "state", "headerName": "状态", "cellRenderer": "DubanMark"}, {"field": "files", "headerName": "报送文件数"},
                  {"field": "assignments", "headerName": "承办件数"}]
     return html.Div([
-        C.view_meta(ctx, "数据状态: 刷新记录、收到的文件、各单位报送情况、拒收的行及原因"),
+        C.view_meta(ctx, "数据状态: 刷新记录、收到的文件、各单位报送情况、拒收的行及原因", scoped=False),
         C.card("最近的刷新", refreshes_table(refreshes) if refreshes else C.empty("尚无刷新记录")),
         C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
         C.card(f"收到的文件 ({len(files)})", C.grid("grid-data-files", file_rows, file_cols, height=360)),

@@ -61,4 +61,17 @@ def layout(ctx: C.ViewContext, *_):
         late = sum(1 for r in group if r.get("status") == "逾期")
         title = f"督办领导: {leader} — {len(group)} 件, 已办结 {done} 件" + (f", ⚠ 逾期 {late} 件" if late else "")
         sections.append(C.card(title, dbc.Table([HEADER, html.Tbody([item_row(ctx, r) for r in group])], bordered=False, hover=True, responsive=True, size="sm")))
-    return html.Div([C.view_meta(ctx, "重点督办件: 按督办领导与联系委室, 逐件进度 (交办 → 面商 → 答复 → 测评)"), cards, *sections], id="key-items")
+    return html.Div([C.view_meta(ctx, "重点督办件: 按督办领导与联系委室, 逐件进度 (交办 → 面商 → 答复 → 测评)"), cards,
+                     committee_summary(rows), *sections], id="key-items")
+
+
+def committee_summary(rows: list[dict]) -> dbc.Card:
+    """Per 联系委室: how many items it follows, done, late (counts of the rows shown below)."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r.get("key_committee") or "未注明联系委室", []).append(r)
+    body = [html.Tr([html.Td(name), html.Td(len(g)), html.Td(sum(1 for r in g if r.get("status") == "已办结")),
+                     html.Td([C.mark(f"⚠ {late}", "red")] if (late := sum(1 for r in g if r.get("status") == "逾期")) else "0"),
+                     html.Td(", ".join(sorted({r.get("key_leader") or "—" for r in g})))]) for name, g in sorted(groups.items())]
+    head = html.Thead(html.Tr([html.Th(h) for h in ("联系委室", "件数", "已办结", "逾期", "督办领导")]))
+    return C.card("按联系委室", dbc.Table([head, html.Tbody(body)], size="sm", bordered=True, id="key-committees"))

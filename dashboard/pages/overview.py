@@ -49,7 +49,7 @@ def completion_curve_figure(ctx: C.ViewContext, scope, dark: bool = False, heigh
     for year in sorted({r["year"] for r in rows}, reverse=True):
         pts = [r for r in rows if r["year"] == year]
         fig.add_trace(go.Scatter(x=[r["day_offset"] for r in pts], y=[r["share"] for r in pts], mode="lines",
-                                 name=f"{year}年", line=dict(width=5 if year == ctx.year else 2, dash="solid" if year == ctx.year else "dash"),
+                                 name=f"{year}年", line=_curve_line(year == ctx.year, dark),
                                  hovertemplate=f"{year}年 第%{{x}}天: %{{y:.2%}}<extra></extra>"))
     fig.update_yaxes(range=[0, 1.02])
     # The x axis spans a year (or this year's offset, if longer): last year's later days would
@@ -57,6 +57,14 @@ def completion_curve_figure(ctx: C.ViewContext, scope, dark: bool = False, heigh
     reach = max([r["day_offset"] for r in rows if r["year"] == ctx.year] or [0])
     fig.update_xaxes(range=[0, max(365, reach)])
     return fig
+
+
+def _curve_line(current: bool, dark: bool) -> dict:
+    """This year bold and solid, earlier years dashed; bright colours on the dark big screen."""
+    line = dict(width=5 if current else 2, dash="solid" if current else "dash")
+    if dark:
+        line.update(color="#ffd54f" if current else "#4fc3f7", width=6 if current else 4)
+    return line
 
 
 def category_figure(m: dict, selected: str | None, dark: bool = False, height: int = 340) -> go.Figure:

@@ -55,6 +55,8 @@ def replies_figure(rows: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(x=[r["deadline"] for r in pts], y=[r["last_reply_date"] for r in pts], mode="markers",
                                  name=f"{label} ({len(pts)} 件)", marker=dict(symbol=symbol, size=10, color=color),
                                  text=[f"第{r['number']}号" for r in pts], hoverinfo="text+x+y"))
+    fig.update_xaxes(tickformat="%Y-%m-%d")
+    fig.update_yaxes(tickformat="%Y-%m-%d", rangemode="normal")
     dates = [d for r in replied for d in (r["deadline"], r["last_reply_date"])]
     if dates:
         fig.add_trace(go.Scatter(x=[min(dates), max(dates)], y=[min(dates), max(dates)], mode="lines", name="期限线 (线上方为超期)",

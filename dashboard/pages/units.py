@@ -113,7 +113,7 @@ def layout(ctx: C.ViewContext):
     ]
     return html.Div([
         C.view_meta(ctx, f"承办单位考核排名 ({ctx.year or '—'}年), 逐项说明得分理由"),
-        html.P("排名在工作量档次内比较, 小样本向全市平均值收缩 (见设置 [ranking.fairness]); 提示栏: ⚠ 红 = 有逾期件, △/! 黄 = 有临期或未报送件。", className="small text-muted"),
+        html.P("各项比率按样本量向全市平均值收缩, 件数少的单位不会因偶然居首或垫底 (见设置 [ranking.fairness]); 另列工作量档次与档内名次。提示栏: ⚠ 红 = 有逾期件, △/! 黄 = 有临期或未报送件。", className="small text-muted"),
         boards(ctx, ranked),
         C.card("排名", C.grid("grid-units", rows, columns, height=560)),
         C.card("逐项得分说明 (点击单位展开)", aspect_details(ranked) if ranked else C.empty("暂无考核数据")),

@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
                 out = args.folder / f"{name}.png"
                 page.screenshot(path=str(out), full_page=name != "meeting")
                 print(out)
+                if name == "meeting":  # every rotating panel, moved with the arrow key
+                    for i in range(2, 6):
+                        page.keyboard.press("ArrowRight")
+                        page.wait_for_timeout(700)
+                        out = args.folder / f"meeting-{i}.png"
+                        page.screenshot(path=str(out))
+                        print(out)
                 page.close()
     return 0
 
