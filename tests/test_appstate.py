@@ -105,6 +105,9 @@ def test_disabled_user_cannot_log_in(home, clock):
     assert isinstance(result, LoginRefused) and "停用" in result.reason
     assert appstate.active_account(home, "alice") is None
     assert appstate.list_users(home)[0]["disabled"] is True
+    # Its session epoch moved on too, so an old session cookie never matches again.
+    with Session(appstate.engine_for(home)) as db:
+        assert db.scalar(select(appstate.User.session_epoch).where(appstate.User.name == "alice")) == 1
 
 
 def test_disable_and_set_password_of_unknown_user_are_refused(home):
