@@ -374,6 +374,8 @@ def chase_history(rows: list[dict]) -> html.Div:
 
 def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None, unit: str | None, units: list[str] | None = None) -> dbc.Card:
     """History of 催办 records plus (for supervisors/leaders) a small form to add one."""
+    if ctx.restrict_unit:  # a unit account sees the chases addressed to it, not other units'
+        rows = [r for r in rows if r.get("unit") in (None, ctx.restrict_unit)]
     body: list = [html.Div(chase_history(rows), id="chase-history")]
     if can_chase(ctx.viewer):
         unit_choice = (

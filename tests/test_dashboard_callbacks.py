@@ -263,3 +263,23 @@ def test_login_guard_is_installed_when_auth_is_on(tmp_path):
     response = client.get("/units")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert client.post("/_dash-update-component", json={}).status_code == 401
+
+
+def test_interfaces_example_link_opens_that_view(board):
+    page = render(board, "/", "?year=2023&as_of=2024-01-31")
+    # 2023: replies 2023-05-01, 06-20, 08-01 all before 2024-01-31 → 3 of 3; no 2022 to compare with
+    assert text(by_id(page, "kpi-total")) == "3"
+    assert text(by_id(page, "kpi-completion_rate")) == "100.00%"
+    assert text(by_id(page, "yoy-note")) == "同比: 无上年同期数据"
+
+
+def test_unit_account_never_sees_other_units_ranking_or_chases(board):
+    viewer = Viewer("jt", "unit", "市交通局")
+    board.record_chase({"suggestion_id": "十八届一次-6"}, "市住建局", "2024-06-29", "书面通知", "住建局请报送", LOCAL_VIEWER)
+    board.record_chase({"suggestion_id": "十八届一次-6"}, "市交通局", "2024-06-29", "电话催办", "交通局请报送协办意见", LOCAL_VIEWER)
+    meeting = text(render(board, "/meeting", viewer=viewer))
+    assert "市教育局" not in meeting and "市住建局" not in meeting
+    units = render(board, "/units", viewer=viewer)
+    assert [r["unit"] for r in by_id(units, "grid-units").rowData] == ["市交通局"]
+    detail = text(render(board, suggestion_path("十八届一次", 6), viewer=viewer))
+    assert "交通局请报送协办意见" in detail and "住建局请报送" not in detail

@@ -28,10 +28,12 @@ def unit_marks(row: dict) -> str:
 
 
 def ranking(ctx: C.ViewContext) -> list[dict]:
+    """The year's ranking; a unit account sees its own line only (never other units' scores)."""
     year = ctx.year
     if year is None:
         return []
-    return as_rows(rank_units(ctx.ind.conn, ctx.settings, year, ctx.as_of, None, version=ctx.version))
+    rows = as_rows(rank_units(ctx.ind.conn, ctx.settings, year, ctx.as_of, None, version=ctx.version))
+    return [r for r in rows if not ctx.restrict_unit or r["unit"] == ctx.restrict_unit]
 
 
 def board(ctx: C.ViewContext, title: str, entries: list[dict], level: str, board_id: str) -> dbc.Card:
@@ -74,7 +76,7 @@ def aspect_details(entries: list[dict]) -> html.Div:
 def layout(ctx: C.ViewContext):
     scope = ctx.scope()
     table = {r["unit"]: r for r in as_rows(ctx.ind.unit_table(scope))}
-    ranked = [e for e in ranking(ctx) if not ctx.restrict_unit or e["unit"] == ctx.restrict_unit]
+    ranked = ranking(ctx)
     rows = []
     for e in ranked or [{"unit": u} for u in table]:
         t = table.get(e["unit"], {})
