@@ -72,7 +72,7 @@ def cmd_etl_rollback(args, settings) -> None:
 def cmd_etl_status(args, settings) -> None:
     from warehouse.status import refresh_status
 
-    status = refresh_status(args.warehouse, limit=args.limit)
+    status = refresh_status(args.warehouse, settings, limit=args.limit)
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2, default=str))
         return
@@ -89,8 +89,8 @@ def cmd_etl_status(args, settings) -> None:
     print("文件:")
     for f in status["files"]:
         line = (f"  [{f['status']}] {f['original_name']}  {f['kind_label'] or ''}  {f['sender_unit'] or ''}"
-                f"  填报日期 {f['report_date'] or '—'}  读取 {f['rows_read']}  载入 {f['loaded']}"
-                f"  被取代 {f['superseded']}  拒收 {f['rejected']}")
+                f"  填报日期 {f['report_date'] or '—'}  读取 {f['rows_read']}  载入 {f['rows_loaded']}"
+                f"  被取代 {f['rows_superseded']}  拒收 {f['rows_rejected']}")
         print(line)
         if f["reject_reason"]:
             print(f"      原因: {f['reject_reason']}")

@@ -924,7 +924,7 @@ class Indicators:
                 FROM files f LEFT JOIN row_outcomes o USING (file_id) WHERE {fcond.replace('sender', 'f.sender')}
                 GROUP BY ALL ORDER BY f.received_at DESC, f.file_id DESC""", p)
             rejected = self._q(f"""
-                SELECT f.original_name AS file_name, o.sheet, o.row_no, o.column_name, o.value, o.reason
+                SELECT o.file_id, f.original_name AS file_name, o.sheet, o.row_no, o.column_name, o.value, o.reason
                 FROM row_outcomes o JOIN files f USING (file_id)
                 WHERE o.outcome = 'rejected' AND {fcond.replace('sender', 'f.sender')}
                 ORDER BY f.received_at DESC, f.file_id, o.sheet, o.row_no LIMIT 5000""", p)
