@@ -16,6 +16,9 @@ from __future__ import annotations
 import calendar
 import csv
 import random
+from bisect import bisect_right
+from functools import lru_cache
+from itertools import accumulate
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -300,8 +303,24 @@ def add_months(d: date, months: int) -> date:
 
 
 def _pick(rng: random.Random, weighted) -> object:
-    items, weights = zip(*weighted)
-    return rng.choices(items, weights)[0]
+    """One item of ((item, weight), ...), by weight."""
+    x = rng.random() * sum(w for _, w in weighted)
+    for item, w in weighted:
+        x -= w
+        if x < 0:
+            return item
+    return weighted[-1][0]
+
+
+class _Weighted:
+    """A fixed weighted pool, drawn from in O(log n) (the simulation draws millions of units)."""
+
+    def __init__(self, items, weights):
+        self.items = list(items)
+        self.cum = list(accumulate(weights))
+
+    def pick(self, rng: random.Random):
+        return self.items[min(bisect_right(self.cum, rng.random() * self.cum[-1]), len(self.items) - 1)]
 
 
 def _name(rng: random.Random) -> str:
@@ -377,9 +396,11 @@ def simulate_year(rng: random.Random, year: int, n: int, units: list[Unit], depu
     for u in units:
         for c in u.cats:
             by_cat.setdefault(c, []).append(u)
-    districts = [u for u in units if u.district and u.name.endswith("人民政府")]
-    cats = list(CATEGORY_WEIGHTS)
-    cat_weights = list(CATEGORY_WEIGHTS.values())
+    pools = {c: _Weighted(us, [u.weight for u in us]) for c, us in by_cat.items()}
+    everyone = _Weighted(units, [u.weight for u in units])
+    district_units = [u for u in units if u.district and u.name.endswith("人民政府")]
+    districts = _Weighted(district_units, [1] * len(district_units)) if district_units else None
+    cats = _Weighted(CATEGORY_WEIGHTS, CATEGORY_WEIGHTS.values())
     deadline_written = rng.choice(("blank", "mixed", "filled"))
     suggestions = []
     by_unit: dict[str, list[Assignment]] = {}
@@ -389,7 +410,7 @@ def simulate_year(rng: random.Random, year: int, n: int, units: list[Unit], depu
         assigned = rng.choice(congress_days) if kind == "大会建议" else closed_dates[i - (n - n_closed)]
         proposed = (session_closing_date(year) - timedelta(days=rng.randint(0, 4)) if kind == "大会建议"
                     else assigned - timedelta(days=rng.randint(5, 30)))
-        cat = rng.choices(cats, cat_weights)[0]
+        cat = cats.pick(rng)
         deputy, delegation = rng.choice(deputies)
         place = rng.choice(DISTRICTS) if rng.random() < 0.3 else "我市"
         topic = rng.choice(TOPICS[cat])
@@ -400,14 +421,14 @@ def simulate_year(rng: random.Random, year: int, n: int, units: list[Unit], depu
             written = deadline
             if kind == "大会建议" and deadline_written == "filled" and year % 2:
                 written = deadline = date(year, 6, 30)  # some years set one date for all 大会建议
-        candidates = by_cat.get(cat) or units
+        candidates = pools.get(cat, everyone)
         n_leads = _pick(rng, ((1, 92), (2, 6), (3, 2)))
         leads: list[Unit] = []
         for attempt in range(n_leads * 6):  # bounded: a small pool may not have n_leads distinct units
             if len(leads) >= n_leads:
                 break
-            pool = districts if districts and rng.random() < 0.18 else candidates if attempt < n_leads * 3 else units
-            u = rng.choices(pool, [x.weight for x in pool])[0]
+            pool = districts if districts and rng.random() < 0.18 else candidates if attempt < n_leads * 3 else everyone
+            u = pool.pick(rng)
             if u not in leads:
                 leads.append(u)
         n_cos = _pick(rng, ((0, 45), (1, 30), (2, 17), (3, 8)))
@@ -415,8 +436,8 @@ def simulate_year(rng: random.Random, year: int, n: int, units: list[Unit], depu
         for _ in range(n_cos * 3):
             if len(cos) >= n_cos:
                 break
-            pool = districts if districts and rng.random() < 0.3 else units
-            u = rng.choices(pool, [x.weight for x in pool])[0]
+            pool = districts if districts and rng.random() < 0.3 else everyone
+            u = pool.pick(rng)
             if u not in leads and u not in cos:
                 cos.append(u)
         n_cosigners = _pick(rng, ((0, 30), (1, 15), (2, 15), (3, 15), (5, 10), (8, 10), (12, 5)))
@@ -454,6 +475,7 @@ def _excel_serial(d: date) -> int:
     return (d - date(1899, 12, 30)).days
 
 
+@lru_cache(maxsize=None)
 def format_date(d: date, style: str):
     if style == "native":
         return d
@@ -504,7 +526,8 @@ def write_xlsx(path: Path, sheets: list[Sheet]) -> None:
     import xlsxwriter
 
     big = sum(len(s.rows) for s in sheets) > 2000
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": big, "strings_to_numbers": False,
+    # small files are assembled in memory (temp files cost more than the data); big ones stream rows
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": big, "in_memory": not big, "strings_to_numbers": False,
                                          "strings_to_formulas": False, "strings_to_urls": False})
     wb.set_properties({"created": FIXED_TIME, "author": "", "title": ""})
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
@@ -847,89 +870,130 @@ def snapshot(a: Assignment, rd: date) -> dict:
 
 
 class ExportWriter:
-    """Turns snapshots into cells in one unit's style."""
+    """Turns snapshots into cells in one unit's style (one small method per column, chosen once)."""
 
     def __init__(self, rng: random.Random, style: ExportStyle, unit: Unit, year: int):
         self.rng, self.style, self.unit, self.year = rng, style, unit, year
-        self.native = style.fmt != "csv"
+        self.session = session_name(year)
+        self.unit_cell = style.spelling.replace("（盖章）", "")
+        self.co_in_reply = "co_date" not in style.fields
+        self.kept_words = (("否", "是") if style.headers.get("promise_kept") == "是否兑现" else ("未兑现", "已兑现"))
+        self.pending_word = "推进中" if style.headers.get("promise_kept") == "落实情况" else None
+        self.cells = [getattr(self, "_" + f) for f in style.fields]
 
     def date(self, d: date | None):
         if d is None:
             return None
-        style = self.style.date_style
         if self.style.mixed_dates and self.rng.random() < 0.15:
-            style = self.rng.choice(TEXT_DATE_STYLES)
-        return format_date(d, style)
+            return format_date(d, self.rng.choice(TEXT_DATE_STYLES))
+        return format_date(d, self.style.date_style)
 
     def row(self, seq: int, snap: dict, contact: tuple[str, str]) -> list:
-        st, rng = self.style, self.rng
-        cells = []
-        is_co = snap["role"] == "协办"
-        for f in st.fields:
-            v = snap.get(f)
-            if f == "seq":
-                v = seq
-            elif f == "number":
-                v = _number_text(v, self.year, st.number_style)
-                if st.nbsp and rng.random() < 0.05:
-                    v = f"{v}\xa0"
-            elif f == "year":
-                v = self.year
-            elif f == "session":
-                v = session_name(self.year)
-            elif f == "title":
-                if st.nbsp and rng.random() < 0.1:
-                    v = v.replace("关于", "关于\xa0", 1)
-                elif rng.random() < 0.03:
-                    v = v[:len(v) // 2] + "\n" + v[len(v) // 2:]
-            elif f == "unit":
-                v = st.spelling.replace("（盖章）", "")
-            elif f == "role":
-                v = "会办" if is_co and rng.random() < 0.1 else snap["role"]
-            elif f == "reply_date":
-                if is_co and "co_date" not in st.fields:
-                    v = self.date(snap.get("co_date"))
-                else:
-                    v = self.date(v)
-                    if v is None and not is_co and st.no_date_word:
-                        v = st.no_date_word
-            elif f in ("co_date", "evaluation_date", "promise_date", "extension_date"):
-                v = self.date(v)
-            elif f == "result_class":
-                v = _class_text(v, st.class_style) if v else None
-            elif f == "face":
-                if v is not None:
-                    v = ("是" if v else "否") if st.face_style == "yesno" else (
-                        "面商" if v else rng.choice(("电话", "书面")))
-            elif f in ("evaluation", "evaluation_work"):
-                if v == "基本满意" and rng.random() < 0.15:
-                    v = "比较满意"
-                elif v == "未表态" or (v is None and snap.get("reply_date") and st.eval_blank):
-                    v = st.eval_blank
-            elif f == "promise_kept":
-                if v is not None:
-                    v = ("是" if v else "否") if st.headers[f] == "是否兑现" else ("已兑现" if v else "未兑现")
-                elif snap.get("promise_text"):
-                    v = "推进中" if st.headers[f] == "落实情况" else None
-            elif f == "contact_name":
-                v = contact[0]
-            elif f == "contact_phone":
-                v = contact[1]
-            elif f == "remark":
-                v = None
-                if snap.get("extension_date") and rng.random() < 0.5:
-                    v = "经批准延期办理"
-                elif snap.get("status") == "重新办理中":
-                    v = "代表不满意，已重新办理"
-            cells.append(v)
-        return cells
+        return [cell(seq, snap, contact) for cell in self.cells]
+
+    def _seq(self, seq, snap, contact):
+        return seq
+
+    def _number(self, seq, snap, contact):
+        v = _number_text(snap["number"], self.year, self.style.number_style)
+        return f"{v}\xa0" if self.style.nbsp and self.rng.random() < 0.05 else v
+
+    def _year(self, seq, snap, contact):
+        return self.year
+
+    def _session(self, seq, snap, contact):
+        return self.session
+
+    def _title(self, seq, snap, contact):
+        v = snap["title"]
+        if self.style.nbsp and self.rng.random() < 0.1:
+            return v.replace("关于", "关于\xa0", 1)
+        if self.rng.random() < 0.03:  # text pasted from a wrapped cell
+            return v[:len(v) // 2] + "\n" + v[len(v) // 2:]
+        return v
+
+    def _lead_deputy(self, seq, snap, contact):
+        return snap["lead_deputy"]
+
+    def _unit(self, seq, snap, contact):
+        return self.unit_cell
+
+    def _role(self, seq, snap, contact):
+        role = snap["role"]
+        return "会办" if role == "协办" and self.rng.random() < 0.1 else role
+
+    def _status(self, seq, snap, contact):
+        return snap["status"]
+
+    def _reply_date(self, seq, snap, contact):
+        if snap["role"] == "协办":
+            return self.date(snap.get("co_date")) if self.co_in_reply else None
+        v = self.date(snap.get("reply_date"))
+        return self.style.no_date_word if v is None else v
+
+    def _co_date(self, seq, snap, contact):
+        return self.date(snap.get("co_date"))
+
+    def _evaluation_date(self, seq, snap, contact):
+        return self.date(snap.get("evaluation_date"))
+
+    def _promise_date(self, seq, snap, contact):
+        return self.date(snap.get("promise_date"))
+
+    def _extension_date(self, seq, snap, contact):
+        return self.date(snap.get("extension_date"))
+
+    def _result_class(self, seq, snap, contact):
+        v = snap.get("result_class")
+        return _class_text(v, self.style.class_style) if v else None
+
+    def _face(self, seq, snap, contact):
+        v = snap.get("face")
+        if v is None:
+            return None
+        if self.style.face_style == "yesno":
+            return "是" if v else "否"
+        return "面商" if v else self.rng.choice(("电话", "书面"))
+
+    def _evaluation(self, seq, snap, contact, key="evaluation"):
+        v = snap.get(key)
+        if v == "基本满意" and self.rng.random() < 0.15:
+            return "比较满意"
+        if v == "未表态" or (v is None and snap.get("reply_date")):
+            return self.style.eval_blank
+        return v
+
+    def _evaluation_work(self, seq, snap, contact):
+        return self._evaluation(seq, snap, contact, "evaluation_work")
+
+    def _promise_text(self, seq, snap, contact):
+        return snap.get("promise_text")
+
+    def _promise_kept(self, seq, snap, contact):
+        v = snap.get("promise_kept")
+        if v is not None:
+            return self.kept_words[v]
+        return self.pending_word if snap.get("promise_text") else None
+
+    def _contact_name(self, seq, snap, contact):
+        return contact[0]
+
+    def _contact_phone(self, seq, snap, contact):
+        return contact[1]
+
+    def _remark(self, seq, snap, contact):
+        if snap.get("extension_date") and self.rng.random() < 0.5:
+            return "经批准延期办理"
+        if snap.get("status") == "重新办理中":
+            return "代表不满意，已重新办理"
+        return None
 
 
 def export_dates(rng: random.Random, year: int, as_of: date, current: bool, sparse: bool) -> list[date]:
     """Report dates of one unit's exports for a year: every few weeks from May, up to as_of."""
     end = min(as_of, date(year + 1, 3, 31))
-    if sparse:  # large demos: a mid-year and a final export for completed years
-        return [d for d in (date(year, 7, rng.randint(1, 15)), date(year + 1, 1, rng.randint(10, 31))) if d <= end]
+    if sparse:  # large demos: only the final export of a completed year
+        return [d for d in (date(year + 1, 1, rng.randint(10, 31)),) if d <= end]
     cadence = (42, 56) if current else (70, 90)
     d = date(year, 4, 25) + timedelta(days=rng.randint(0, 25))
     out = []

@@ -1,0 +1,230 @@
+"""The demo inbox generator: deterministic, the promised sizes, and every kind of mess present."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from datetime import date
+from pathlib import Path
+
+import fastexcel
+import pytest
+
+from duban.demo import (
+    MESS_KINDS,
+    demo_sessions,
+    demo_unit_aliases,
+    demo_units,
+    demo_years,
+    session_label,
+    session_name,
+    snapshot,
+    simulate_year,
+    write_inbox,
+)
+
+AS_OF = date(2026, 11, 22)
+SMALL = dict(suggestions=40, years=2, units=15, seed=11, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def small_inbox(tmp_path_factory) -> tuple[Path, object]:
+    root = tmp_path_factory.mktemp("inbox")
+    return root, write_inbox(root, **SMALL)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _read_rows(path: Path) -> dict[str, list[list[str]]]:
+    """Every sheet of a spreadsheet or CSV as rows of text cells ('' for empty)."""
+    if path.suffix == ".csv":
+        raw = path.read_bytes()
+        for enc in ("utf-8-sig", "gbk"):
+            try:
+                text = raw.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        return {"-": [list(r) for r in csv.reader(text.splitlines())]}
+    reader = fastexcel.read_excel(str(path))
+    out = {}
+    for name in reader.sheet_names:
+        frame = reader.load_sheet(name, header_row=None).to_polars()
+        out[name] = [["" if v is None else str(v) for v in row] for row in frame.rows()]
+    return out
+
+
+def _cell_row(where: str) -> tuple[Path, str, list[str]]:
+    # "path | sheet | 第N行"
+    path, sheet, row = (part.strip() for part in where.split("|"))
+    return Path(path), sheet, int(re.fullmatch(r"第(\d+)行", row).group(1))
+
+
+def test_sessions_restart_numbering_each_term():
+    assert session_name(2022) == "十八届一次"
+    assert session_name(2026) == "十八届五次"
+    assert session_name(2027) == "十九届一次"
+    assert session_name(2021) == "十七届五次"
+    assert session_label(2024, "long") == "市十八届人大三次会议"
+    assert session_label(2024, "short") == "18-3"
+    # as_of in November 2026: 2026 is the newest (running) year
+    assert demo_years(3, AS_OF) == [2024, 2025, 2026]
+    # before April the new session's suggestions are not yet assigned: the newest is last year's
+    assert demo_years(2, date(2026, 2, 1)) == [2024, 2025]
+    assert list(demo_sessions(2, AS_OF)) == ["十八届四次", "十八届五次"]
+
+
+def test_same_seed_same_bytes(tmp_path, small_inbox):
+    root, _ = small_inbox
+    again = tmp_path / "again"
+    write_inbox(again, **SMALL)
+    first, second = _files(root), _files(again)
+    assert first.keys() == second.keys()
+    for name in first:
+        assert hashlib.sha256(first[name]).digest() == hashlib.sha256(second[name]).digest(), name
+
+
+def test_other_seed_other_content(tmp_path, small_inbox):
+    root, _ = small_inbox
+    other = tmp_path / "other"
+    write_inbox(other, **{**SMALL, "seed": 12})
+    assert _files(root) != _files(other)
+
+
+def test_register_rows_and_counts(small_inbox):
+    root, summary = small_inbox
+    registers = sorted(p for p in root.rglob("*") if "交办台账" in p.name)
+    assert len(registers) == 2  # one per year
+    titles = 0
+    for path in registers:
+        for rows in _read_rows(path).values():
+            # every suggestion row has a title beginning with 关于 (in the column 标题)
+            titles += sum(1 for r in rows if any(c.startswith("关于") for c in r))
+    assert titles == 40 * 2
+    assert summary.register_rows == 80
+    assert summary.by_kind["register"] == 2
+    assert summary.by_kind["broken"] == 3
+    assert summary.files == sum(summary.by_kind.values()) == len(_files(root))
+
+
+def test_registers_come_in_three_shapes(small_inbox):
+    root, _ = small_inbox
+    suffixes = sorted(p.suffix for p in root.rglob("*交办台账*"))
+    # newest year: xlsx with a two-level merged header; the year before: Excel 97-2003
+    assert suffixes == [".xls", ".xlsx"]
+    xlsx = next(root.rglob("*交办台账*.xlsx"))
+    rows = _read_rows(xlsx)["交办台账"]
+    assert rows[1][0] == "基本情况" and "交办情况" in rows[1]
+    assert rows[2][0] == "建议编号"
+
+
+def test_three_years_include_a_gbk_register(tmp_path):
+    summary = write_inbox(tmp_path, suggestions=12, years=3, units=8, seed=3, as_of=AS_OF)
+    gbk = next(tmp_path.rglob("*交办台账*.csv"))
+    text = gbk.read_bytes().decode("gbk")
+    # the oldest of 2024..2026 is the GBK one; 2024 = 十八届三次, written in the short form
+    assert text.splitlines()[0].startswith("2024年代表建议交办情况一览表")
+    assert ",2024-001,18-3,2024," in "," + text.splitlines()[2]
+    assert summary.register_rows == 36
+
+
+def test_every_kind_of_mess_is_there(small_inbox):
+    root, summary = small_inbox
+    assert set(summary.mess) == set(MESS_KINDS)
+    for kind in ("invalid_date", "unknown_class", "formula_cell", "duplicate_row", "foreign_row", "script_title"):
+        for where in summary.mess[kind]:
+            path, sheet, row_no = _cell_row(where)
+            sheets = _read_rows(root / path)
+            rows = sheets[sheet] if sheet in sheets else next(iter(sheets.values()))
+            row = rows[row_no - 1]
+            if kind == "invalid_date":
+                assert any(re.fullmatch(r"\d{4}年13月5日", c) for c in row), row
+            elif kind == "unknown_class":
+                assert "E类" in row
+            elif kind == "formula_cell":
+                assert "=1+1" in row
+            elif kind == "duplicate_row":
+                assert row == rows[row_no - 2]
+            elif kind == "script_title":
+                assert any("<script>alert(1)</script>" in c for c in row)
+            elif kind == "foreign_row":
+                title = next(c for c in row if c.startswith("关于"))
+                # the unit handles nothing else of that title's suggestion in this file
+                assert sum(1 for r in rows if title in r) == 1
+    pdf, = summary.mess["not_a_spreadsheet"]
+    assert pdf.endswith(".xlsx") and (root / pdf).read_bytes().startswith(b"%PDF")
+    empty, = summary.mess["empty_file"]
+    assert (root / empty).stat().st_size == 0
+    junk, = summary.mess["random_bytes"]
+    assert not (root / junk).read_bytes().startswith((b"PK", b"\xd0\xcf\x11\xe0"))
+
+
+def test_units_and_spellings(small_inbox):
+    root, summary = small_inbox
+    names = {u.name for u in demo_units(15)}
+    assert len(names) == 15
+    register = next(root.rglob("*交办台账*.xlsx"))
+    rows = _read_rows(register)["交办台账"]
+    header = rows[2]
+    leads = header.index("主办单位") if "主办单位" in header else header.index("牵头单位")
+    used = {u for r in rows[3:] if len(r) > leads and r[leads] for u in re.split(r"[、；，\n]", r[leads])}
+    assert used and used <= names  # the register always spells units canonically
+    aliases = demo_unit_aliases(100)
+    assert aliases["示范市教育局"] == "市教育局"
+    assert aliases["教育局"] == "市教育局"
+    assert aliases["市教育局（市语委）"] == "市教育局"
+    assert "市教育局" not in aliases
+    assert summary.unreported and summary.stale
+    assert not set(summary.unreported) & set(summary.stale)
+
+
+def test_report_dates_never_after_as_of(small_inbox):
+    root, _ = small_inbox
+    for path in root.rglob("*"):
+        for found in re.findall(r"(\d{4})-(\d{2})-(\d{2})", path.name):
+            assert date(*map(int, found)) <= AS_OF, path
+        if path.is_file() and path.stat().st_size and "交办台账" not in path.name and "损坏" not in path.name \
+                and path.read_bytes()[:4] != b"%PDF":
+            for rows in _read_rows(path).values():
+                for row in rows[:3]:
+                    for y, m, d in re.findall(r"填报日期：(\d{4})年(\d{1,2})月(\d{1,2})日", " ".join(row)):
+                        assert date(int(y), int(m), int(d)) <= AS_OF
+
+
+def test_scale_parameters(tmp_path):
+    summary = write_inbox(tmp_path, suggestions=25, years=1, units=6, seed=5, as_of=date(2025, 9, 1))
+    assert summary.years == [2025]
+    assert summary.register_rows == 25
+    assert summary.by_kind["register"] == 1
+    assert "evaluation" not in summary.by_kind  # only completed years get a 满意度测评
+    assert summary.by_kind["unit_export"] >= 1
+    with pytest.raises(ValueError):
+        write_inbox(tmp_path / "x", suggestions=0)
+
+
+def test_simulation_is_realistic():
+    import random
+
+    units = demo_units(100)
+    rng = random.Random(1)
+    quality = {u.name: 0.55 + 0.45 * rng.random() ** 0.5 for u in units}
+    deputies = [(f"代表{i}", "锦湖区代表团") for i in range(50)]
+    yd = simulate_year(rng, 2026, 400, units, deputies, quality, AS_OF, current=True)
+    leads = [a for work in yd.by_unit.values() for a in work if a.role != "协办"]
+    snaps = [snapshot(a, AS_OF) for a in leads]
+    replied = [s for s in snaps if s.get("reply_date")]
+    share_a = sum(s["result_class"] == "A" for s in replied) / len(replied)
+    assert 0.6 <= share_a <= 0.9
+    evaluated = [s for s in replied if s.get("evaluation") in ("满意", "基本满意", "不满意")]
+    satisfied = sum(s["evaluation"] != "不满意" for s in evaluated) / len(evaluated)
+    assert satisfied >= 0.93
+    # the running year: some lead assignments still open past their deadline, some not yet due
+    open_overdue = [a for a, s in zip(leads, snaps) if not s.get("reply_date") and a.s.deadline < AS_OF]
+    assert 0.02 <= len(open_overdue) / len(leads) <= 0.15
+    assert any(not s.get("reply_date") and a.s.deadline >= AS_OF for a, s in zip(leads, snaps))
+    assert sum(1 for s in yd.suggestions if s.key) >= 5
+    assert any(len(s.leads) > 1 for s in yd.suggestions)
+    assert {s.kind for s in yd.suggestions} == {"大会建议", "闭会建议"}
