@@ -93,8 +93,8 @@ class Dashboard:
     home: Path
 
     def context(self, pathname: str, search: str | None, viewer: Any = None) -> C.ViewContext:
-        conn = self.pw.connection()
-        ind = Indicators(conn, self.settings, version=self.pw.version)
+        version, conn = self.pw.snapshot()
+        ind = Indicators(conn, self.settings, version=version)
         viewer = viewer or current_viewer()
         restrict = viewer.unit if viewer.role == "unit" else None
         return C.ViewContext(
@@ -103,7 +103,7 @@ class Dashboard:
             home=self.home,
             state=ViewState.parse(search),
             viewer=viewer,
-            version=self.pw.version,
+            version=version,
             filters=ind.available_filters(restrict),
             path=pathname or "/",
             refreshed_at=ind.last_refreshed(),

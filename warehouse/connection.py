@@ -91,6 +91,12 @@ class PublishedWarehouse:
     def version(self) -> str:
         return self._current()[0].name
 
+    def snapshot(self) -> tuple[str, duckdb.DuckDBPyConnection]:
+        """(version name, cursor) from one look at the link: a refresh between two separate calls
+        could otherwise pair the new version's name (a cache key) with the old version's data."""
+        version, conn = self._current()
+        return version.name, conn.cursor()
+
     def connection(self) -> duckdb.DuckDBPyConnection:
         """A cursor (its own transaction) on the current version; cheap, one per request."""
         return self._current()[1].cursor()
