@@ -105,6 +105,16 @@ def status_mark(status: str | None) -> html.Span:
     return html.Span(text, className=f"mark {cls}")
 
 
+def deadline_mark(row: dict) -> html.Span:
+    """逾期 N 天 / 临期 (剩 N 天) / the status, as a text mark."""
+    status = row.get("status")
+    if status == "逾期":
+        return mark(f"⚠ 逾期 {row.get('days_overdue')} 天", "red")
+    if status == "临期":
+        return mark(f"△ 临期 (剩 {row.get('days_to_deadline')} 天)", "yellow")
+    return status_mark(status)
+
+
 def text_link(text: Any, path: str, **kw) -> dcc.Link:
     return dcc.Link(str(text) if text is not None else "—", href=path, **kw)
 
@@ -184,7 +194,9 @@ def figure(height: int = 320, dark: bool = False, **layout) -> go.Figure:
 def integer_axis(fig: go.Figure, values: list, axis: str = "y") -> go.Figure:
     """Counts get whole-number ticks (plotly would label 0.5 件 on small counts)."""
     top = max([v or 0 for v in values] or [0])
-    step = max(1, -(-top // 5))
+    step = 1
+    while step * 5 < top:  # 1, 2, 5, 10, 20, 50, …: round steps a reader can add up
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
     (fig.update_yaxes if axis == "y" else fig.update_xaxes)(dtick=step, tickformat=",d")
     return fig
 

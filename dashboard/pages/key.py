@@ -19,13 +19,7 @@ def progress(stages: list[dict]) -> html.Div:
 
 
 def item_row(ctx: C.ViewContext, r: dict) -> html.Tr:
-    status = r.get("status")
-    if status == "逾期":
-        state = C.mark(f"⚠ 逾期 {r.get('days_overdue')} 天", "red")
-    elif status == "临期":
-        state = C.mark(f"△ 临期 (剩 {r.get('days_to_deadline')} 天)", "yellow")
-    else:
-        state = C.status_mark(status)
+    state = C.deadline_mark(r)
     return html.Tr([
         html.Td(C.suggestion_link(ctx, r["session"], r["number"], f"第{r['number']}号")),
         html.Td(r.get("title") or "", className="text-literal"),

@@ -102,8 +102,9 @@ def class_figure(m: dict, dark: bool = False) -> go.Figure:
 
 
 def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:
-    overdue = [r for r in as_rows(ctx.ind.overdue(scope)) if r.get("status") == "逾期"]
-    overdue.sort(key=lambda r: -(r.get("days_overdue") or 0))
+    # overdue() has a row per (suggestion, unanswered lead); the panel lists suggestions.
+    overdue = list({r["suggestion_id"]: r for r in reversed(as_rows(ctx.ind.overdue(scope))) if r.get("status") == "逾期"}.values())
+    overdue.sort(key=lambda r: (-(r.get("days_overdue") or 0), r["year"], r["session"], r["number"]))
     unsatisfied = as_rows(ctx.ind.unsatisfied(scope))
     key_lagging = [r for r in as_rows(ctx.ind.key_items(scope)) if r.get("status") in ("逾期", "临期")]
     unreported = [r for r in as_rows(ctx.ind.unreported(scope)) if (r.get("unreported") or 0) > 0]
@@ -120,9 +121,9 @@ def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:
         return [C.suggestion_link(ctx, r["session"], r["number"], f"第{r['number']}号"), " ", html.Span(r.get("title") or "", className="text-literal"), " ", tail]
 
     return dbc.Row([
-        dbc.Col(C.card(f"逾期件 ({len(overdue)})", items(overdue, lambda r: suggestion_item(r, C.mark(f"⚠ 逾期 {r.get('days_overdue')} 天", "red")), ctx.link("/overdue"))), md=3),
+        dbc.Col(C.card(f"逾期件 ({len(overdue)})", items(overdue, lambda r: suggestion_item(r, C.deadline_mark(r)), ctx.link("/overdue"))), md=3),
         dbc.Col(C.card(f"不满意件 ({len(unsatisfied)})", items(unsatisfied, lambda r: suggestion_item(r, C.mark("✗ 不满意", "red")), ctx.link("/overdue"))), md=3),
-        dbc.Col(C.card(f"重点督办件滞后 ({len(key_lagging)})", items(key_lagging, lambda r: suggestion_item(r, C.status_mark(r.get("status"))), ctx.link("/key"))), md=3),
+        dbc.Col(C.card(f"重点督办件滞后 ({len(key_lagging)})", items(key_lagging, lambda r: suggestion_item(r, C.deadline_mark(r)), ctx.link("/key"))), md=3),
         dbc.Col(C.card(f"未报送的单位 ({len(unreported)})", items(unreported, lambda r: [C.unit_link(ctx, r["unit"]), f" 未报送 {r['unreported']} 件 ", C.mark("! 未报送", "yellow")], ctx.link("/data"))), md=3),
     ], className="g-3", id="attention")
 

@@ -42,8 +42,8 @@ def state_line(state: dict | None) -> html.Div:
     if not state:
         return C.empty("截至所选日期该建议尚未交办。")
     status = state.get("status")
-    bits = [C.mark(f"⚠ 逾期 {state.get('days_overdue')} 天", "red") if status == "逾期" else C.status_mark(status)]
-    if status in ("临期", "在办") and state.get("days_to_deadline") is not None:
+    bits = [C.deadline_mark(state)]
+    if status == "在办" and state.get("days_to_deadline") is not None:
         bits.append(html.Span(f" 距期限 {state['days_to_deadline']} 天", className="ms-2"))
     if state.get("completed"):
         bits.append(html.Span(f" 最后答复 {format_date(state.get('last_reply'))}; 分类 {CLASS_NAMES.get(state.get('result_class'), '—')}; "

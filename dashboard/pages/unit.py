@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from dash import html
 
 from dashboard import components as C
+from dashboard.pages.units import aspect_grid, ranking
 from dashboard.urlstate import suggestion_path
 from duban import appstate
 from exports.xlsx import as_rows
@@ -102,5 +103,14 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
                          " ", C.mark("! 未报送", "yellow")]) for r in unreported
             ], className="attention-list") if unreported else C.empty("无未报送件"), id="unit-unreported"), lg=5),
         ], className="g-3"),
+        C.card("考核得分 (逐项说明)", _ranking_block(ctx, unit)),
         C.chase_section(ctx, chases, None, unit),
     ])
+
+
+def _ranking_block(ctx: C.ViewContext, unit: str):
+    entry = next((e for e in ranking(ctx) if e["unit"] == unit), None)
+    if entry is None:
+        return C.empty("暂无考核数据")
+    return html.Div([html.Div(entry.get("reason") or "", className="mb-2", id="unit-rank-summary"),
+                     aspect_grid(ctx, [entry], "grid-unit-rank")])

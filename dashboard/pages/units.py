@@ -59,18 +59,29 @@ def boards(ctx: C.ViewContext, ranked: list[dict]):
     ], className="g-3")
 
 
-def aspect_details(entries: list[dict]) -> html.Div:
-    """Why each unit has its score, aspect by aspect (native <details>: no script needed)."""
-    out = []
-    for e in entries:
-        rows = [html.Tr([html.Td(a.get("name")), html.Td(a.get("source")), html.Td(f"{a['weight']:g}"),
-                         html.Td(f"{a.get('points', 0):.2f}" if a.get("counted") else "不计分"), html.Td(a.get("reason") or "")])
-                for a in e.get("aspects") or []]
-        out.append(html.Details([
-            html.Summary([f"第{e.get('rank')}名 ", html.Span(e["unit"], className="text-literal"), f" — {e.get('reason') or ''}"]),
-            dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("考核项", "来源", "权重", "得分", "说明")])), html.Tbody(rows)], size="sm", bordered=True),
-        ], className="unit-reasons mb-1"))
-    return html.Div(out, id="unit-reasons")
+ASPECT_COLUMNS = [
+    {"field": "rank", "headerName": "名次", "maxWidth": 80},
+    C.link_column("unit", "承办单位", "unit_href", minWidth=150),
+    {"field": "aspect", "headerName": "考核项", "minWidth": 130},
+    {"field": "source", "headerName": "来源", "maxWidth": 80},
+    {"field": "weight", "headerName": "权重", "maxWidth": 80},
+    {"field": "points", "headerName": "得分", "maxWidth": 90},
+    {"field": "reason", "headerName": "说明", "minWidth": 420, "wrapText": True, "autoHeight": True},
+]
+
+
+def aspect_rows(ctx: C.ViewContext, entries: list[dict]) -> list[dict]:
+    """One row per (unit, aspect): why each unit has its score, aspect by aspect. A grid (one
+    component) rather than a table per unit: a hundred units stay fast in the browser."""
+    return [{
+        "rank": e.get("rank"), "unit": e["unit"], "unit_href": ctx.link(unit_path(e["unit"])),
+        "aspect": a.get("name"), "source": a.get("source"), "weight": a.get("weight"),
+        "points": round(a["points"], 2) if a.get("counted") else "不计分", "reason": a.get("reason") or "",
+    } for e in entries for a in e.get("aspects") or []]
+
+
+def aspect_grid(ctx: C.ViewContext, entries: list[dict], grid_id: str = "grid-unit-aspects"):
+    return C.grid(grid_id, aspect_rows(ctx, entries), ASPECT_COLUMNS, height=520, page_size=len(entries[0].get("aspects") or []) * 5 if entries else 20)
 
 
 def layout(ctx: C.ViewContext):
@@ -118,5 +129,5 @@ def layout(ctx: C.ViewContext):
         html.P("各项比率按样本量向全市平均值收缩, 件数少的单位不会因偶然居首或垫底 (见设置 [ranking.fairness]); 另列工作量档次与档内名次。提示栏: ⚠ 红 = 有逾期件, △/! 黄 = 有临期或未报送件。", className="small text-muted"),
         boards(ctx, ranked),
         C.card("排名", C.grid("grid-units", rows, columns, height=560)),
-        C.card("逐项得分说明 (点击单位展开)", aspect_details(ranked) if ranked else C.empty("暂无考核数据")),
+        C.card("逐项得分说明 (可在“承办单位”列筛选某一单位)", aspect_grid(ctx, ranked) if ranked else C.empty("暂无考核数据")),
     ])
