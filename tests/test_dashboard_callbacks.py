@@ -283,3 +283,10 @@ def test_unit_account_never_sees_other_units_ranking_or_chases(board):
     assert [r["unit"] for r in by_id(units, "grid-units").rowData] == ["市交通局"]
     detail = text(render(board, suggestion_path("十八届一次", 6), viewer=viewer))
     assert "交通局请报送协办意见" in detail and "住建局请报送" not in detail
+
+
+def test_session_filter_keeps_the_curve_and_figures(board):
+    page = render(board, "/", "?session=十八届一次&as_of=2024-06-30")
+    assert text(by_id(page, "kpi-total")) == "7"
+    curve = by_id(page, "fig-curve").figure
+    assert [t.name for t in curve.data] == ["2024年", "2023年"]

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, dcc, html
 
 from dashboard import components as C
-from dashboard.pages.overview import completion_curve_figure, yoy_note
+from dashboard.pages.overview import completion_curve_figure, curve_years, yoy_note
 from dashboard.pages.units import ranking
 from exports.xlsx import as_rows
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate_short
@@ -53,8 +53,8 @@ def headline_panel(m: dict, p: dict) -> html.Div:
                      dbc.Row([dbc.Col(c, width=4, className="mb-4") for c in cards], className="g-4")])
 
 
-def curve_panel(ctx: C.ViewContext, scope, note: str) -> html.Div:
-    fig = completion_curve_figure(ctx, scope, dark=True, height=760)
+def curve_panel(ctx: C.ViewContext, scope, note: str, years: list[int]) -> html.Div:
+    fig = completion_curve_figure(ctx, scope, dark=True, height=760, years=years)
     fig.update_layout(legend=dict(font=dict(size=30), orientation="h", y=1.08), margin=dict(l=110, r=40, t=60, b=90))
     fig.update_xaxes(title_font_size=28, tickfont_size=24)
     fig.update_yaxes(title_font_size=28, tickfont_size=24)
@@ -120,7 +120,7 @@ def layout(ctx: C.ViewContext, *_):
     m = ctx.ind.metrics(scope)
     yoy = ctx.ind.yoy(scope)
     prev = (yoy or {}).get("previous") or {}
-    panels = [headline_panel(m, prev), curve_panel(ctx, scope, yoy_note(yoy)), attention_panel(ctx, scope), units_panel(ctx), key_panel(ctx, scope)]
+    panels = [headline_panel(m, prev), curve_panel(ctx, scope, yoy_note(yoy), curve_years(ctx, yoy)), attention_panel(ctx, scope), units_panel(ctx), key_panel(ctx, scope)]
     n = len(panels)
     refreshed = C._refreshed_text(ctx.refreshed_at)
     return html.Div([

@@ -34,6 +34,12 @@ def headline_cards(ctx: C.ViewContext, m: dict, prev: dict | None) -> list:
     ]
 
 
+def curve_years(ctx: C.ViewContext, yoy: dict | None) -> list[int]:
+    """The shown year and the one before (a session filter gives the year through yoy)."""
+    year = ctx.year or (yoy or {}).get("year")
+    return [year, year - 1] if year else []
+
+
 def yoy_note(yoy: dict | None) -> str:
     if not yoy or not yoy.get("previous_as_of"):
         return "同比: 无上年同期数据"
@@ -43,18 +49,18 @@ def yoy_note(yoy: dict | None) -> str:
 def completion_curve_figure(ctx: C.ViewContext, scope, dark: bool = False, height: int = 320, years: list[int] | None = None) -> go.Figure:
     """Cumulative share completed by day N after 交办: this year (bold) against earlier years."""
     if years is None:
-        years = [y for y in (ctx.year, (ctx.year or 0) - 1) if y]
+        years = curve_years(ctx, None)
     rows = as_rows(ctx.ind.completion_curve(scope, years)) if years else []
     fig = C.figure(height=height, dark=dark, xaxis_title="交办后天数", yaxis_title="累计办结比例", yaxis_tickformat=".0%")
     for year in sorted({r["year"] for r in rows}, reverse=True):
         pts = [r for r in rows if r["year"] == year]
         fig.add_trace(go.Scatter(x=[r["day_offset"] for r in pts], y=[r["share"] for r in pts], mode="lines",
-                                 name=f"{year}年", line=_curve_line(year == ctx.year, dark),
+                                 name=f"{year}年", line=_curve_line(year == years[0], dark),
                                  hovertemplate=f"{year}年 第%{{x}}天: %{{y:.2%}}<extra></extra>"))
     fig.update_yaxes(range=[0, 1.02])
     # The x axis spans a year (or this year's offset, if longer): last year's later days would
     # otherwise squeeze this year's curve into the left edge.
-    reach = max([r["day_offset"] for r in rows if r["year"] == ctx.year] or [0])
+    reach = max([r["day_offset"] for r in rows if r["year"] == years[0]] or [0]) if years else 0
     fig.update_xaxes(range=[0, max(365, reach)])
     return fig
 
@@ -139,7 +145,7 @@ def layout(ctx: C.ViewContext):
         dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-1"),
         html.Div(yoy_note(yoy), className="small text-muted mb-3", id="yoy-note"),
         dbc.Row([
-            dbc.Col(C.card("累计办结进度: 今年与上年同期", C.graph(completion_curve_figure(ctx, scope), "fig-curve")), lg=6),
+            dbc.Col(C.card("累计办结进度: 今年与上年同期", C.graph(completion_curve_figure(ctx, scope, years=curve_years(ctx, yoy)), "fig-curve")), lg=6),
             dbc.Col(C.card("类别分布 (点击类别即按该类别筛选全部页面)", C.graph(category_figure(m, ctx.state.category), {"type": "xfilter", "key": "category"})), lg=6),
         ], className="g-3"),
         dbc.Row([

@@ -83,6 +83,6 @@ def layout(ctx: C.ViewContext, *_):
         ], className="g-3"),
         dbc.Row([
             dbc.Col(C.card("类别构成 (点击类别即按该类别筛选)", C.graph(category_mix_figure(cats, ctx.state.category), {"type": "xfilter", "key": "category"})), lg=6),
-            dbc.Col(C.card("同期比较: 交办后第N天的累计办结比例", C.graph(completion_curve_figure(ctx, scope, years=all_years), "fig-same-period")), lg=6),
+            dbc.Col(C.card("同期比较: 交办后第N天的累计办结比例", C.graph(completion_curve_figure(ctx, scope, years=sorted(all_years, reverse=True)), "fig-same-period")), lg=6),
         ], className="g-3"),
     ])
