@@ -66,6 +66,7 @@ ASPECT_COLUMNS = [
     {"field": "source", "headerName": "来源", "maxWidth": 80},
     {"field": "weight", "headerName": "权重", "maxWidth": 80},
     {"field": "points", "headerName": "得分", "maxWidth": 90},
+    {"field": "counted", "headerName": "是否计分", "maxWidth": 100},
     {"field": "reason", "headerName": "说明", "minWidth": 420, "wrapText": True, "autoHeight": True},
 ]
 
@@ -76,7 +77,8 @@ def aspect_rows(ctx: C.ViewContext, entries: list[dict]) -> list[dict]:
     return [{
         "rank": e.get("rank"), "unit": e["unit"], "unit_href": ctx.link(unit_path(e["unit"])),
         "aspect": a.get("name"), "source": a.get("source"), "weight": a.get("weight"),
-        "points": round(a["points"], 2) if a.get("counted") else "不计分", "reason": a.get("reason") or "",
+        "points": round(a["points"], 2) if a.get("counted") else None, "counted": "计分" if a.get("counted") else "不计分",
+        "reason": a.get("reason") or "",
     } for e in entries for a in e.get("aspects") or []]
 
 
