@@ -20,6 +20,7 @@ from duban.demo import (
     session_label,
     session_name,
     snapshot,
+    unit_spellings,
     simulate_year,
     write_inbox,
 )
@@ -228,3 +229,34 @@ def test_simulation_is_realistic():
     assert sum(1 for s in yd.suggestions if s.key) >= 5
     assert any(len(s.leads) > 1 for s in yd.suggestions)
     assert {s.kind for s in yd.suggestions} == {"大会建议", "闭会建议"}
+
+
+def test_spellings_resolve_with_shipped_aliases(tmp_path):
+    """Every spelling a demo unit uses for itself maps back to its register name through the ETL's
+    own rules and shipped alias table (so demo figures are whole); the one typo does not."""
+    from etl.normalise import unit_key
+    from etl.stage import read_unit_aliases
+
+    cities = ("示范市",)
+    aliases = read_unit_aliases(tmp_path)  # shipped defaults only: tmp_path has no alias file
+    alias_by_key = {unit_key(a, cities): t for a, t in aliases.items()}
+
+    def resolves_to(spelling: str) -> str:
+        target = aliases.get(spelling) or alias_by_key.get(unit_key(spelling, cities))
+        return unit_key(target or spelling, cities)
+
+    units = demo_units(100)
+    keys = [unit_key(u.name, cities) for u in units]
+    assert len(set(keys)) == len(keys)  # no two demo units collide
+    for unit in units:
+        for spelling in unit_spellings(unit):
+            assert resolves_to(spelling) == unit_key(unit.name, cities), (spelling, unit.name)
+    assert resolves_to("是教育局") not in keys
+
+
+def test_the_typo_export_is_written(small_inbox):
+    root, summary = small_inbox
+    path, = summary.mess["unknown_unit"]
+    text = " ".join(c for rows in _read_rows(root / path).values() for r in rows for c in r) + path
+    # the sender's own name with 市 typed as 是, in a cell, a column or the file name
+    assert any("是" + u.name[1:] in text for u in demo_units(15) if u.name.startswith("市"))
