@@ -290,3 +290,14 @@ def test_session_filter_keeps_the_curve_and_figures(board):
     assert text(by_id(page, "kpi-total")) == "7"
     curve = by_id(page, "fig-curve").figure
     assert [t.name for t in curve.data] == ["2024年", "2023年"]
+
+
+def test_ranking_explains_every_aspect(board):
+    page = render(board, "/units")
+    ranked = by_id(page, "grid-units").rowData
+    assert sorted(r["unit"] for r in ranked) == ["市交通局", "市住建局", "市农业农村局", "市教育局"]
+    aspects = by_id(page, "grid-unit-aspects").rowData
+    # every unit, every weight key of the default settings (7 data aspects + 2 hand-scored)
+    assert len(aspects) == 4 * 9
+    assert all(a["reason"] for a in aspects)
+    assert {a["counted"] for a in aspects if a["source"] == "人工"} == {"不计分"}  # no assessors' file given
