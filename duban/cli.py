@@ -248,8 +248,10 @@ def cmd_export(args, settings) -> None:
 def cmd_bench(args, settings) -> None:
     from duban.bench import run_bench
 
+    sections = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     run_bench(suggestions=args.suggestions, years=args.years, units=args.units, as_json=args.json,
-              workdir=args.workdir, log=_echo)
+              workdir=args.workdir, log=_echo, sections=sections, workers=args.workers, users=args.users,
+              load_seconds=args.load_seconds)
 
 
 # ── parser ──────────────────────────────────────────────────────────────────────────────────
@@ -370,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--units", type=int, default=100, help="单位数 / units")
     bench.add_argument("--workdir", type=Path, help="工作目录 / working folder")
     bench.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+    bench.add_argument("--only", help="只测这些项, 逗号分隔: etl,read,callbacks,browser,load / only these sections")
+    bench.add_argument("--workers", type=int, default=2, help="负载测试的 worker 数 / serve workers")
+    bench.add_argument("--users", type=int, default=40, help="负载测试的模拟用户数 / simulated users")
+    bench.add_argument("--load-seconds", type=float, default=60, help="负载测试时长 (秒) / load test length")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -41,7 +41,8 @@ def serve(warehouse: Path, host: str = "127.0.0.1", port: int = 8050, workers: i
         if not is_loopback(host):
             raise ValueError(f"--no-auth 只允许在本机地址上使用 (127.0.0.1 / ::1), 当前为 {host}")
         log("警告: 看板未启用登录 (--no-auth), 只能从本机访问 / WARNING: login disabled, loopback only")
-    os.environ["DUBAN_WAREHOUSE"] = str(Path(warehouse).resolve().parent / Path(warehouse).name)
+    # the link itself (resolving it would pin the current version and miss every later refresh)
+    os.environ["DUBAN_WAREHOUSE"] = str(Path(warehouse).parent.resolve() / Path(warehouse).name)
     os.environ["DUBAN_NO_AUTH"] = "0" if auth else "1"
     log(f"看板地址 / dashboard: http://{host}:{port}/")
     _DashApplication({

@@ -1,0 +1,842 @@
+"""`duban bench`: how fast is duban at a given size, measured on real files and a real server.
+
+    run_bench(suggestions, years, units, as_json, workdir, log, sections=None, workers=2,
+              users=40, load_seconds=60) -> dict
+
+Steps (docs/benchmark.md explains every figure and how it is defined):
+  etl        demo inbox (duban.demo.write_inbox) → run_refresh, then an incremental refresh after
+             one unit export is re-sent
+  read       etl.read against pandas.read_excel + openpyxl (xlrd for .xls, read_csv for csv)
+  callbacks  every server-side Dash callback through the Flask test client (the same HTTP body the
+             browser posts): cold, warm (state built, results not cached) and cached; with the
+             DuckDB floor of the same SQL
+  browser    `/` and `/units` in headless Chromium against `duban serve --no-auth`
+  load       N simulated users (threads, http.client) with 1 s think time, a refresh publishing
+             in the middle; the serve workers' RSS sampled throughout
+
+Helpers shared with tests/test_serve_under_refresh.py: free_port, ServeProcess, DashRequests,
+run_load, find_component.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import quote
+
+SECTIONS = ("etl", "read", "callbacks", "browser", "load")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+BUDGETS = {
+    "callback_p95_ms": 150, "callback_floor_ratio": 3.0, "page_load_s": 2.0, "load_p95_ms": 500,
+    "etl_read_speedup": 5.0, "incremental_s": 10.0, "worker_rss_mb": 500,
+}
+
+
+# ── small helpers ─────────────────────────────────────────────────────────────────────────────
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100); None for no values."""
+    data = sorted(values)
+    if not data:
+        return None
+    rank = max(1, -(-len(data) * q // 100))  # ceil(n q / 100)
+    return data[int(rank) - 1]
+
+
+def _summary(ms: list[float]) -> dict:
+    return {"n": len(ms), "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95), "max_ms": max(ms) if ms else None}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _duban(*args: str) -> list[str]:
+    """The duban CLI of this interpreter (works without the console script on PATH)."""
+    return [sys.executable, "-c", "import sys; from duban.cli import main; sys.exit(main())", *args]
+
+
+def find_component(tree: Any, component_id: str) -> dict | None:
+    """The props of the component with this id in a Dash JSON tree (a callback response)."""
+    if isinstance(tree, dict):
+        props = tree.get("props")
+        if isinstance(props, dict) and props.get("id") == component_id:
+            return props
+        for value in tree.values():
+            found = find_component(value, component_id)
+            if found is not None:
+                return found
+    elif isinstance(tree, list):
+        for value in tree:
+            found = find_component(value, component_id)
+            if found is not None:
+                return found
+    return None
+
+
+# ── Dash request bodies, built from /_dash-dependencies as the browser does ──────────────────
+def _split_outputs(output: str) -> list[dict]:
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    outs = []
+    for part in parts:
+        ident, prop = part.rsplit(".", 1)
+        outs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop.split("@")[0]})
+    return outs
+
+
+class DashRequests:
+    """The POST bodies of the app's server-side callbacks (found by their inputs, not their hashes)."""
+
+    def __init__(self, dependencies: list[dict]):
+        self.deps = [d for d in dependencies if not d.get("clientside_function")]
+
+    def _dep(self, first_input: str) -> dict:
+        for dep in self.deps:
+            if dep["inputs"] and dep["inputs"][0]["id"].startswith(first_input):
+                return dep
+        raise KeyError(first_input)
+
+    @staticmethod
+    def _body(dep: dict, inputs: list, state: list, changed: list[str]) -> dict:
+        outs = _split_outputs(dep["output"])
+        return {"output": dep["output"], "outputs": outs if dep["output"].startswith("..") else outs[0],
+                "inputs": inputs, "changedPropIds": changed, "state": state}
+
+    def route(self, pathname: str, search: str = "") -> dict:
+        """The page callback a navigation triggers (url.pathname/url.search → page.children)."""
+        dep = self._dep("url")
+        return self._body(dep, [{"id": "url", "property": "pathname", "value": pathname},
+                                {"id": "url", "property": "search", "value": search}], [], ["url.pathname"])
+
+    def filter_change(self, search: str, year=None, session=None, kind=None, category=None, as_of=None,
+                      changed: str = "filter-year") -> dict:
+        dep = self._dep("filter-year")
+        values = {"filter-year": ("value", year), "filter-session": ("value", session), "filter-kind": ("value", kind),
+                  "filter-category": ("value", category), "filter-as-of": ("date", as_of)}
+        inputs = [{"id": i, "property": p, "value": v} for i, (p, v) in values.items()]
+        state = [{"id": "url", "property": "search", "value": search}]
+        return self._body(dep, inputs, state, [f"{changed}.{values[changed][0]}"])
+
+    def cross_filter(self, search: str, key: str, value: str) -> dict:
+        dep = self._dep('{"key"')
+        ident = {"key": key, "type": "xfilter"}
+        click = {"points": [{"customdata": value, "y": value, "label": value}]}
+        inputs = [[{"id": ident, "property": "clickData", "value": click}]]
+        state = [{"id": "url", "property": "search", "value": search}]
+        return self._body(dep, inputs, state, [json.dumps(ident, separators=(",", ":"), sort_keys=True) + ".clickData"])
+
+    def download(self, button: str, state_values: list | None = None) -> dict:
+        dep = self._dep(button)
+        state = [{**s, "value": v} for s, v in zip(dep.get("state", []), state_values or [])]
+        return self._body(dep, [{"id": button, "property": "n_clicks", "value": 1}], state, [f"{button}.n_clicks"])
+
+
+# ── the workload: which views with which filters ──────────────────────────────────────────────
+@dataclass
+class Workload:
+    views: list[str]                      # paths
+    searches: list[str]                   # query strings (varied filters), "" first
+    categories: list[str]
+    years: list[int]
+
+    def pages(self) -> list[tuple[str, str]]:
+        return [(v, s) for v in self.views for s in self.searches]
+
+
+def workload_from(ind, as_of: date) -> Workload:
+    """Views and filter combinations from the warehouse itself (its years, categories, a unit, a suggestion)."""
+    f = ind.available_filters()
+    years = sorted(int(y) for y in f.get("years", []))
+    cats = [c for c in f.get("categories", []) if c][:3]
+    y = years[-1] if years else as_of.year
+    searches = ["", f"?year={y}", f"?year={y - 1}", f"?year={y}&kind=大会建议", f"?year={y - 1}&kind=闭会建议"]
+    searches += [f"?category={c}" for c in cats[:2]] + ([f"?year={y}&category={cats[0]}"] if cats else [])
+    views = ["/", "/units", "/overdue", "/key", "/trends", "/data"]
+    units = ind.unit_table(_scope(as_of, y))
+    if units:
+        views.append(f"/units/{units[0]['unit']}")
+    items = ind.suggestion_list(_scope(as_of, y))
+    if items:
+        views.append(f"/suggestions/{items[0]['session']}/{items[0]['number']}")
+    views.append("/meeting")
+    # as the browser sends them (dcc.Location gives the percent-encoded path and query)
+    return Workload([quote(v, safe="/") for v in views], [quote(s, safe="?=&") for s in searches], cats, years)
+
+
+def _scope(as_of: date, year: int | None = None):
+    from warehouse.indicators import Scope
+
+    return Scope(year=year, as_of=as_of)
+
+
+# ── 1. inbox and ETL ──────────────────────────────────────────────────────────────────────────
+def make_inbox(workdir: Path, suggestions: int, years: int, units: int, log: Callable[[str], None]) -> tuple[Path, dict]:
+    """The demo inbox for these sizes (reused when the workdir already has it: same arguments, same files)."""
+    from duban.demo import write_inbox
+
+    inbox, marker = workdir / "inbox", workdir / "inbox.json"
+    wanted = {"suggestions": suggestions, "years": years, "units": units}
+    if marker.exists() and json.loads(marker.read_text()).get("sizes") == wanted and inbox.is_dir():
+        info = json.loads(marker.read_text())
+        log(f"沿用已生成的收件目录 {inbox}")
+        return inbox, info
+    shutil.rmtree(inbox, ignore_errors=True)
+    t = time.perf_counter()
+    s = write_inbox(inbox, suggestions=suggestions, years=years, units=units, progress=log)
+    info = {"sizes": wanted, "files": s.files, "register_rows": s.register_rows, "export_rows": s.export_rows,
+            "seconds": round(time.perf_counter() - t, 1)}
+    marker.write_text(json.dumps(info))
+    return inbox, info
+
+
+def _changed_export(inbox: Path, warehouse: Path, out_dir: Path) -> Path:
+    """One unit export of the newest report date re-sent with a trailing line: a new file (new
+    content hash) whose rows supersede the original's, as when a unit sends its export again."""
+    import hashlib
+
+    import duckdb
+
+    from warehouse.connection import WarehousePaths
+
+    con = duckdb.connect(str(WarehousePaths(warehouse).current_version()), read_only=True)
+    try:
+        wanted = dict(con.execute(
+            "SELECT sha256, rows_read FROM files WHERE kind = 'unit_export' AND status = '已载入' "
+            "AND lower(original_name) LIKE '%.csv' ORDER BY report_date DESC, rows_read DESC LIMIT 50").fetchall())
+    finally:
+        con.close()
+    for path in sorted(inbox.rglob("*.csv")):
+        if hashlib.sha256(path.read_bytes()).hexdigest() in wanted:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            target = out_dir / path.name
+            target.write_bytes(path.read_bytes().rstrip(b"\r\n") + b"\r\n\r\n")
+            return target
+    raise RuntimeError("收件目录中没有可用作增量刷新的 CSV 办理情况文件")
+
+
+def bench_etl(inbox: Path, workdir: Path, home: Path, settings, log) -> dict:
+    from etl.pipeline import run_refresh
+
+    warehouse = workdir / "warehouse" / "duban.duckdb"
+    shutil.rmtree(warehouse.parent, ignore_errors=True)
+    t = time.perf_counter()
+    report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=log)
+    full_s = time.perf_counter() - t
+    c = report.counts
+    changed_dir = workdir / "changed"
+    shutil.rmtree(changed_dir, ignore_errors=True)
+    changed = _changed_export(inbox, warehouse, changed_dir / "重新报送")
+    t = time.perf_counter()
+    inc = run_refresh(warehouse, settings, inbox=changed_dir, home=home, progress=lambda m: None)
+    inc_s = time.perf_counter() - t
+    return {
+        "warehouse": str(warehouse), "changed_inbox": str(changed_dir),
+        "files": c.files, "rows_read": c.rows_read, "loaded": c.loaded, "superseded": c.superseded, "rejected": c.rejected,
+        "seconds": round(full_s, 2), "rows_per_second": round(c.rows_read / full_s) if full_s else None,
+        "incremental": {"file": changed.name, "files_new": inc.files_new, "seconds": round(inc_s, 2)},
+    }
+
+
+# ── 2. reader against pandas ──────────────────────────────────────────────────────────────────
+def _pandas_read(path: Path):
+    import pandas as pd
+
+    head = path.read_bytes()[:8]
+    if head.startswith(b"PK"):
+        return pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine="openpyxl")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine="xlrd")
+    for encoding in ("utf-8-sig", "gb18030", "utf-16"):
+        try:
+            return pd.read_csv(path, header=None, dtype=str, encoding=encoding, sep=None, engine="python")
+        except (UnicodeError, pd.errors.ParserError):
+            continue
+    return None
+
+
+def bench_read(inbox: Path, settings, limit_per_format: int = 60) -> dict:
+    """Same files, both readers, one after the other; an evenly spread sample per format when large."""
+    from etl.read import UnreadableFile, read_sheets
+
+    by_fmt: dict[str, list[Path]] = {}
+    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
+        by_fmt.setdefault(path.suffix.lower().lstrip(".") or "?", []).append(path)
+    out: dict[str, Any] = {"formats": {}}
+    tot_ours = tot_pandas = 0.0
+    for fmt, paths in sorted(by_fmt.items()):
+        if fmt not in ("xlsx", "xls", "csv"):
+            continue
+        step = max(1, len(paths) // limit_per_format)
+        sample = paths[::step][:limit_per_format]
+        ours = pandas_s = 0.0
+        rows = 0
+        for path in sample:
+            try:
+                t = time.perf_counter()
+                sheets = read_sheets(path, settings)
+                t1 = time.perf_counter()
+                _pandas_read(path)
+                t2 = time.perf_counter()
+            except (UnreadableFile, Exception):  # the deliberately broken files: neither reader counts them
+                continue
+            ours += t1 - t
+            pandas_s += t2 - t1
+            rows += sum(s.cells.height for s in sheets)
+        out["formats"][fmt] = {"files": len(sample), "of": len(paths), "rows": rows, "etl_read_s": round(ours, 3),
+                               "pandas_s": round(pandas_s, 3), "speedup": round(pandas_s / ours, 1) if ours else None}
+        tot_ours += ours
+        tot_pandas += pandas_s
+    out["etl_read_s"], out["pandas_s"] = round(tot_ours, 3), round(tot_pandas, 3)
+    out["speedup"] = round(tot_pandas / tot_ours, 1) if tot_ours else None
+    return out
+
+
+# ── 3. callbacks in process, with the DuckDB floor ────────────────────────────────────────────
+class _RecordingCursor:
+    """Passes everything to the DuckDB cursor and keeps the SQL it was asked to run."""
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+        self.statements: list[tuple[str, Any]] = []
+
+    def execute(self, sql, params=None):
+        self.statements.append((sql, params))
+        self._cursor.execute(sql, params) if params is not None else self._cursor.execute(sql)
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+    def floor_ms(self) -> float:
+        """The same statements again on the same cursor (same registered state), fetched as Arrow."""
+        total = 0.0
+        for sql, params in self.statements:
+            t = time.perf_counter()
+            self._cursor.sql(sql, params=params).to_arrow_table()
+            total += time.perf_counter() - t
+        return total * 1000
+
+
+def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, cold_samples: int = 3) -> dict:
+    from dashboard.app import create_app
+    from warehouse import indicators as indmod
+    from warehouse.indicators import Indicators
+
+    app = create_app(warehouse, settings=settings, home=home, auth=False)
+    client = app.server.test_client()
+    board = app.duban  # type: ignore[attr-defined]
+    reqs = DashRequests(client.get("/_dash-dependencies").get_json())
+    version, conn = board.pw.snapshot()
+    work = workload_from(Indicators(conn, settings, version=version), as_of)
+    recorders: list[_RecordingCursor] = []
+    snapshot = board.pw.snapshot
+
+    def recording_snapshot():
+        v, cur = snapshot()
+        rec = _RecordingCursor(cur)
+        recorders.append(rec)
+        return v, rec
+
+    def post(body) -> tuple[float, int, int]:
+        t = time.perf_counter()
+        r = client.post("/_dash-update-component", json=body)
+        ms = (time.perf_counter() - t) * 1000
+        if r.status_code not in (200, 204):
+            raise RuntimeError(f"{body['output']} → HTTP {r.status_code}: {r.get_data(as_text=True)[:300]}")
+        return ms, r.status_code, len(r.get_data())
+
+    def cold():
+        board.pw.close()
+        indmod.clear_cache()
+
+    # cold: a fresh process view of a new version (connection reopened, no state, no results)
+    rows: dict[str, dict] = {}
+    cold_ms = []
+    for _ in range(cold_samples):
+        cold()
+        cold_ms.append(post(reqs.route("/", ""))[0])
+    t = time.perf_counter()
+    cold()
+    v, cur = board.pw.snapshot()
+    Indicators(cur, settings, version=v)._build_state(as_of, ("bench-floor", as_of))
+    state_build_ms = (time.perf_counter() - t) * 1000
+    cold()
+    post(reqs.route("/", ""))  # today's state and its 同比 state, as warm() builds them
+
+    board.pw.snapshot = recording_snapshot  # type: ignore[method-assign]
+    samples: dict[str, dict[str, list]] = {}
+
+    def sample(name: str, body: dict):
+        with indmod._LOCK:
+            indmod._RESULTS.clear()  # warm = state built, results computed afresh
+        recorders.clear()
+        ms, _, size = post(body)
+        floor = sum(r.floor_ms() for r in recorders)
+        cached_ms = post(body)[0]
+        s = samples.setdefault(name, {"warm": [], "floor": [], "cached": [], "bytes": []})
+        s["warm"].append(ms)
+        s["floor"].append(floor)
+        s["cached"].append(cached_ms)
+        s["bytes"].append(size)
+
+    for view, search in work.pages():
+        sample(f"page {view.split('/')[1] and '/' + view.split('/')[1] or '/'}", reqs.route(view, search))
+    y = work.years[-1] if work.years else as_of.year
+    for search in work.searches:
+        sample("filters (年度)", reqs.filter_change(search, year=y - 1))
+        if work.categories:
+            sample("cross-filter (类别)", reqs.cross_filter(search, "category", work.categories[-1]))
+    for search in work.searches[:3]:
+        sample("download 催办清单", reqs.download("download-chase-list", [search]))
+    sample("download 拒收清单", reqs.download("download-rejected"))
+    board.pw.snapshot = snapshot  # type: ignore[method-assign]
+
+    for name, s in samples.items():
+        warm, floor = _summary(s["warm"]), _summary(s["floor"])
+        rows[name] = {
+            "samples": warm["n"], "warm_p50_ms": warm["p50_ms"], "warm_p95_ms": warm["p95_ms"],
+            "cached_p50_ms": percentile(s["cached"], 50), "cached_p95_ms": percentile(s["cached"], 95),
+            "floor_p50_ms": floor["p50_ms"], "floor_p95_ms": floor["p95_ms"],
+            "ratio_p95": (warm["p95_ms"] / floor["p95_ms"]) if floor["p95_ms"] else None,
+            "response_kb_p50": percentile(s["bytes"], 50) / 1024,
+        }
+    board.pw.close()
+    return {"views": work.views, "searches": work.searches, "callbacks": rows,
+            "cold_first_page_ms": _summary(cold_ms), "state_build_ms": state_build_ms}
+
+
+# ── the server, its memory ────────────────────────────────────────────────────────────────────
+class ServeProcess:
+    """`duban serve --no-auth` on 127.0.0.1 in a child process; stop() ends exactly that process."""
+
+    def __init__(self, warehouse: Path, home: Path, workers: int = 2, port: int | None = None):
+        self.warehouse, self.home, self.workers = Path(warehouse), Path(home), workers
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+        self.peak_rss: dict[int, int] = {}
+        self._sampling = threading.Event()
+        self._sampler: threading.Thread | None = None
+        self.log_path = self.home / f"serve-{self.port}.log"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> "ServeProcess":
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "DUBAN_HOME": str(self.home)}
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            _duban("serve", "--warehouse", str(self.warehouse), "--host", "127.0.0.1", "--port", str(self.port),
+                   "--workers", str(self.workers), "--no-auth"),
+            env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"duban serve 退出 (代码 {self.proc.returncode}): {self.log_path.read_text()[-500:]}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/_dash-layout")
+                if conn.getresponse().status == 200 and len(self.worker_pids()) >= self.workers:
+                    conn.close()
+                    return self
+                conn.close()
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("duban serve 未能在限定时间内启动")
+
+    def worker_pids(self) -> list[int]:
+        if self.proc is None:
+            return []
+        try:
+            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(p) for p in text.split()]
+
+    @staticmethod
+    def _rss_kb(pid: int, field_name: str = "VmRSS") -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _sample(self) -> None:
+        while not self._sampling.wait(0.2):
+            for pid in self.worker_pids():
+                # VmHWM is the kernel's own peak: nothing between two samples is missed
+                peak = max(self._rss_kb(pid), self._rss_kb(pid, "VmHWM"))
+                self.peak_rss[pid] = max(self.peak_rss.get(pid, 0), peak)
+
+    def start_sampling(self) -> None:
+        self._sampling.clear()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def peak_worker_rss_mb(self) -> float | None:
+        return max(self.peak_rss.values()) / 1024 if self.peak_rss else None
+
+    def stop(self) -> None:
+        self._sampling.set()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # gunicorn's master stops its own workers
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _http(conn: http.client.HTTPConnection, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    conn.request(method, path, body=data, headers=headers)
+    r = conn.getresponse()
+    return r.status, r.read()
+
+
+# ── 4. the browser ────────────────────────────────────────────────────────────────────────────
+_RENDERED_JS = """() => {
+  const page = document.querySelector('#page');
+  if (!page || !page.children.length || document.querySelector('._dash-loading')) return false;
+  const graphs = [...document.querySelectorAll('.dash-graph')];
+  if (!graphs.every(g => g.querySelector('.main-svg'))) return false;
+  return performance.now();
+}"""
+_LAST_RESPONSE_JS = "() => Math.max(0, ...performance.getEntriesByType('resource').map(e => e.responseEnd))"
+
+
+def bench_browser(server: ServeProcess, paths: list[str], repeats: int = 3) -> dict:
+    """Navigation start → figures drawn and the network idle, per path: first visit (empty browser
+    cache, fresh context) and repeat visits (same context)."""
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, dict] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for path in paths:
+                first, repeat, graphs = [], [], 0
+                for i in range(repeats + 1):
+                    ctx = browser.new_context(viewport={"width": 1600, "height": 1000}) if i == 0 else ctx
+                    page = ctx.new_page()
+                    page.goto(server.base + path, wait_until="networkidle", timeout=120_000)
+                    drawn = page.wait_for_function(_RENDERED_JS, timeout=120_000).json_value()
+                    last = page.evaluate(_LAST_RESPONSE_JS)
+                    graphs = page.evaluate("() => document.querySelectorAll('.dash-graph .main-svg').length")
+                    (first if i == 0 else repeat).append(max(drawn, last))
+                    page.close()
+                ctx.close()
+                out[path] = {"first_visit_ms": first[0], "repeat_p50_ms": percentile(repeat, 50),
+                             "repeat_max_ms": max(repeat), "figures": graphs}
+        finally:
+            browser.close()
+    return out
+
+
+# ── 5. the load test ──────────────────────────────────────────────────────────────────────────
+@dataclass
+class LoadResult:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    requests: int = 0
+    lock = threading.Lock()
+
+    def add(self, kind: str, ms: float, error: str | None) -> None:
+        with self.lock:
+            self.requests += 1
+            self.latencies.setdefault(kind, []).append(ms)
+            if error:
+                self.errors.append(f"{kind}: {error}")
+
+    def summary(self) -> dict:
+        every = [v for vs in self.latencies.values() for v in vs]
+        return {"requests": self.requests, "errors": len(self.errors), "error_samples": self.errors[:5],
+                **{k: v for k, v in _summary(every).items() if k != "n"},
+                "by_kind": {k: _summary(v) for k, v in sorted(self.latencies.items())}}
+
+
+def run_load(base_port: int, pages: list[tuple[str, str]], users: int, seconds: float, think: float = 1.0,
+             check: Callable[[str, str, bytes], str | None] | None = None, seed: int = 1,
+             max_actions: int | None = None, filter_years: list[int | None] | None = None) -> LoadResult:
+    """`users` threads, each a user: a full page load first (GET page, layout, dependencies, the
+    page callback), then until time is up: navigate (page callback), change the year filter
+    (filter callback, then the page callback on the new URL) or reload, with `think` s between.
+    Every response must be 200/204 and pass ``check(kind, path, body)`` (None = fine)."""
+    result = LoadResult()
+    filter_years = filter_years or [None]
+    stop_at = time.monotonic() + seconds
+    deps_cache: list[DashRequests] = []
+    deps_lock = threading.Lock()
+
+    def user(n: int):
+        rng = random.Random(seed * 1000 + n)
+        conn = http.client.HTTPConnection("127.0.0.1", base_port, timeout=60)
+        actions = 0
+
+        def call(kind: str, method: str, path: str, body: dict | None = None, label: str = "") -> bytes | None:
+            nonlocal conn
+            t = time.perf_counter()
+            error = None
+            data = None
+            try:
+                status, data = _http(conn, method, path, body)
+                if status not in (200, 204):
+                    error = f"HTTP {status} {label}: {data[:200]!r}"
+                elif check is not None and status == 200:
+                    error = check(kind, label, data)
+            except (OSError, http.client.HTTPException) as exc:
+                error = f"{type(exc).__name__} {label}: {exc}"
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", base_port, timeout=60)
+            result.add(kind, (time.perf_counter() - t) * 1000, error)
+            return data if error is None else None
+
+        def page_load(path: str, search: str) -> DashRequests | None:
+            call("GET page", "GET", path + search, label=path + search)
+            call("GET layout", "GET", "/_dash-layout")
+            deps = call("GET dependencies", "GET", "/_dash-dependencies")
+            if deps is None:
+                return None
+            reqs = DashRequests(json.loads(deps))
+            with deps_lock:
+                deps_cache[:] = [reqs]
+            call("POST page callback", "POST", "/_dash-update-component", reqs.route(path, search), path + search)
+            return reqs
+
+        path, search = pages[rng.randrange(len(pages))]
+        reqs = page_load(path, search)
+        while time.monotonic() < stop_at and (max_actions is None or actions < max_actions):
+            time.sleep(think * (0.5 + rng.random()))  # 1 s on average, users out of step
+            if time.monotonic() >= stop_at:
+                break
+            actions += 1
+            path, search = pages[rng.randrange(len(pages))]
+            roll = rng.random()
+            if reqs is None or roll < 0.2:
+                reqs = page_load(path, search) or reqs
+            elif roll < 0.4:
+                data = call("POST filter callback", "POST", "/_dash-update-component",
+                            reqs.filter_change(search, year=rng.choice(filter_years)), "filters")
+                new_search = search
+                if data:
+                    new_search = json.loads(data).get("response", {}).get("url", {}).get("search", search)
+                call("POST page callback", "POST", "/_dash-update-component", reqs.route(path, new_search), path + new_search)
+            else:
+                call("POST page callback", "POST", "/_dash-update-component", reqs.route(path, search), path + search)
+        conn.close()
+
+    threads = [threading.Thread(target=user, args=(n,), daemon=True) for n in range(users)]
+    for th in threads:
+        th.start()
+        time.sleep(min(0.05, think / max(users, 1)))  # users arrive over a moment, not in one burst
+    for th in threads:
+        th.join(seconds + 180)
+    return result
+
+
+def bench_load(server: ServeProcess, pages: list[tuple[str, str]], users: int, seconds: float,
+               refresh: Callable[[], float] | None, filter_years: list[int | None] | None = None) -> dict:
+    box: dict[str, Any] = {}
+
+    def refresher():
+        time.sleep(seconds / 3)
+        box["refresh_s"] = refresh()
+
+    th = threading.Thread(target=refresher, daemon=True) if refresh else None
+    if th:
+        th.start()
+    res = run_load(server.port, pages, users, seconds, filter_years=filter_years)
+    if th:
+        th.join(600)
+    return {"users": users, "seconds": seconds, "workers": server.workers, **res.summary(),
+            "refresh_during_load_s": box.get("refresh_s")}
+
+
+# ── the run ───────────────────────────────────────────────────────────────────────────────────
+def run_bench(suggestions: int = 2000, years: int = 3, units: int = 100, as_json: bool = False,
+              workdir: Path | None = None, log: Callable[[str], None] = print, sections: Iterable[str] | None = None,
+              workers: int = 2, users: int = 40, load_seconds: float = 60, as_of: date | None = None) -> dict:
+    from duban.settings import load_settings
+    from warehouse.connection import WarehousePaths
+
+    chosen = set(sections or SECTIONS)
+    unknown = chosen - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"未知的测试项: {', '.join(sorted(unknown))} (可选: {', '.join(SECTIONS)})")
+    workdir = Path(workdir or Path("var") / "bench").resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
+    settings = load_settings(home)
+    as_of = as_of or date.today()
+    loadavg = os.getloadavg()
+    out: dict[str, Any] = {"sizes": {"suggestions": suggestions, "years": years, "units": units},
+                           "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in loadavg]},
+                           "as_of": as_of.isoformat()}
+    inbox, out["inbox"] = make_inbox(workdir, suggestions, years, units, log)
+    warehouse = workdir / "warehouse" / "duban.duckdb"
+    changed = workdir / "changed"
+    if "etl" in chosen:
+        log("ETL: 全量载入 …")
+        out["etl"] = bench_etl(inbox, workdir, home, settings, log)
+    elif not WarehousePaths(warehouse).link.exists():
+        raise RuntimeError(f"{warehouse} 尚无数据: 先运行包含 etl 的基准")
+    out["assignments"] = _count(warehouse, "assignments")
+    out["suggestions_loaded"] = _count(warehouse, "suggestions")
+    if "read" in chosen:
+        log("读取速度: etl.read 与 pandas + openpyxl 对比 …")
+        out["read"] = bench_read(inbox, settings)
+    if "callbacks" in chosen:
+        log("看板回调: 冷启动 / 预热 / 缓存 …")
+        out["callbacks"] = bench_callbacks(warehouse, home, settings, as_of, log)
+    if chosen & {"browser", "load"}:
+        with ServeProcess(warehouse, home, workers=workers) as server:
+            server.start_sampling()
+            if "browser" in chosen:
+                log("浏览器整页加载 (Chromium) …")
+                out["browser"] = bench_browser(server, ["/", "/units"])
+            if "load" in chosen:
+                log(f"负载测试: {users} 个用户, {load_seconds:g} 秒, 中途发布一次刷新 …")
+                from dashboard.app import create_app  # noqa: F401 - import cost outside the timed run
+                from warehouse.connection import PublishedWarehouse
+                from warehouse.indicators import Indicators
+
+                pw = PublishedWarehouse(warehouse)
+                v, cur = pw.snapshot()
+                work = workload_from(Indicators(cur, settings, version=v), as_of)
+                pw.close()
+
+                def refresh() -> float:
+                    t = time.perf_counter()
+                    src = changed if changed.is_dir() else None
+                    proc = subprocess.run(_duban("etl", "run", "--warehouse", str(warehouse), "--inbox", str(src or inbox)),
+                                          env={**os.environ, "DUBAN_HOME": str(home)}, capture_output=True)
+                    if proc.returncode != 0:
+                        raise RuntimeError(proc.stderr.decode(errors="replace")[-300:])
+                    return round(time.perf_counter() - t, 2)
+
+                out["load"] = bench_load(server, work.pages(), users, load_seconds, refresh, [None, *work.years[-3:]])
+            out["serve_worker_peak_rss_mb"] = server.peak_worker_rss_mb()
+    out["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    out["budgets"] = check_budgets(out)
+    log(json.dumps(out, ensure_ascii=False, indent=1, default=str) if as_json else format_table(out))
+    return out
+
+
+def _count(warehouse: Path, table: str) -> int:
+    import duckdb
+
+    from warehouse.connection import WarehousePaths
+
+    con = duckdb.connect(str(WarehousePaths(warehouse).current_version()), read_only=True)
+    try:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def check_budgets(out: dict) -> dict:
+    """Each budget of docs/benchmark.md: met (True/False) with the figure, or None when not measured."""
+    b = BUDGETS
+    res: dict[str, Any] = {}
+    cbs = (out.get("callbacks") or {}).get("callbacks") or {}
+    if cbs:
+        worst = max(cbs.items(), key=lambda kv: kv[1]["warm_p95_ms"] or 0)
+        res["callback_p95_ms"] = (worst[1]["warm_p95_ms"] <= b["callback_p95_ms"], round(worst[1]["warm_p95_ms"], 1), worst[0])
+        ratios = [(k, v["ratio_p95"]) for k, v in cbs.items() if v["ratio_p95"] is not None and v["floor_p95_ms"] >= 1]
+        if ratios:
+            k, r = max(ratios, key=lambda kv: kv[1])
+            res["callback_floor_ratio"] = (r <= b["callback_floor_ratio"], round(r, 1), k)
+    if out.get("browser"):
+        worst = max(v["first_visit_ms"] for v in out["browser"].values())
+        root = out["browser"].get("/", {})
+        res["page_load_s"] = (root.get("first_visit_ms", 1e9) / 1000 <= b["page_load_s"], round(root.get("first_visit_ms", 0) / 1000, 2),
+                              f"/ (最慢页面 {worst / 1000:.2f} s)")
+    if out.get("load"):
+        load = out["load"]
+        res["load_p95_ms"] = (load["p95_ms"] is not None and load["p95_ms"] <= b["load_p95_ms"] and load["errors"] == 0,
+                              round(load["p95_ms"] or 0, 1), f"错误 {load['errors']}")
+    if out.get("read"):
+        res["etl_read_speedup"] = ((out["read"]["speedup"] or 0) >= b["etl_read_speedup"], out["read"]["speedup"], "倍")
+    if out.get("etl"):
+        s = out["etl"]["incremental"]["seconds"]
+        res["incremental_s"] = (s <= b["incremental_s"], s, "秒")
+    if out.get("serve_worker_peak_rss_mb") is not None:
+        mb = out["serve_worker_peak_rss_mb"]
+        res["worker_rss_mb"] = (mb <= b["worker_rss_mb"], round(mb), "MB")
+    return res
+
+
+def _f(value, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def format_table(out: dict) -> str:
+    s = out["sizes"]
+    lines = [f"duban 基准 / benchmark: 每年 {s['suggestions']} 件 × {s['years']} 年, {s['units']} 个单位; "
+             f"交办 {out.get('assignments', 0):,} 条; CPU {out['machine']['cpus']} 核, 负载 {out['machine']['loadavg_at_start']}"
+             f" → {out['machine'].get('loadavg_at_end')}"]
+    if "etl" in out:
+        e = out["etl"]
+        lines += ["", "ETL", f"  文件 {e['files']}  读取行 {e['rows_read']:,}  载入 {e['loaded']:,}  被替代 {e['superseded']:,}  拒收 {e['rejected']:,}",
+                  f"  全量 {e['seconds']} s  ({e['rows_per_second']:,} 行/秒)   增量 (重新报送 1 个文件) {e['incremental']['seconds']} s"]
+    if "read" in out:
+        r = out["read"]
+        lines += ["", "读取: etl.read 与 pandas (+openpyxl / xlrd / read_csv)"]
+        for fmt, v in r["formats"].items():
+            lines.append(f"  {fmt:5} {v['files']:4}/{v['of']:<5} 个文件 {v['rows']:>9,} 行  ours {v['etl_read_s']:8.2f} s  pandas {v['pandas_s']:8.2f} s  ×{v['speedup']}")
+        lines.append(f"  合计 ours {r['etl_read_s']:.2f} s  pandas {r['pandas_s']:.2f} s  ×{r['speedup']}")
+    if "callbacks" in out:
+        c = out["callbacks"]
+        lines += ["", f"看板回调 (毫秒; 冷启动首页 p50 {_f(c['cold_first_page_ms']['p50_ms'], 0)}, 状态构建 {_f(c['state_build_ms'], 0)})",
+                  f"  {'callback':24} {'n':>3} {'warm p50':>9} {'warm p95':>9} {'floor p95':>9} {'×floor':>7} {'cached p95':>10} {'KB':>7}"]
+        for name, v in c["callbacks"].items():
+            lines.append(f"  {name:24} {v['samples']:>3} {_f(v['warm_p50_ms']):>9} {_f(v['warm_p95_ms']):>9} {_f(v['floor_p95_ms']):>9} "
+                         f"{_f(v['ratio_p95']):>7} {_f(v['cached_p95_ms']):>10} {_f(v['response_kb_p50']):>7}")
+    if "browser" in out:
+        lines += ["", "浏览器整页加载 (Chromium, 毫秒)"]
+        for path, v in out["browser"].items():
+            lines.append(f"  {path:8} 首次 {_f(v['first_visit_ms'], 0)}  再次 p50 {_f(v['repeat_p50_ms'], 0)}  图表 {v['figures']}")
+    if "load" in out:
+        l = out["load"]
+        lines += ["", f"负载测试: {l['users']} 用户 × {l['seconds']:g} s, {l['workers']} 个 worker, 中途刷新 {l['refresh_during_load_s']} s",
+                  f"  请求 {l['requests']}  错误 {l['errors']}  p50 {_f(l['p50_ms'])} ms  p95 {_f(l['p95_ms'])} ms  max {_f(l['max_ms'])} ms"]
+        for kind, v in l["by_kind"].items():
+            lines.append(f"    {kind:22} n {v['n']:5}  p50 {_f(v['p50_ms']):>8}  p95 {_f(v['p95_ms']):>8}")
+    if out.get("serve_worker_peak_rss_mb") is not None:
+        lines.append(f"\nserve worker 峰值内存 {out['serve_worker_peak_rss_mb']:.0f} MB")
+    lines += ["", "预算 / budgets"]
+    for key, (ok, value, note) in out["budgets"].items():
+        lines.append(f"  {'✓' if ok else '✗'} {key:22} {value} (预算 {BUDGETS[key]}) {note}")
+    return "\n".join(lines)
