@@ -351,27 +351,29 @@ def _simulate_lead(rng: random.Random, a: Assignment, quality: float, current: b
             a.extension = (deadline - timedelta(days=rng.randint(3, 15)), to)
             deadline = to
     span = max((deadline - s.assigned).days, 20)
-    if current and rng.random() < 0.04 + (1 - quality) * 0.2:
+    if current and rng.random() < 0.03 + (1 - quality) * 0.12:
         reply = deadline + timedelta(days=rng.randint(120, 400))  # stuck: still open at as_of
     elif rng.random() < 0.04 + (1 - quality) * 0.3:
         reply = deadline + timedelta(days=rng.randint(1, 75))
-    else:
-        reply = s.assigned + timedelta(days=rng.randint(15, span))
+    else:  # most units answer in the last weeks before the deadline
+        reply = s.assigned + timedelta(days=round(rng.triangular(15, span, span * 0.85)))
     face = rng.random() < 0.7 + quality * 0.25
     cls = _pick(rng, (("A", 62 + 25 * quality), ("B", 16), ("C", 8), ("D", 4)))
     r = rng.random()
-    ev = "不满意" if r < 0.03 else "基本满意" if r < 0.14 else "未表态" if r < 0.16 else "满意"
+    unhappy = 0.10 if cls in "CD" else 0.03  # a reply that solves nothing is judged harder
+    ev = ("不满意" if r < unhappy else "基本满意" if r < unhappy + 0.11 else "未表态" if r < unhappy + 0.13
+          else "满意")
     ev_date = reply + timedelta(days=rng.randint(7, 45))
     work = ev if rng.random() < 0.8 or ev == "未表态" else ("满意" if ev != "满意" else "基本满意")
     a.replies.append((reply, cls, face, ev_date, ev, work))
-    if ev == "不满意":  # 重新办理: a new reply and a new evaluation replace the first ones
+    if ev == "不满意" and rng.random() < 0.6:  # 重新办理: a new reply and evaluation replace the first
         reply2 = ev_date + timedelta(days=rng.randint(15, 50))
         cls2 = rng.choice(("A", "B")) if cls in "CD" else cls
-        ev2 = "满意" if rng.random() < 0.7 else "基本满意"
+        ev2 = _pick(rng, (("满意", 55), ("基本满意", 30), ("不满意", 15)))
         a.replies.append((reply2, cls2, True, reply2 + timedelta(days=rng.randint(7, 30)), ev2, ev2))
     if any(rep[1] == "B" for rep in a.replies):
         b_reply = next(rep[0] for rep in a.replies if rep[1] == "B")
-        promised = add_months(b_reply, rng.randint(2, 14))
+        promised = add_months(b_reply, rng.randint(1, 9))
         promised = date(promised.year, promised.month, calendar.monthrange(promised.year, promised.month)[1])
         r = rng.random()
         if r < 0.78:
@@ -812,8 +814,8 @@ def choose_style(rng: random.Random, unit: Unit, rows_hint: int) -> ExportStyle:
         headers["year"] = rng.choice(HEADER_CHOICES["year"])
     spellings = unit_spellings(unit)
     spelling = spellings[0] if rng.random() < 0.45 else rng.choice(spellings)
-    if unit_in == "filename":  # a file name is typed by hand: no (盖章)
-        spelling = spelling.replace("（盖章）", "")
+    if unit_in == "filename":  # a file name is typed by hand: no (盖章), no second name in brackets
+        spelling = spelling.split("（")[0]
     return ExportStyle(
         fmt=fmt, encoding=encoding, fields=fields, headers=headers,
         number_style=_pick(rng, (("plain", 35), ("hao", 25), ("padded", 10), ("year", 15), ("jianyi", 5),
@@ -827,7 +829,7 @@ def choose_style(rng: random.Random, unit: Unit, rows_hint: int) -> ExportStyle:
         no_date_word=rng.choice((None, None, None, "未答复", "待定")),
         title=title, unit_in=unit_in, date_in=date_in, split=split,
         explain=split and rng.random() < 0.6, signature=rng.random() < 0.5, spelling=spelling,
-        separator=rng.choice(("  ", "    ", "\u3000\u3000", "，")),
+        separator=rng.choice(("  ", "    ", "\u3000\u3000")),
         nbsp=fmt != "csv" and rng.random() < 0.15, name_pattern=rng.randint(0, 3),
     )
 
@@ -995,16 +997,20 @@ class ExportWriter:
 
 
 def export_dates(rng: random.Random, year: int, as_of: date, current: bool, sparse: bool) -> list[date]:
-    """Report dates of one unit's exports for a year: every few weeks from May, up to as_of."""
-    end = min(as_of, date(year + 1, 3, 31))
+    """Report dates of one unit's exports for a year: every few weeks from May, up to as_of; a
+    completed year ends with a final export in June of the next (闭会建议 of January are due by April)."""
+    final = date(year + 1, 6, rng.randint(10, 30))
     if sparse:  # large demos: only the final export of a completed year
-        return [d for d in (date(year + 1, 1, rng.randint(10, 31)),) if d <= end]
+        return [final] if final <= as_of else []
+    end = min(as_of, final)
     cadence = (42, 56) if current else (70, 90)
     d = date(year, 4, 25) + timedelta(days=rng.randint(0, 25))
     out = []
-    while d <= end:
+    while d < end - timedelta(days=20):
         out.append(d)
         d += timedelta(days=rng.randint(*cadence))
+    if end == final or not out:
+        out.append(end)
     return out
 
 
@@ -1113,11 +1119,13 @@ def _write_exports(inbox: _Inbox, yd: YearData, unit_list: list[Unit], as_of: da
     silent: set[str] = set()
     stale: set[str] = set()
     if current:  # who has not reported at all this year, who sent one early export and stopped
-        order = [u.name for u in units_with_work]
+        # among the lighter half: a unit with many suggestions is chased before it can fall silent
+        by_load = sorted(units_with_work, key=lambda u: (len(yd.by_unit[u.name]), u.name))
+        order = [u.name for u in by_load[:max(1, len(by_load) // 2)]]
         rng.shuffle(order)
-        n_silent = min(5, max(1, len(order) // 20))
+        n_silent = min(5, -(-len(by_load) // 20))
         silent = set(order[:n_silent])
-        stale = set(order[n_silent:n_silent + min(3, max(1, len(order) // 30))])
+        stale = set(order[n_silent:n_silent + min(3, max(1, len(by_load) // 30))])
         inbox.summary.unreported = sorted(silent)
         inbox.summary.stale = sorted(stale)
     # mess goes into the newest export of a few regular units of the newest year
