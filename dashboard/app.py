@@ -92,8 +92,8 @@ class Dashboard:
     settings: Settings
     home: Path
 
-    def context(self, pathname: str, search: str | None, viewer: Any = None) -> C.ViewContext:
-        version, conn = self.pw.snapshot()
+    def context(self, pathname: str, search: str | None, viewer: Any = None, snapshot: tuple | None = None) -> C.ViewContext:
+        version, conn = snapshot or self.pw.snapshot()
         ind = Indicators(conn, self.settings, version=version)
         viewer = viewer or current_viewer()
         restrict = viewer.unit if viewer.role == "unit" else None
@@ -109,7 +109,7 @@ class Dashboard:
             refreshed_at=ind.last_refreshed(),
         )
 
-    def render(self, pathname: str | None, search: str | None = None, viewer: Any = None) -> Any:
+    def render(self, pathname: str | None, search: str | None = None, viewer: Any = None, snapshot: tuple | None = None) -> Any:
         """The router: the whole page (nav, filters, view) for a path + query string."""
         parts = split_path(pathname)
         head, args = (parts[0], parts[1:]) if parts else ("", [])
@@ -118,7 +118,7 @@ class Dashboard:
         else:
             module = ROUTES.get(head)
         try:
-            ctx = self.context(pathname or "/", search, viewer)
+            ctx = self.context(pathname or "/", search, viewer, snapshot)
         except WarehouseMissing as exc:
             return _shell_message("尚无数据", str(exc))
         if module is None:
@@ -131,6 +131,15 @@ class Dashboard:
         if module is meeting_page:
             return body
         return self._chrome(ctx, body)
+
+    WARM_PATHS = ("/", "/units", "/overdue", "/key", "/trends", "/meeting")
+
+    def warm(self, version: str, conn) -> None:
+        """Render the main views' default state on a version before it is served (duban serve sets
+        this as PublishedWarehouse.prepare): the state for T and every default result get cached."""
+        viewer = _auth().LOCAL_VIEWER  # a supervisor: sees everything, like leaders and supervisors
+        for path in self.WARM_PATHS:
+            self.render(path, "", viewer=viewer, snapshot=(version, conn))
 
     def _chrome(self, ctx: C.ViewContext, body: Any) -> html.Div:
         return html.Div([C.navbar(ctx, ctx.path), C.filter_bar(ctx), dbc.Container(body, fluid=True, className="py-2")])

@@ -6,9 +6,27 @@ only on a loopback address); DUBAN_HOME (default ./var) holds accounts, audit lo
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 
 from dashboard.app import create_app
+from warehouse.connection import WarehouseMissing
 
 app = create_app(os.environ["DUBAN_WAREHOUSE"], auth=os.environ.get("DUBAN_NO_AUTH") != "1")
 application = app.server
+
+
+def _warm_current() -> None:
+    try:
+        app.duban.warm(*app.duban.pw.snapshot())
+    except WarehouseMissing:
+        pass
+    except Exception:  # no version yet, or a broken one: requests will say so themselves
+        logging.getLogger(__name__).exception("warming the published version")
+
+
+# Warm the published version now (in the background, so the worker answers at once) and every
+# newly published one before it is served (PublishedWarehouse.prepare).
+app.duban.pw.prepare = app.duban.warm
+threading.Thread(target=_warm_current, daemon=True).start()

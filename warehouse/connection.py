@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -66,8 +68,13 @@ class PublishedWarehouse:
     that version, so caches keyed on it are invalidated by a refresh. Thread-safe.
     """
 
-    def __init__(self, link: Path | str):
+    def __init__(self, link: Path | str, prepare: Callable[[str, duckdb.DuckDBPyConnection], None] | None = None):
         self.paths = WarehousePaths(Path(link))
+        # prepare(version name, cursor): the server warms a newly published version with it in the
+        # background and keeps answering from the previous version until that is done, so no
+        # request after a refresh waits for the new version's state to be built.
+        self.prepare = prepare
+        self._preparing: Path | None = None
         self._lock = threading.Lock()
         self._version: Path | None = None
         self._conn: duckdb.DuckDBPyConnection | None = None
@@ -78,6 +85,11 @@ class PublishedWarehouse:
     def _current(self) -> tuple[Path, duckdb.DuckDBPyConnection]:
         target = self.paths.current_version()
         with self._lock:
+            if self.prepare is not None and self._conn is not None and target != self._version:
+                if self._preparing is None:  # one at a time; a newer version waits for the next look
+                    self._preparing = target
+                    threading.Thread(target=self._prepare_then_switch, args=(target,), daemon=True).start()
+                return self._version, self._conn
             if target != self._version or self._conn is None:
                 if self._conn is not None:
                     self._retired.append(self._conn)
@@ -87,15 +99,31 @@ class PublishedWarehouse:
                 self._version = target
             return self._version, self._conn
 
+    def _prepare_then_switch(self, target: Path) -> None:
+        conn = None
+        try:
+            conn = open_readonly(target)
+            self.prepare(str(target), conn.cursor())
+        except Exception:  # a failed warm-up must not keep the new version away: switch cold
+            logging.getLogger(__name__).exception("preparing %s", target)
+        with self._lock:
+            self._preparing = None
+            if conn is not None:
+                if self._conn is not None:
+                    self._retired.append(self._conn)
+                while len(self._retired) > 2:
+                    self._retired.pop(0).close()
+                self._conn, self._version = conn, target
+
     @property
     def version(self) -> str:
         return self._current()[0].name
 
     def snapshot(self) -> tuple[str, duckdb.DuckDBPyConnection]:
-        """(version name, cursor) from one look at the link: a refresh between two separate calls
+        """(version key, cursor) from one look at the link: a refresh between two separate calls
         could otherwise pair the new version's name (a cache key) with the old version's data."""
         version, conn = self._current()
-        return version.name, conn.cursor()
+        return str(version), conn.cursor()  # the full path: unique even across warehouses in one process
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """A cursor (its own transaction) on the current version; cheap, one per request."""
