@@ -351,7 +351,7 @@ def _simulate_lead(rng: random.Random, a: Assignment, quality: float, current: b
             a.extension = (deadline - timedelta(days=rng.randint(3, 15)), to)
             deadline = to
     span = max((deadline - s.assigned).days, 20)
-    if current and rng.random() < 0.03 + (1 - quality) * 0.12:
+    if current and rng.random() < 0.02 + (1 - quality) * 0.08:
         reply = deadline + timedelta(days=rng.randint(120, 400))  # stuck: still open at as_of
     elif rng.random() < 0.04 + (1 - quality) * 0.3:
         reply = deadline + timedelta(days=rng.randint(1, 75))
@@ -1006,7 +1006,7 @@ def export_dates(rng: random.Random, year: int, as_of: date, current: bool, spar
     cadence = (42, 56) if current else (70, 90)
     d = date(year, 4, 25) + timedelta(days=rng.randint(0, 25))
     out = []
-    while d < end - timedelta(days=20):
+    while d <= end - timedelta(days=0 if current else 20):  # a completed year's final comes last
         out.append(d)
         d += timedelta(days=rng.randint(*cadence))
     if end == final or not out:
