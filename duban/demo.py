@@ -1029,6 +1029,7 @@ class InboxSummary:
     mess: dict[str, list[str]] = field(default_factory=dict)  # kind → "path | sheet | 第N行"
     unreported: list[str] = field(default_factory=list)  # units with no export in the newest year
     stale: list[str] = field(default_factory=list)  # units whose newest-year export is one early file
+    multi_year: list[str] = field(default_factory=list)  # workbooks with one sheet per year ("2025年", "2026年")
     years: list[int] = field(default_factory=list)
 
 
@@ -1081,6 +1082,7 @@ def write_inbox(directory: Path, suggestions: int = 400, years: int = 3, units: 
     contacts = {u.name: (_name(rng), f"138{rng.randint(0, 9999):04d}{rng.randint(0, 9999):04d}") for u in unit_list}
 
     deputies_by_term: dict[int, list[tuple[str, str]]] = {}
+    previous: YearData | None = None
     delegations = [f"{d}代表团" for d in DISTRICTS]
     for y in year_list:
         term = _term(y)[0]
@@ -1104,16 +1106,17 @@ def write_inbox(directory: Path, suggestions: int = 400, years: int = 3, units: 
             for r, row in enumerate(sheets[0].rows):
                 if any(isinstance(v, str) and "<script>" in v for v in row):
                     inbox.mess("script_title", f"{inbox.rel(p)} | {sheets[0].name} | 第{r + 1}行")
-        _write_exports(inbox, yd, unit_list, as_of, current, contacts, large)
+        _write_exports(inbox, yd, unit_list, as_of, current, contacts, large, previous)
         if not current and not large:
             _write_evaluation(inbox, yd, as_of)
+        previous = None if large else yd  # large demos keep one year in memory at a time
     _write_broken(inbox, newest, as_of)
     say(f"演示收件箱已生成: {summary.files} 个文件")
     return summary
 
 
 def _write_exports(inbox: _Inbox, yd: YearData, unit_list: list[Unit], as_of: date, current: bool,
-                   contacts: dict, large: bool) -> None:
+                   contacts: dict, large: bool, previous: YearData | None = None) -> None:
     rng, year = inbox.rng, yd.year
     units_with_work = [u for u in unit_list if yd.by_unit.get(u.name)]
     silent: set[str] = set()
@@ -1139,6 +1142,11 @@ def _write_exports(inbox: _Inbox, yd: YearData, unit_list: list[Unit], as_of: da
         typo = [n for n in regular if n.startswith("市") and not n.startswith("市委") and n not in targets]
         if typo:
             targets[rng.choice(typo)] = ["unknown_unit"]
+        # two units send this year's and last year's items (回头看 of promises) in one workbook
+        if previous:
+            both = [n for n in regular if n not in targets and previous.by_unit.get(n)]
+            for name in rng.sample(both, min(2, len(both))):
+                targets[name] = ["multi_year"]
     for unit in units_with_work:
         work = yd.by_unit[unit.name]
         if current and unit.name in silent:
@@ -1149,6 +1157,10 @@ def _write_exports(inbox: _Inbox, yd: YearData, unit_list: list[Unit], as_of: da
         if not dates:
             continue
         style = choose_style(rng, unit, len(work))
+        if "multi_year" in targets.get(unit.name, ()):
+            style.split, style.explain = False, False
+            if style.fmt == "csv":
+                style.fmt, style.encoding = "xlsx", ""
         if "formula_cell" in targets.get(unit.name, ()) and "remark" not in style.fields:
             style.fields.append("remark")
             style.headers["remark"] = "备注"
@@ -1162,6 +1174,11 @@ def _write_exports(inbox: _Inbox, yd: YearData, unit_list: list[Unit], as_of: da
                                          contact, [])
                 if path:
                     inbox.mess("unknown_unit", inbox.rel(path))
+            elif "multi_year" in mess:
+                earlier = (ExportWriter(rng, style, unit, previous.year), previous.by_unit[unit.name])
+                path = _write_one_export(inbox, yd, unit, work, writer, rd, contact, [], earlier)
+                if path:
+                    inbox.summary.multi_year.append(inbox.rel(path))
             else:
                 _write_one_export(inbox, yd, unit, work, writer, rd, contact, mess)
 
@@ -1203,15 +1220,17 @@ def _file_name(style: ExportStyle, year: int, rd: date) -> str:
 
 
 def _write_one_export(inbox: _Inbox, yd: YearData, unit: Unit, work: list[Assignment], writer: ExportWriter,
-                      rd: date, contact: tuple[str, str], mess: list[str]) -> Path | None:
-    """Write the unit's export as of ``rd``; none (None) when nothing had been assigned to it yet."""
+                      rd: date, contact: tuple[str, str], mess: list[str],
+                      earlier: tuple[ExportWriter, list[Assignment]] | None = None) -> Path | None:
+    """Write the unit's export as of ``rd``; none (None) when nothing had been assigned to it yet.
+    ``earlier``: also a first sheet with last year's items, in that year's writer."""
     rng, style, year = inbox.rng, writer.style, yd.year
     if not any(a.s.assigned <= rd for a in work):
         return None
     width = len(style.fields)
     header = [style.headers[f] for f in style.fields]
     groups = [("主办件", [a for a in work if a.role != "协办"]), ("协办件", [a for a in work if a.role == "协办"])] \
-        if style.split else [(f"{year}年" if rng.random() < 0.5 else "Sheet1", work)]
+        if style.split else [(f"{year}年" if earlier or rng.random() < 0.5 else "Sheet1", work)]
     sheets: list[Sheet] = []
     data_pos: list[tuple[Sheet, int, int]] = []  # (sheet, first data row index, seq column)
     rows_written = 0
@@ -1241,6 +1260,17 @@ def _write_one_export(inbox: _Inbox, yd: YearData, unit: Unit, work: list[Assign
             sheet.rows.append([None] * width)
             sheet.rows.append([f"填表人：{contact[0]}\u3000\u3000联系电话：{contact[1]}\u3000\u3000审核人：{_name(rng)}"]
                               + [None] * (width - 1))
+    if earlier:
+        last_writer, last_work = earlier
+        sheet = Sheet(f"{last_writer.year}年")
+        sheet.rows += _title_rows(style, last_writer.year, rd, width)
+        if sheet.rows:
+            sheet.merges.append((0, 0, 0, width - 1))
+        sheet.rows.append(header)
+        for seq, a in enumerate(last_work, 1):
+            sheet.rows.append(last_writer.row(seq, snapshot(a, rd), contact))
+        rows_written += len(last_work)
+        sheets.insert(0, sheet)
     if style.explain:
         note = Sheet("说明")
         note.rows = [["填表说明"], ["1. 办理结果按A、B、C、D四类填写。"], ["2. 代表意见填写满意、基本满意或不满意。"],

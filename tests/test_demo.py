@@ -260,3 +260,16 @@ def test_the_typo_export_is_written(small_inbox):
     text = " ".join(c for rows in _read_rows(root / path).values() for r in rows for c in r) + path
     # the sender's own name with 市 typed as 是, in a cell, a column or the file name
     assert any("是" + u.name[1:] in text for u in demo_units(15) if u.name.startswith("市"))
+
+
+def test_multi_year_workbooks(small_inbox):
+    root, summary = small_inbox
+    assert summary.multi_year
+    for path in summary.multi_year:
+        sheets = _read_rows(root / path)
+        assert list(sheets)[:2] == ["2025年", "2026年"]
+        # each sheet has a header row and at least one data row below it
+        for name in ("2025年", "2026年"):
+            rows = sheets[name]
+            header = next(i for i, r in enumerate(rows) if r[0] == "序号")
+            assert rows[header + 1][0] == "1"
