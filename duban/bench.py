@@ -334,7 +334,8 @@ class _RecordingCursor:
         return total * 1000
 
 
-def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, cold_samples: int = 3) -> dict:
+def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, cold_samples: int = 3,
+                    max_searches: int | None = None) -> dict:
     from dashboard.app import create_app
     from warehouse import indicators as indmod
     from warehouse.indicators import Indicators
@@ -345,6 +346,8 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
     reqs = DashRequests(client.get("/_dash-dependencies").get_json())
     version, conn = board.pw.snapshot()
     work = workload_from(Indicators(conn, settings, version=version), as_of)
+    if max_searches:
+        work.searches = work.searches[:max_searches]
     recorders: list[_RecordingCursor] = []
     snapshot = board.pw.snapshot
 
@@ -686,7 +689,8 @@ def bench_load(server: ServeProcess, pages: list[tuple[str, str]], users: int, s
 # ── the run ───────────────────────────────────────────────────────────────────────────────────
 def run_bench(suggestions: int = 2000, years: int = 3, units: int = 100, as_json: bool = False,
               workdir: Path | None = None, log: Callable[[str], None] = print, sections: Iterable[str] | None = None,
-              workers: int = 2, users: int = 40, load_seconds: float = 60, as_of: date | None = None) -> dict:
+              workers: int = 2, users: int = 40, load_seconds: float = 60, as_of: date | None = None,
+              max_searches: int | None = None) -> dict:
     from duban.settings import load_settings
     from warehouse.connection import WarehousePaths
 
@@ -719,7 +723,8 @@ def run_bench(suggestions: int = 2000, years: int = 3, units: int = 100, as_json
         out["read"] = bench_read(inbox, settings)
     if "callbacks" in chosen:
         log("看板回调: 冷启动 / 预热 / 缓存 …")
-        out["callbacks"] = bench_callbacks(warehouse, home, settings, as_of, log)
+        out["callbacks"] = bench_callbacks(warehouse, home, settings, as_of, log, cold_samples=1 if max_searches else 3,
+                                           max_searches=max_searches)
     if chosen & {"browser", "load"}:
         with ServeProcess(warehouse, home, workers=workers) as server:
             server.start_sampling()
