@@ -62,6 +62,11 @@ def unit_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
     return C.integer_axis(fig, [overdue.get(u, 0) + soon.get(u, 0) for u in units], "x")
 
 
+# Rows sent to the browser: the most overdue first; the 催办清单 download has every row (tens of
+# thousands at a million assignments would be megabytes per page view).
+LIST_LIMIT = 1000
+
+
 def list_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
     return [{
         "number": f"{r['session']} 第{r['number']}号",
@@ -114,7 +119,9 @@ def layout(ctx: C.ViewContext, *_):
             [
                 html.Div([dbc.Button("下载催办清单 (Excel)", id="download-chase-list", color="danger", size="sm"),
                           dcc.Store(id="chase-list-search", data=ctx.state.to_search())], className="mb-2"),
-                C.grid("grid-overdue", list_rows(ctx, shown), COLUMNS, height=520),
+                C.grid("grid-overdue", list_rows(ctx, shown[:LIST_LIMIT]), COLUMNS, height=520),
+                html.Div(f"清单只列出逾期最久的 {LIST_LIMIT} 件次 (共 {len(shown)} 件次); 全部请下载催办清单。",
+                         className="small text-muted mt-1", id="overdue-list-limit") if len(shown) > LIST_LIMIT else None,
             ],
             id="overdue-list",
         ),
