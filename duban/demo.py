@@ -801,8 +801,8 @@ def choose_style(rng: random.Random, unit: Unit, rows_hint: int) -> ExportStyle:
     title = _pick(rng, (("none", 15), ("title", 30), ("title_and_cell", 40), ("cell_only", 15)))
     date_in = "filename" if unit_in == "filename" and rng.random() < 0.6 else _pick(
         rng, (("cell", 50), ("title", 30), ("filename", 20)))
-    if date_in == "cell" and title == "none":
-        title = "cell_only"
+    if date_in == "cell" and title in ("none", "title"):
+        title = "cell_only" if title == "none" else "title_and_cell"
     if unit_in == "cell" and title in ("none", "title"):
         title = "title_and_cell"
     if date_in == "title" and title in ("none", "cell_only"):

@@ -273,3 +273,26 @@ def test_multi_year_workbooks(small_inbox):
             rows = sheets[name]
             header = next(i for i, r in enumerate(rows) if r[0] == "序号")
             assert rows[header + 1][0] == "1"
+
+
+def test_every_export_says_when_and_who(small_inbox):
+    """An export's report date orders it among the unit's exports: it must be in a cell, the title
+    or the file name (the file time is the same for all of them); and so must the sender."""
+    root, summary = small_inbox
+    spellings = {sp.split("（")[0] for u in demo_units(15) for sp in unit_spellings(u)}
+    spellings |= {"是" + u.name[1:] for u in demo_units(15)}  # the deliberate typo
+    checked = 0
+    for path in root.rglob("*"):
+        if not path.is_file() or not path.stat().st_size or "交办台账" in path.name or "测评" in path.name:
+            continue
+        if path.read_bytes()[:4] == b"%PDF" or "损坏" in path.name:
+            continue
+        sheets = _read_rows(path)
+        top = " ".join(c for rows in sheets.values() for r in rows[:3] for c in r)
+        assert re.search(r"\d{4}-\d{2}-\d{2}|\d{8}", path.name) or "填报日期" in top or "截至" in top, path
+        # the sender: a 填报单位 cell, a 承办单位/办理单位 column, or its name in the file name
+        whole = " ".join(c for rows in sheets.values() for r in rows[:4] for c in r)
+        has_column = any(h in whole.split() for h in ("承办单位", "办理单位"))
+        assert "填报单位" in whole or has_column or any(sp in path.name for sp in spellings), path
+        checked += 1
+    assert checked == summary.by_kind["unit_export"]
