@@ -25,6 +25,10 @@ def refreshes_table(rows: list[dict]) -> dbc.Table:
     return dbc.Table([html.Thead(html.Tr([html.Th(c) for c in cols])), html.Tbody(body)], size="sm", bordered=True, responsive=True, id="refreshes")
 
 
+# Rejected rows sent to the browser (the newest files first); the download has all of them.
+REJECTED_LIMIT = 1000
+
+
 def layout(ctx: C.ViewContext, *_):
     st = ctx.ind.data_status(ctx.restrict_unit)
     refreshes = as_rows(st.get("refreshes"))
@@ -46,7 +50,7 @@ def layout(ctx: C.ViewContext, *_):
         {"field": "reason", "headerName": "拒收原因", "minWidth": 220, "wrapText": True, "autoHeight": True},
     ]
     rej_rows = [{"file": r.get("file_name") or "", "sheet": r.get("sheet") or "", "row": r.get("row_no"), "column": r.get("column_name") or "",
-                 "value": r.get("value") or "", "reason": r.get("reason") or ""} for r in rejected]
+                 "value": r.get("value") or "", "reason": r.get("reason") or ""} for r in rejected[:REJECTED_LIMIT]]
     rej_cols = [
         {"field": "file", "headerName": "文件", "minWidth": 200}, {"field": "sheet", "headerName": "工作表", "maxWidth": 120},
         {"field": "row", "headerName": "行", "maxWidth": 80}, {"field": "column", "headerName": "列", "maxWidth": 120},
@@ -65,6 +69,8 @@ def layout(ctx: C.ViewContext, *_):
         C.card(f"拒收的行 ({len(rejected)}; 可在表头筛选)", [
             html.Div(dbc.Button("下载拒收清单 (Excel)", id="download-rejected", color="secondary", size="sm"), className="mb-2"),
             C.grid("grid-rejected", rej_rows, rej_cols, height=420),
+            html.Div(f"此处只列出最近的 {REJECTED_LIMIT} 行; 全部请下载拒收清单。", className="small text-muted mt-1")
+            if len(rejected) > REJECTED_LIMIT else None,
         ], id="rejected-card"),
     ])
 

@@ -33,6 +33,10 @@ def item_row(ctx: C.ViewContext, r: dict) -> html.Tr:
     ])
 
 
+# Rows per leader drawn as a table (thousands of rows would take seconds to build and to draw);
+# the counts above cover all of them, a year or session filter narrows the list.
+SECTION_LIMIT = 100
+
 HEADER = html.Thead(html.Tr([html.Th(h) for h in ("编号", "标题", "联系委室", "主办单位", "协办单位", "办理期限", "进度", "状态", "代表评价")]))
 
 
@@ -54,7 +58,10 @@ def layout(ctx: C.ViewContext, *_):
         done = sum(1 for r in group if r.get("status") == "已办结")
         late = sum(1 for r in group if r.get("status") == "逾期")
         title = f"督办领导: {leader} — {len(group)} 件, 已办结 {done} 件" + (f", ⚠ 逾期 {late} 件" if late else "")
-        sections.append(C.card(title, dbc.Table([HEADER, html.Tbody([item_row(ctx, r) for r in group])], bordered=False, hover=True, responsive=True, size="sm")))
+        more = (html.Div(f"另有 {len(group) - SECTION_LIMIT} 件未列出, 请选择年度或届次缩小范围。", className="small text-muted")
+                if len(group) > SECTION_LIMIT else None)
+        sections.append(C.card(title, [dbc.Table([HEADER, html.Tbody([item_row(ctx, r) for r in group[:SECTION_LIMIT]])], bordered=False, hover=True,
+                                                 responsive=True, size="sm"), more]))
     return html.Div([C.view_meta(ctx, "重点督办件: 按督办领导与联系委室, 逐件进度 (交办 → 面商 → 答复 → 测评)"), cards,
                      committee_summary(rows), *sections], id="key-items")
 
