@@ -542,9 +542,9 @@ class Indicators:
                                  "overdue": c["key_overdue"]}
         asg, _ = self._state(scope.as_of)
         pu: dict = {}
+        # The assignment state carries its suggestion's scope columns: no IN (subquery) needed.
         out["units"] = self._q(
-            f"SELECT count(DISTINCT unit) AS n FROM {asg} WHERE suggestion_id IN "
-            f"(SELECT suggestion_id FROM {self._items(replace(scope, unit=None, restrict_unit=None), pu)})",
+            f"SELECT count(DISTINCT unit) AS n FROM {self._assignments(replace(scope, unit=None, restrict_unit=None), pu)}",
             pu)[0]["n"] if scope.effective_unit is None else 1
         if scope.effective_unit is not None:
             pa: dict = {}
