@@ -698,10 +698,6 @@ def build_register(rng: random.Random, yd: YearData, shape: str, large: bool) ->
 
 
 # ── unit exports ─────────────────────────────────────────────────────────────────────────────
-EXPORT_FIELDS = ("seq", "number", "year", "session", "title", "lead_deputy", "unit", "role", "status",
-                 "reply_date", "co_date", "result_class", "face", "evaluation", "evaluation_work",
-                 "evaluation_date", "promise_text", "promise_date", "promise_kept", "extension_date",
-                 "contact_name", "contact_phone", "remark")
 HEADER_CHOICES = {
     "seq": ("序号",),
     "number": ("建议编号", "编号", "建议号", "案号"),
