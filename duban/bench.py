@@ -556,7 +556,7 @@ def bench_browser(server: ServeProcess, paths: list[str], repeats: int = 3) -> d
                     page.goto(server.base + path, wait_until="networkidle", timeout=120_000)
                     drawn = page.wait_for_function(_RENDERED_JS, timeout=120_000).json_value()
                     last = page.evaluate(_LAST_RESPONSE_JS)
-                    graphs = page.evaluate("() => document.querySelectorAll('.dash-graph .main-svg').length")
+                    graphs = page.evaluate("() => document.querySelectorAll('.dash-graph').length")
                     (first if i == 0 else repeat).append(max(drawn, last))
                     page.close()
                 ctx.close()
@@ -591,7 +591,8 @@ class LoadResult:
 
 def run_load(base_port: int, pages: list[tuple[str, str]], users: int, seconds: float, think: float = 1.0,
              check: Callable[[str, str, bytes], str | None] | None = None, seed: int = 1,
-             max_actions: int | None = None, filter_years: list[int | None] | None = None) -> LoadResult:
+             max_actions: int | None = None, filter_years: list[int | None] | None = None,
+             stop: threading.Event | None = None) -> LoadResult:
     """`users` threads, each a user: a full page load first (GET page, layout, dependencies, the
     page callback), then until time is up: navigate (page callback), change the year filter
     (filter callback, then the page callback on the new URL) or reload, with `think` s between.
@@ -639,9 +640,12 @@ def run_load(base_port: int, pages: list[tuple[str, str]], users: int, seconds: 
 
         path, search = pages[rng.randrange(len(pages))]
         reqs = page_load(path, search)
-        while time.monotonic() < stop_at and (max_actions is None or actions < max_actions):
+        def over() -> bool:  # `seconds` passed, or the caller says stop
+            return time.monotonic() >= stop_at or (stop is not None and stop.is_set())
+
+        while not over() and (max_actions is None or actions < max_actions):
             time.sleep(think * (0.5 + rng.random()))  # 1 s on average, users out of step
-            if time.monotonic() >= stop_at:
+            if over():
                 break
             actions += 1
             path, search = pages[rng.randrange(len(pages))]
@@ -670,20 +674,32 @@ def run_load(base_port: int, pages: list[tuple[str, str]], users: int, seconds: 
 
 def bench_load(server: ServeProcess, pages: list[tuple[str, str]], users: int, seconds: float,
                refresh: Callable[[], float] | None, filter_years: list[int | None] | None = None) -> dict:
+    """`seconds` of load; with a refresh, it starts after a third of that and the load goes on
+    until `seconds` have passed AND the new version has been served for a while (at most 15 min)."""
     box: dict[str, Any] = {}
+    stop = threading.Event()
+    started = time.monotonic()
 
     def refresher():
         time.sleep(seconds / 3)
-        box["refresh_s"] = refresh()
+        try:
+            box["refresh_s"] = refresh()
+        except Exception as exc:  # reported, and the load still ends
+            box["refresh_error"] = str(exc)
+        # the workers warm the new version, then serve it: keep the load on across that
+        time.sleep(max(30.0, seconds - (time.monotonic() - started)))
+        stop.set()
 
     th = threading.Thread(target=refresher, daemon=True) if refresh else None
     if th:
         th.start()
-    res = run_load(server.port, pages, users, seconds, filter_years=filter_years)
+    t = time.monotonic()
+    res = run_load(server.port, pages, users, seconds if th is None else 900, filter_years=filter_years,
+                   stop=stop if th else None)
     if th:
         th.join(600)
-    return {"users": users, "seconds": seconds, "workers": server.workers, **res.summary(),
-            "refresh_during_load_s": box.get("refresh_s")}
+    return {"users": users, "seconds": round(time.monotonic() - t), "workers": server.workers, **res.summary(),
+            "refresh_during_load_s": box.get("refresh_s"), "refresh_error": box.get("refresh_error")}
 
 
 # ── the run ───────────────────────────────────────────────────────────────────────────────────
