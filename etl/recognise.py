@@ -179,7 +179,7 @@ def role_in_text(text: str | None) -> str | None:
 # a labelled cell (填报日期：…); a bare "截至2024年6月30日…" is part of a title
 _DATE_LABEL = re.compile(r"(?:填报日期|截至日期|截止日期|统计截止日期|报送日期|统计日期|填报时间)\s*[:：]?|(?:截至|截止)\s*[:：]")
 _UNIT_LABEL = re.compile(r"(?:填报单位|报送单位|承办单位|填表单位|单位名称|单位)\s*[:：]\s*(.*)")
-_UNIT_STOP = re.compile(r"(?:\s|填报日期|报送日期|填报时间|截至|截止|日期|联系人|联系电话|填表人|\(盖章\)|（盖章）)")
+_UNIT_STOP = re.compile(r"(?:\s|[,，;；]|填报日期|报送日期|填报时间|截至|截止|日期|联系人|联系电话|填表人|\(盖章\)|（盖章）)")
 
 
 def report_date_in_cells(texts: list[str]) -> date | None:
@@ -192,13 +192,23 @@ def report_date_in_cells(texts: list[str]) -> date | None:
     return None
 
 
+def _trim_unbalanced(value: str) -> str:
+    """Drop brackets left dangling at either end (（盖章 …) but keep a balanced one: 市教育局（市语委）."""
+    value = value.strip()
+    while value and value[0] in "(（" and value.count(value[0]) > value.count({"(": ")", "（": "）"}[value[0]]):
+        value = value[1:].strip()
+    while value and value[-1] in ")）" and value.count(value[-1]) > value.count({")": "(", "）": "（"}[value[-1]]):
+        value = value[:-1].strip()
+    return value
+
+
 def sender_in_cells(texts: list[str]) -> str | None:
     """'填报单位：市教育局  填报日期：…' → 市教育局."""
     for text in texts:
         match = _UNIT_LABEL.search(unicodedata.normalize("NFKC", text))
         if match:
             value = _UNIT_STOP.split(match.group(1).strip(), maxsplit=1)[0]
-            value = clean_token(value.strip("(（)）:： "))
+            value = clean_token(_trim_unbalanced(value.strip(":：,，;； ")))
             if value:
                 return value
     return None
