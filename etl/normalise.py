@@ -542,7 +542,8 @@ def _row_markers(rows: dict) -> tuple[re.Pattern, re.Pattern]:
         short = [re.escape(w) for w in rows["signature"] if len(w) < 3]
         never = r"[^\s\S]"  # matches nothing (Rust regex has no (?!))
         pattern = rf"^(?:(?:{'|'.join(long) or never})|(?:{'|'.join(short) or never})(?:[:：]|$))"
-        totals = rf"^(?:{'|'.join(re.escape(w) for w in rows['totals'])})(?:[:：]|$)"
+        # 合计 / 合计： / 共400件。制表：… (a word alone, with a colon, or followed by a count)
+        totals = rf"^(?:{'|'.join(re.escape(w) for w in rows['totals'])})(?:[:：]|$|\s*\d+\s*[件条项个])"
         _SIGNATURE_CACHE[key] = (re.compile(pattern), re.compile(totals))
     return _SIGNATURE_CACHE[key]
 
