@@ -10,7 +10,8 @@ computed by warehouse.indicators.unit_table for the year as of T:
     promise B类承诺兑现率, co_on_time 协办按时率, reporting 报送率 (1 − 未报送占比)
 Every other weight key (leadership 领导重视程度, system 工作制度健全, or any a city adds) is a
 hand-scored aspect: a 0–100 score per unit from the assessors' file (xlsx or csv; a unit column
-单位 / 承办单位 / 单位名称, and one column per aspect named by its Chinese name or its key).
+单位 / 承办单位 / 单位名称, and one column per aspect named by its Chinese name or its key). With no
+file named, $DUBAN_HOME/考核人工评分.xlsx (or .csv) is used when it exists.
 
 Fairness (domain.md: a unit with 2 suggestions must not top or bottom the list on luck): every
 data rate is shrunk toward the city-wide pooled rate, shrunk = (k + m·p)/(n + m), i.e. the unit's
@@ -35,7 +36,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from duban.settings import Settings
+from duban.settings import Settings, duban_home
 from warehouse.formatting import format_rate
 from warehouse.indicators import Indicators, Scope, rate
 
@@ -151,10 +152,19 @@ def _competition_ranks(values: list[float]) -> list[int]:
     return ranks
 
 
+# The assessors' hand scores, when no file is named: $DUBAN_HOME/考核人工评分.xlsx (or .csv).
+HAND_SCORES_NAMES = ("考核人工评分.xlsx", "考核人工评分.csv")
+
+
+def default_hand_scores() -> Path | None:
+    return next((p for p in (duban_home() / n for n in HAND_SCORES_NAMES) if p.exists()), None)
+
+
 def rank_units(conn: duckdb.DuckDBPyConnection, settings: Settings, year: int, as_of: date | None = None,
                hand_scores: Path | str | None = None, version: str | None = None) -> list[dict]:
     """Every unit with an assignment in ``year``: total (0–100), rank, tier, and each aspect's reason."""
     as_of = as_of or date.today()
+    hand_scores = hand_scores or default_hand_scores()
     ind = Indicators(conn, settings, version=version)
     table = ind.unit_table(Scope(year=year, as_of=as_of))
     weights = settings.ranking.weights

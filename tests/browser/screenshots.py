@@ -14,6 +14,24 @@ from pathlib import Path
 from tests.browser.harness import CHROMIUM, VIEWS, browser, serving, wait_rendered
 
 
+def _views_for(warehouse: Path) -> list[tuple[str, str]]:
+    """The views, with the unit and suggestion pages pointed at the first overdue item of
+    ``warehouse`` (the sample's fixed addresses exist only in the sample)."""
+    from duban.settings import load_settings
+    from dashboard.urlstate import suggestion_path, unit_path
+    from warehouse.connection import PublishedWarehouse
+    from warehouse.indicators import Indicators, Scope
+
+    published = PublishedWarehouse(warehouse)
+    items = Indicators(published.connection(), load_settings(), published.version).overdue(Scope())
+    published.close()
+    if not items:
+        return VIEWS
+    first = items[0]
+    replaced = {"unit": unit_path(first["unit"]), "suggestion": suggestion_path(first["session"], first["number"])}
+    return [(name, replaced.get(name, path)) for name, path in VIEWS]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="看板各页面截图 / screenshots of every dashboard view")
     parser.add_argument("folder", type=Path)
@@ -31,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         warehouse = args.warehouse or sample.build(Path(tmp))
         query = args.query if args.query is not None else ("" if args.warehouse else f"as_of={sample.AS_OF.isoformat()}")
         app = create_app(warehouse, home=Path(tmp) / "home", auth=False)
+        views = VIEWS if not args.warehouse else _views_for(warehouse)
         with serving(app) as base, browser() as b:
-            for name, path in VIEWS:
+            for name, path in views:
                 size = (1920, 1080) if name == "meeting" else (1600, 900)
                 page = b.new_page(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
                 page.goto(base + path + (f"?{query}" if query else ""))
