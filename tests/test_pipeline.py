@@ -204,3 +204,24 @@ def test_a_file_already_received_is_not_read_again(tmp_path, settings, monkeypat
     monkeypatch.setattr(pipeline, "parse_file", lambda *a, **k: calls.append(a) or real_parse(*a, **k))
     report = run_refresh(warehouse, settings, inbox=inbox)
     assert calls == [] and report.files_new == 0
+
+
+def test_inbox_tricks_links_lock_files_and_hostile_names(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    secret = write_csv(tmp_path / "outside" / "市教育局_2024-06-30.csv",
+                       [EXPORT_HEADER, [1, "主办", "2024-05-10", "A", "是", "满意"]])
+    (inbox / "link.csv").symlink_to(secret)                       # never followed out of the inbox
+    (inbox / "linked-dir").symlink_to(secret.parent, target_is_directory=True)
+    (inbox / "~$台账.csv").write_bytes(b"\x00lock")               # Excel's lock file
+    hostile = '=HYPERLINK("x")<img src=x onerror=alert(1)>_2024-06-30.csv'
+    write_csv(inbox / hostile, [EXPORT_HEADER, [1, "主办", "2024-05-10", "A", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    report = run_refresh(warehouse, settings, inbox=inbox)
+
+    names = sorted(r[0] for r in query(warehouse, "SELECT original_name FROM files"))
+    assert names == sorted(["台账.csv", hostile])                  # stored as text, exactly as received
+    assert report.counts.rows_read == report.counts.loaded + report.counts.superseded + report.counts.rejected
+    # The hostile name names no unit: its row is rejected, nothing is guessed from the markup.
+    [(reason,)] = query(warehouse, "SELECT reason FROM row_outcomes WHERE outcome = 'rejected'")
+    assert reason == "第2行 承办单位 无法确定: 表中没有承办单位, 表头和文件名也未注明填报单位"
