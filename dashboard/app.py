@@ -16,7 +16,7 @@ results; no SQL or rate arithmetic here.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from dash import ALL, Input, Output, State, ctx as dash_ctx, dcc, html, no_updat
 
 import assets as assets_pkg
 from dashboard import components as C
+from dashboard import downloads
 from dashboard.pages import data as data_page
 from dashboard.pages import key as key_page
 from dashboard.pages import meeting as meeting_page
@@ -38,6 +39,7 @@ from dashboard.pages import unit as unit_page
 from dashboard.pages import units as units_page
 from dashboard.urlstate import ViewState, split_path
 from duban import appstate
+from etl.normalise import unit_key
 from duban.settings import Settings, duban_home, load_settings
 from warehouse.connection import PublishedWarehouse, WarehouseMissing
 from warehouse.indicators import Indicators
@@ -95,7 +97,7 @@ class Dashboard:
     def context(self, pathname: str, search: str | None, viewer: Any = None, snapshot: tuple | None = None) -> C.ViewContext:
         version, conn = snapshot or self.pw.snapshot()
         ind = Indicators(conn, self.settings, version=version)
-        viewer = viewer or current_viewer()
+        viewer = self.resolve_viewer(viewer or current_viewer(), conn)
         restrict = viewer.unit if viewer.role == "unit" else None
         return C.ViewContext(
             ind=ind,
@@ -131,6 +133,14 @@ class Dashboard:
         if module is meeting_page:
             return body
         return self._chrome(ctx, body)
+
+    def resolve_viewer(self, viewer: Any, conn) -> Any:
+        """A unit account whose unit is spelt differently from the warehouse (成都市教育局 for
+        市教育局, an old alias) gets the warehouse's canonical name, else its pages would be empty."""
+        if getattr(viewer, "role", None) != "unit" or not viewer.unit:
+            return viewer
+        unit = canonical_unit(conn, self.settings.city_names, viewer.unit)
+        return viewer if unit == viewer.unit else replace(viewer, unit=unit)
 
     WARM_PATHS = ("/", "/units", "/overdue", "/key", "/trends", "/meeting")
 
@@ -201,6 +211,24 @@ class Dashboard:
             return dbc.Alert(str(exc), color="warning"), no_update
         rows = appstate.chases(self.home, suggestion_id=suggestion_id) if suggestion_id else appstate.chases(self.home, unit=unit)
         return dbc.Alert(f"已记录: {day.isoformat()} {way}" + (f" ({unit})" if unit else ""), color="success"), C.chase_history(rows)
+
+
+def canonical_unit(conn, city_names, name: str) -> str:
+    """The warehouse's name for ``name``: itself when it is a unit, else the unit of a known alias,
+    else the one unit with the same etl.normalise.unit_key; unchanged when none (or several) match."""
+    cur = conn.cursor()  # the snapshot's connection is shared by concurrent requests
+    try:
+        units = cur.execute("SELECT unit, unit_key FROM units").fetchall()
+        if any(unit == name for unit, _ in units):
+            return name
+        aliased = cur.execute("SELECT DISTINCT unit FROM unit_aliases WHERE alias = ?", [name]).fetchall()
+    finally:
+        cur.close()
+    if len(aliased) == 1:
+        return aliased[0][0]
+    key = unit_key(name, city_names)
+    same = [unit for unit, k in units if k == key]
+    return same[0] if len(same) == 1 else name
 
 
 def _clicked_value(click: dict | None) -> Any:
@@ -298,4 +326,5 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
         register = getattr(page, "register", None)
         if register:
             register(app, board)
+    downloads.register(app, board, [d for page in (overview_page, units_page, unit_page, overdue_page, data_page) for d in page.DOWNLOADS])
     return app

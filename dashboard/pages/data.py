@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, dcc, html, no_update
+from dash import html
 
 from dashboard import components as C
+from dashboard import downloads as D
 from dashboard.urlstate import unit_path
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
@@ -67,24 +68,12 @@ def layout(ctx: C.ViewContext, *_):
         C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
         C.card(f"收到的文件 ({len(files)})", C.grid("grid-data-files", file_rows, file_cols, height=360)),
         C.card(f"拒收的行 ({len(rejected)}; 可在表头筛选)", [
-            html.Div(dbc.Button("下载拒收清单 (Excel)", id="download-rejected", color="secondary", size="sm"), className="mb-2"),
+            html.Div(D.button(DOWNLOADS[0]), className="mb-2 no-print"),
             C.grid("grid-rejected", rej_rows, rej_cols, height=420),
             html.Div(f"此处只列出最近的 {REJECTED_LIMIT} 行; 全部请下载拒收清单。", className="small text-muted mt-1")
             if len(rejected) > REJECTED_LIMIT else None,
         ], id="rejected-card"),
     ])
-
-
-def register(app, board) -> None:
-    from dashboard.app import audit, current_viewer
-
-    @app.callback(Output("download", "data", allow_duplicate=True), Input("download-rejected", "n_clicks"), prevent_initial_call=True)
-    def _download(n):
-        if not n:
-            return no_update
-        data, name = rejected_bytes(board, current_viewer())
-        audit("导出拒收清单", name)
-        return dcc.send_bytes(data, name)
 
 
 def rejected_bytes(board, viewer) -> tuple[bytes, str]:
@@ -94,3 +83,7 @@ def rejected_bytes(board, viewer) -> tuple[bytes, str]:
     ctx = board.context("/data", "", viewer)
     data = rejected_rows(ctx.ind, ctx.restrict_unit, as_of=ctx.as_of)
     return data, f"拒收清单_{ctx.as_of.isoformat()}.xlsx"
+
+
+DOWNLOADS = [D.Download("download-rejected", "下载拒收清单 (Excel)", "导出拒收清单",
+                        lambda board, _path, _search, viewer: rejected_bytes(board, viewer))]

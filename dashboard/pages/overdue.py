@@ -9,9 +9,10 @@ from datetime import date
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Input, Output, State, dcc, html, no_update
+from dash import dcc, html
 
 from dashboard import components as C
+from dashboard import downloads as D
 from dashboard.urlstate import ViewState, suggestion_path, unit_path
 from duban import appstate
 from exports.xlsx import as_rows
@@ -117,8 +118,7 @@ def layout(ctx: C.ViewContext, *_):
         C.card(
             f"清单: 逾期 {n_overdue} 件次, 临期 {n_soon} 件次",
             [
-                html.Div([dbc.Button("下载催办清单 (Excel)", id="download-chase-list", color="danger", size="sm"),
-                          dcc.Store(id="chase-list-search", data=ctx.state.to_search())], className="mb-2"),
+                html.Div(D.button(DOWNLOADS[0], color="danger"), className="mb-2 no-print"),
                 C.grid("grid-overdue", list_rows(ctx, shown[:LIST_LIMIT]), COLUMNS, height=520),
                 html.Div(f"清单只列出逾期最久的 {LIST_LIMIT} 件次 (共 {len(shown)} 件次); 全部请下载催办清单。",
                          className="small text-muted mt-1", id="overdue-list-limit") if len(shown) > LIST_LIMIT else None,
@@ -139,19 +139,5 @@ def chase_list_bytes(board, search: str, viewer) -> tuple[bytes, str]:
     return data, f"催办清单_{ctx.as_of.isoformat()}.xlsx"
 
 
-def register(app, board) -> None:
-    from dashboard.app import audit, current_viewer
-
-    @app.callback(
-        Output("download", "data", allow_duplicate=True),
-        Input("download-chase-list", "n_clicks"),
-        State("chase-list-search", "data"),
-        prevent_initial_call=True,
-    )
-    def _download(n, search):
-        if not n:
-            return no_update
-        viewer = current_viewer()
-        data, name = chase_list_bytes(board, search, viewer)
-        audit("导出催办清单", f"{name} {search or ''}")
-        return dcc.send_bytes(data, name)
+DOWNLOADS = [D.Download("download-chase-list", "下载催办清单 (Excel)", "导出催办清单",
+                        lambda board, _path, search, viewer: chase_list_bytes(board, search, viewer))]

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from dash import html
 
 from dashboard import components as C
+from dashboard import downloads as D
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
 
@@ -142,6 +143,8 @@ def layout(ctx: C.ViewContext):
     cards = headline_cards(ctx, m, prev)
     return html.Div([
         C.view_meta(ctx, "总览: 主要指标、同比、需关注事项"),
+        # The 通报 is the standing committee's document on every unit: not for unit accounts.
+        html.Div(D.button(DOWNLOADS[0], color="primary"), className="mb-2 no-print") if not ctx.restrict_unit else None,
         dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-1"),
         html.Div(yoy_note(yoy), className="small text-muted mb-3", id="yoy-note"),
         dbc.Row([
@@ -155,3 +158,19 @@ def layout(ctx: C.ViewContext):
         html.Div("需关注", className="section-title"),
         attention_panel(ctx, scope),
     ])
+
+
+def report_bytes(board, pathname: str, search: str, viewer) -> tuple[bytes, str]:
+    """The 通报 (Word) for the view's year and filters, as of the view's date."""
+    from exports.report import write_report
+
+    ctx = board.context(pathname, search, viewer)
+    if ctx.restrict_unit:
+        raise PermissionError("单位账号不能生成通报")
+    scope = ctx.scope()
+    data = D.written_bytes(lambda out: write_report(ctx.ind, scope, out), ".docx")
+    year = ctx.year or (ctx.ind.yoy(scope) or {}).get("year") or ""
+    return data, f"代表建议办理情况通报_{year}年_{ctx.as_of.isoformat()}.docx"
+
+
+DOWNLOADS = [D.Download("download-report", "生成通报 (Word)", "生成通报", report_bytes)]

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from dash import html
 
 from dashboard import components as C
+from dashboard import downloads as D
 from dashboard.pages.units import aspect_grid, ranking
 from dashboard.urlstate import suggestion_path
 from duban import appstate
@@ -92,6 +93,7 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
     return html.Div([
         C.view_meta(ctx, f"承办单位: {unit} 的承办件、办理时效与报送情况"),
         html.H3([html.Span(unit, className="text-literal", id="unit-name"), " ", *marks]),
+        html.Div([D.button(d) for d in DOWNLOADS], className="mb-2 no-print", id="unit-downloads"),
         html.Div(["最近一次报送: ", html.Strong(format_date(table.get("last_report_date")), id="unit-last-report"),
                   f"   ·   已催办 {len(chases)} 次"], className="mb-2"),
         dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-3"),
@@ -114,3 +116,37 @@ def _ranking_block(ctx: C.ViewContext, unit: str):
         return C.empty("暂无考核数据")
     return html.Div([html.Div(entry.get("reason") or "", className="mb-2", id="unit-rank-summary"),
                      aspect_grid(ctx, [entry], "grid-unit-rank")])
+
+
+def _unit_context(board, pathname: str, search: str, viewer) -> tuple[C.ViewContext, str]:
+    """The view's context and its unit; a unit account gets nothing of another unit."""
+    unit = D.path_unit(pathname)
+    ctx = board.context(pathname, search, viewer)
+    if not unit or (ctx.restrict_unit and unit != ctx.restrict_unit):
+        raise PermissionError("本账号只能导出本单位的数据")
+    return ctx, unit
+
+
+def assignments_bytes(board, pathname: str, search: str, viewer) -> tuple[bytes, str]:
+    """承办清单 (Excel): the unit's assignments and figures under the view's filters."""
+    from exports.xlsx import unit_assignments
+
+    ctx, unit = _unit_context(board, pathname, search, viewer)
+    return unit_assignments(ctx.ind, ctx.scope(), unit), f"承办清单_{unit}_{ctx.as_of.isoformat()}.xlsx"
+
+
+def template_bytes(board, pathname: str, search: str, viewer) -> tuple[bytes, str]:
+    """The unit's pre-filled 填报模板 for the view's year (Excel)."""
+    from exports.template import write_template
+
+    ctx, unit = _unit_context(board, pathname, search, viewer)
+    # A session filter names the year through the session; with neither, the as-of date's year.
+    year = ctx.year or next((s["year"] for s in ctx.filters.get("sessions") or [] if s["session"] == ctx.state.session), ctx.as_of.year)
+    data = D.written_bytes(lambda out: write_template(ctx.ind, unit, year, out, as_of=ctx.as_of), ".xlsx")
+    return data, f"填报模板_{unit}_{year}年.xlsx"
+
+
+DOWNLOADS = [
+    D.Download("download-unit-assignments", "导出承办清单 (Excel)", "导出承办清单", assignments_bytes),
+    D.Download("download-template", "下载填报模板", "下载填报模板", template_bytes),
+]

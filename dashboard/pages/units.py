@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard import components as C
+from dashboard import downloads as D
 from dashboard.urlstate import unit_path
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
@@ -130,6 +131,21 @@ def layout(ctx: C.ViewContext):
         C.view_meta(ctx, f"承办单位考核排名 ({ctx.year or '—'}年), 逐项说明得分理由"),
         html.P("各项比率按样本量向全市平均值收缩, 件数少的单位不会因偶然居首或垫底 (见设置 [ranking.fairness]); 另列工作量档次与档内名次。提示栏: ⚠ 红 = 有逾期件, △/! 黄 = 有临期或未报送件。", className="small text-muted"),
         boards(ctx, ranked),
-        C.card("排名", C.grid("grid-units", rows, columns, height=560)),
+        C.card("排名", [html.Div(D.button(DOWNLOADS[0]), className="mb-2 no-print") if ranked else None,
+                        C.grid("grid-units", rows, columns, height=560)]),
         C.card("逐项得分说明 (可在“承办单位”列筛选某一单位)", aspect_grid(ctx, ranked) if ranked else C.empty("暂无考核数据")),
     ])
+
+
+def ranking_bytes(board, pathname: str, search: str, viewer) -> tuple[bytes, str]:
+    """考核排名 (Excel) of the view's year; a unit account's file has its own line only."""
+    from exports.xlsx import ranking_export
+
+    ctx = board.context(pathname, search, viewer)
+    if ctx.year is None:
+        raise PermissionError("没有可排名的年度")
+    data = ranking_export(ctx.ind, ctx.scope())
+    return data, f"考核排名_{ctx.year}年_{ctx.as_of.isoformat()}.xlsx"
+
+
+DOWNLOADS = [D.Download("download-ranking", "导出考核排名 (Excel)", "导出考核排名", ranking_bytes)]
