@@ -1,0 +1,152 @@
+"""Crafted callback requests against the real app with login on (issue 5.2): the Flask test client
+posts to /_dash-update-component exactly what a browser would, but with addresses and ids of its
+own choosing. An anonymous request gets 401 and nothing else; a unit account gets only its own
+unit's names and titles, whatever path it asks the router for; contacts only for supervisors.
+
+Warehouse: tests/browser/sample.py. The unit account is 市交通局, which leads 2024 nos. 3 and 4 and
+co-handles no. 6; the other units' items are nos. 1, 2 (市教育局), 5 (市住建局), 7 (市农业农村局).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+
+import openpyxl
+import pytest
+
+from dashboard.app import create_app
+from duban import appstate
+from tests.browser import sample
+
+Q = "?year=2024&as_of=2024-06-30"
+PASSWORD = "Duban-test-2024!"
+OWN = "市交通局"
+OTHERS = ["市教育局", "市住建局", "市农业农村局"]
+# Words of each suggestion title, by whose it is (2024 and 2023).
+OWN_TITLES = ["优化公交线路", "增设地铁站出入口"]
+OTHER_TITLES = ["增加中小学体育课时", "改善校园周边交通秩序", "老旧小区加装电梯", "加强农田水利建设",
+                "建设社区图书馆", "治理城市内涝"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("http")
+    home = tmp / "home"
+    app = create_app(sample.build(tmp), home=home, auth=True)
+    appstate.add_user(home, "jt", "unit", OWN, PASSWORD)
+    appstate.add_user(home, "duban", "supervisor", None, PASSWORD)
+    appstate.add_user(home, "lingdao", "leader", None, PASSWORD)
+    return app, home
+
+
+def logged_in(app, username: str):
+    client = app.server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"csrf": token, "username": username, "password": PASSWORD, "next": "/"})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    return client
+
+
+def callback_body(app, output: str, values: dict) -> dict:
+    """A request body for the callback writing ``output``, with the input ids the app declares."""
+    spec = app.callback_map[output]
+    inputs = [dict(i, value=values.get(f"{i['id']}.{i['property']}")) for i in spec["inputs"]]
+    state = [dict(s, value=values.get(f"{s['id']}.{s['property']}")) for s in spec["state"]]
+    out_id, out_prop = output.split(".", 1)
+    return {"output": output, "outputs": {"id": out_id, "property": out_prop}, "inputs": inputs, "state": state,
+            "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]}
+
+
+def route(app, client, path: str, search: str = Q):
+    """POST the router callback for ``path``; (status, the body as readable text)."""
+    body = callback_body(app, "page.children", {"url.pathname": path, "url.search": search})
+    response = client.post("/_dash-update-component", json=body)
+    text = json.dumps(response.json, ensure_ascii=False) if response.is_json else response.get_data(as_text=True)
+    return response.status_code, text
+
+
+def download_output(app, button_id: str) -> str:
+    return next(k for k, v in app.callback_map.items() if any(i["id"] == button_id for i in v["inputs"]))
+
+
+def test_anonymous_router_callback_is_refused_without_data(site):
+    app, _ = site
+    client = app.server.test_client()
+    status, text = route(app, client, "/")
+    assert status == 401
+    assert json.loads(text) == {"error": "未登录或登录已过期, 请重新登录", "login": "/login"}
+    for word in [OWN, *OTHERS, *OWN_TITLES, *OTHER_TITLES]:
+        assert word not in text
+    body = callback_body(app, download_output(app, "download-ranking"),
+                         {"download-ranking.n_clicks": 1, "url.pathname": "/units", "url.search": Q})
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 401 and "content" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", [
+    "/units/市教育局",  # another unit's page
+    "/suggestions/十八届一次/1",  # 市教育局's suggestion
+    "/suggestions/十八届一次/5",  # 市住建局's
+    "/suggestions/十八届一次/7",  # 市农业农村局's
+    "/suggestions/十七届五次/1",  # 市教育局's, 2023
+    "/overdue",
+    "/",
+    "/units",
+    "/key",
+    "/meeting",
+])
+def test_unit_account_gets_only_its_own_unit(site, path):
+    app, _ = site
+    status, text = route(app, logged_in(app, "jt"), path)
+    assert status == 200
+    leaked = [w for w in OTHERS + OTHER_TITLES if w in text]
+    assert leaked == [], f"{path}: {leaked}"
+
+
+def test_unit_account_sees_its_own_items(site):
+    app, _ = site
+    client = logged_in(app, "jt")
+    _, overdue = route(app, client, "/overdue")
+    assert "增设地铁站出入口" in overdue  # no. 4, its overdue lead item
+    _, other = route(app, client, "/units/市教育局")
+    assert "无权查看" in other
+    _, detail = route(app, client, "/suggestions/十八届一次/1")
+    assert "找不到该建议" in detail
+    _, co = route(app, client, "/suggestions/十八届一次/6")  # co-handled: its own part only
+    assert "夜间施工" in co and "市住建局" not in co
+
+
+def test_unit_account_download_of_another_unit_gives_nothing(site):
+    app, home = site
+    client = logged_in(app, "jt")
+    output = download_output(app, "download-unit-assignments")
+
+    def click(path):
+        body = callback_body(app, output, {"download-unit-assignments.n_clicks": 1, "url.pathname": path, "url.search": Q})
+        return client.post("/_dash-update-component", json=body)
+
+    refused = click("/units/市教育局")
+    # no_update: Dash answers 200 with an empty response (no file, nothing audited)
+    assert refused.status_code == 200 and refused.json["response"] == {}
+    own = click(f"/units/{OWN}")
+    assert own.status_code == 200
+    sent = next(iter(own.json["response"].values()))["data"]
+    sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(sent["content"]))).worksheets[0]
+    numbers = sorted(r[1] for r in sheet.iter_rows(values_only=True) if isinstance(r[1], int))
+    assert numbers == [3, 4, 6]
+    log = appstate.audit_log(home, username="jt", action="导出承办清单")
+    assert len(log) == 1 and OWN in log[0]["detail"]
+
+
+def test_contacts_for_supervisors_only(site):
+    app, _ = site
+    # no. 1's export names 张三 / 13800000000 as the contact
+    _, supervisor = route(app, logged_in(app, "duban"), "/suggestions/十八届一次/1")
+    assert "张三" in supervisor and "13800000000" in supervisor
+    _, leader = route(app, logged_in(app, "lingdao"), "/suggestions/十八届一次/1")
+    assert "增加中小学体育课时" in leader  # the leader sees the suggestion itself
+    assert "张三" not in leader and "13800000000" not in leader
