@@ -395,14 +395,14 @@ def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None,
             if units is not None
             else dcc.Dropdown(id="chase-unit", options=[{"label": unit, "value": unit}] if unit else [], value=unit, clearable=False, disabled=True)
         )
-        body.append(html.Hr())
-        body.append(dcc.Store(id="chase-target", data={"suggestion_id": suggestion_id}))
-        body.append(dbc.Row([
+        form: list = [html.Hr(), dcc.Store(id="chase-target", data={"suggestion_id": suggestion_id})]
+        form.append(dbc.Row([
             dbc.Col([html.Label("催办日期", className="form-label small"), dcc.DatePickerSingle(id="chase-date", date=date.today().isoformat(), display_format="YYYY-MM-DD", first_day_of_week=1)], md=2),
             dbc.Col([html.Label("方式", className="form-label small"), dcc.Dropdown(id="chase-way", options=CHASE_WAYS, value=CHASE_WAYS[0], clearable=False)], md=2),
             dbc.Col([html.Label("单位", className="form-label small"), unit_choice], md=3),
             dbc.Col([html.Label("说明", className="form-label small"), dcc.Input(id="chase-note", type="text", maxLength=500, className="form-control", placeholder="如: 已电话提醒, 要求本周内答复")], md=3),
             dbc.Col(dbc.Button("记录催办", id="chase-submit", color="danger", className="mt-4"), md=2),
         ], className="g-2"))
-        body.append(html.Div(id="chase-message", className="small mt-2"))
+        form.append(html.Div(id="chase-message", className="small mt-2"))
+        body.append(html.Div(form, className="chase-form"))  # not printed (assets/print.css)
     return card("催办记录", body, id="chase-card")
