@@ -142,9 +142,14 @@ class DashRequests:
         state = [{"id": "url", "property": "search", "value": search}]
         return self._body(dep, inputs, state, [json.dumps(ident, separators=(",", ":"), sort_keys=True) + ".clickData"])
 
-    def download(self, button: str, state_values: list | None = None) -> dict:
+    def downloads(self) -> list[str]:
+        return [d["inputs"][0]["id"] for d in self.deps if d["inputs"][0]["id"].startswith("download-")]
+
+    def download(self, button: str, pathname: str, search: str = "") -> dict:
+        """A download button's callback on the page at pathname + search (its State is the URL)."""
         dep = self._dep(button)
-        state = [{**s, "value": v} for s, v in zip(dep.get("state", []), state_values or [])]
+        url = {"pathname": pathname, "search": search}
+        state = [{**s, "value": url.get(s["property"]) if s["id"] == "url" else None} for s in dep.get("state", [])]
         return self._body(dep, [{"id": button, "property": "n_clicks", "value": 1}], state, [f"{button}.n_clicks"])
 
 
@@ -399,16 +404,21 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
         s["cached"].append(cached_ms)
         s["bytes"].append(size)
 
-    for view, search in work.pages():
+    for n, (view, search) in enumerate(work.pages()):
+        if n % len(work.searches) == 0:
+            log(f"  {view} …")
         sample(f"page {view.split('/')[1] and '/' + view.split('/')[1] or '/'}", reqs.route(view, search))
     y = work.years[-1] if work.years else as_of.year
     for search in work.searches:
         sample("filters (年度)", reqs.filter_change(search, year=y - 1))
         if work.categories:
             sample("cross-filter (类别)", reqs.cross_filter(search, "category", work.categories[-1]))
-    for search in work.searches[:3]:
-        sample("download 催办清单", reqs.download("download-chase-list", [search]))
-    sample("download 拒收清单", reqs.download("download-rejected"))
+    unit_view = next((v for v in work.views if v.startswith("/units/")), "/units")
+    where = {"download-chase-list": "/overdue", "download-rejected": "/data", "download-ranking": "/units",
+             "download-report": "/", "download-unit-assignments": unit_view, "download-template": unit_view}
+    for button in reqs.downloads():
+        for search in work.searches[:2]:
+            sample(button, reqs.download(button, where.get(button, "/"), search))
     board.pw.snapshot = snapshot  # type: ignore[method-assign]
 
     for name, s in samples.items():
@@ -724,12 +734,17 @@ def run_bench(suggestions: int = 2000, years: int = 3, units: int = 100, as_json
     out: dict[str, Any] = {"sizes": {"suggestions": suggestions, "years": years, "units": units},
                            "machine": {"cpus": os.cpu_count(), "loadavg_at_start": [round(x, 2) for x in loadavg]},
                            "as_of": as_of.isoformat()}
+
+    def save() -> None:  # after every section: a long run stopped midway keeps what it measured
+        (workdir / "bench.json").write_text(json.dumps(out, ensure_ascii=False, indent=1, default=str))
+
     inbox, out["inbox"] = make_inbox(workdir, suggestions, years, units, log)
     warehouse = workdir / "warehouse" / "duban.duckdb"
     changed = workdir / "changed"
     if "etl" in chosen:
         log("ETL: 全量载入 …")
         out["etl"] = bench_etl(inbox, workdir, home, settings, log)
+        save()
     elif not WarehousePaths(warehouse).link.exists():
         raise RuntimeError(f"{warehouse} 尚无数据: 先运行包含 etl 的基准")
     out["assignments"] = _count(warehouse, "assignments")
@@ -737,16 +752,19 @@ def run_bench(suggestions: int = 2000, years: int = 3, units: int = 100, as_json
     if "read" in chosen:
         log("读取速度: etl.read 与 pandas + openpyxl 对比 …")
         out["read"] = bench_read(inbox, settings)
+        save()
     if "callbacks" in chosen:
         log("看板回调: 冷启动 / 预热 / 缓存 …")
         out["callbacks"] = bench_callbacks(warehouse, home, settings, as_of, log, cold_samples=1 if max_searches else 3,
                                            max_searches=max_searches)
+        save()
     if chosen & {"browser", "load"}:
         with ServeProcess(warehouse, home, workers=workers) as server:
             server.start_sampling()
             if "browser" in chosen:
                 log("浏览器整页加载 (Chromium) …")
                 out["browser"] = bench_browser(server, ["/", "/units"])
+                save()
             if "load" in chosen:
                 log(f"负载测试: {users} 个用户, {load_seconds:g} 秒, 中途发布一次刷新 …")
                 from dashboard.app import create_app  # noqa: F401 - import cost outside the timed run
@@ -771,6 +789,7 @@ def run_bench(suggestions: int = 2000, years: int = 3, units: int = 100, as_json
             out["serve_worker_peak_rss_mb"] = server.peak_worker_rss_mb()
     out["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out["budgets"] = check_budgets(out)
+    save()
     log(json.dumps(out, ensure_ascii=False, indent=1, default=str) if as_json else format_table(out))
     return out
 

@@ -251,7 +251,7 @@ def cmd_bench(args, settings) -> None:
     sections = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
     run_bench(suggestions=args.suggestions, years=args.years, units=args.units, as_json=args.json,
               workdir=args.workdir, log=_echo, sections=sections, workers=args.workers, users=args.users,
-              load_seconds=args.load_seconds)
+              load_seconds=args.load_seconds, max_searches=args.max_searches)
 
 
 # ── parser ──────────────────────────────────────────────────────────────────────────────────
@@ -376,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=int, default=2, help="负载测试的 worker 数 / serve workers")
     bench.add_argument("--users", type=int, default=40, help="负载测试的模拟用户数 / simulated users")
     bench.add_argument("--load-seconds", type=float, default=60, help="负载测试时长 (秒) / load test length")
+    bench.add_argument("--max-searches", type=int, help="每个页面最多测几种筛选组合 / filter combinations per view")
     bench.set_defaults(func=cmd_bench)
     return parser
 
