@@ -11,8 +11,7 @@ from dashboard import auth
 from dashboard.auth import Viewer
 from duban import appstate
 from duban.settings import load_settings
-
-PASSWORD = "correct horse"
+from tests.test_appstate import PASSWORD, home  # noqa: F401 - the same two accounts as the appstate tests
 CALLBACK = {
     "output": "out.children",
     "outputs": {"id": "out", "property": "children"},
@@ -48,14 +47,6 @@ def make_app(home, enabled=True):
     auth.install(app.server, home, settings, enabled)
     app.server.config["TESTING"] = True
     return app, calls
-
-
-@pytest.fixture
-def home(tmp_path):
-    home = tmp_path / "home"
-    appstate.add_user(home, "alice", "supervisor", None, PASSWORD)
-    appstate.add_user(home, "jyj", "unit", "教育局", "unit-pass-1")
-    return home
 
 
 @pytest.fixture
