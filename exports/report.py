@@ -326,7 +326,7 @@ def write_report(indicators: Any, scope: Any, out: Path, ranking_rows: Sequence[
                   align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     title.paragraph_format.space_after = Pt(16)
     title.paragraph_format.line_spacing = Pt(36)
-    _para(doc, f"各承办单位：", indent=False)
+    _para(doc, "各承办单位：", indent=False)
     _para(doc, f"为推动代表建议办理工作提质增效，现将截至{format_date(scope.as_of, 'cn')}{year}年"
                f"代表建议办理情况通报如下。")
 

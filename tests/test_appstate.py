@@ -9,17 +9,9 @@ from sqlalchemy.orm import Session
 
 from duban import appstate
 from duban.appstate import Account, AppStateError, LoginRefused
+from tests.conftest import PASSWORD, UNIT_PASSWORD
 
-PASSWORD = "correct horse"
 T0 = datetime(2025, 3, 1, 9, 0, 0)
-
-
-@pytest.fixture
-def home(tmp_path):
-    home = tmp_path / "home"
-    appstate.add_user(home, "alice", "supervisor", None, PASSWORD)
-    appstate.add_user(home, "jyj", "unit", "教育局", "unit-pass-1")
-    return home
 
 
 @pytest.fixture
@@ -82,7 +74,7 @@ def test_add_user_refuses_bad_accounts(home, name, role, unit, password, message
 
 
 def test_verify_login_success_returns_account_and_audits(home, clock):
-    result = login(home, "jyj", "unit-pass-1")
+    result = login(home, "jyj", UNIT_PASSWORD)
     assert result == Account("jyj", "unit", "教育局", 0)
     entry = appstate.audit_log(home, limit=1)[0]
     assert (entry["username"], entry["action"], entry["address"]) == ("jyj", "登录", "10.0.0.1")
@@ -133,7 +125,7 @@ def test_account_locked_after_max_failures_then_released(home, clock):
     locked = login(home, "alice", PASSWORD, address="10.9.9.9")
     assert locked == LoginRefused("登录失败次数过多, 请 12 分钟后再试", throttled=True, retry_minutes=12)
     # Another account from a fresh address is not affected by alice's lock.
-    assert isinstance(login(home, "jyj", "unit-pass-1", address="10.9.9.8"), Account)
+    assert isinstance(login(home, "jyj", UNIT_PASSWORD, address="10.9.9.8"), Account)
     clock.advance(minutes=10)  # 09:13: two minutes left
     assert login(home, "alice", PASSWORD, address="10.9.9.9").reason == "登录失败次数过多, 请 2 分钟后再试"
     clock.advance(minutes=2, seconds=1)  # 09:15:01: the 09:00 failure has left the window

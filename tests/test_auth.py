@@ -11,7 +11,7 @@ from dashboard import auth
 from dashboard.auth import Viewer
 from duban import appstate
 from duban.settings import load_settings
-from tests.test_appstate import PASSWORD, home  # noqa: F401 - the same two accounts as the appstate tests
+from tests.conftest import PASSWORD, UNIT_PASSWORD
 CALLBACK = {
     "output": "out.children",
     "outputs": {"id": "out", "property": "children"},
@@ -130,7 +130,7 @@ def test_login_page_escapes_what_it_echoes(site):
 
 def test_login_ok_redirects_to_next_and_callbacks_work(site):
     client, calls = site
-    response = post_login(client, "jyj", "unit-pass-1", next_url="/units?year=2023")
+    response = post_login(client, "jyj", UNIT_PASSWORD, next_url="/units?year=2023")
     assert response.status_code == 302 and response.headers["Location"] == "/units?year=2023"
     assert client.get("/").status_code == 200
     assert client.get("/_dash-layout").status_code == 200
@@ -213,7 +213,7 @@ def test_successful_login_is_audited(site, home):
 def test_disabled_user_cannot_log_in(site, home):
     client, _ = site
     appstate.disable_user(home, "jyj")
-    response = post_login(client, "jyj", "unit-pass-1")
+    response = post_login(client, "jyj", UNIT_PASSWORD)
     assert response.status_code == 401 and "停用" in response.get_data(as_text=True)
     assert call(client).status_code == 401
 
@@ -275,7 +275,7 @@ def test_logout_ends_the_session(site, home):
 
 def test_disabling_an_account_ends_its_open_session(site, home):
     client, _ = site
-    post_login(client, "jyj", "unit-pass-1")
+    post_login(client, "jyj", UNIT_PASSWORD)
     assert call(client).status_code == 200
     appstate.disable_user(home, "jyj")
     assert call(client).status_code == 401

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import io
-from pathlib import Path
 
 import docx
 import duckdb

@@ -20,7 +20,7 @@ import pytest
 from duban.settings import load_settings
 from etl.schedule import next_run, parse_interval, run_schedule
 from etl.sources import PULLED_DIR, Source, SourceError, load_sources, pull_sources
-from tests.test_pipeline import EXPORT_HEADER, register_rows, write_csv
+from tests.test_pipeline import register_rows, write_csv
 from warehouse.connection import WarehousePaths
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import Counter
 
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, dcc, html
 
 from dashboard import components as C

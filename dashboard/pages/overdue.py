@@ -5,7 +5,6 @@ and the 催办清单 download (Excel)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
@@ -13,7 +12,7 @@ from dash import dcc, html
 
 from dashboard import components as C
 from dashboard import downloads as D
-from dashboard.urlstate import ViewState, suggestion_path, unit_path
+from dashboard.urlstate import suggestion_path, unit_path
 from duban import appstate
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date

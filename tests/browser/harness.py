@@ -8,9 +8,16 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} 不存在 (Debian chromium 未安装), 跳过浏览器测试"),
+]
+# The sample warehouse's year and date (tests/browser/sample.py).
+Q = "?year=2024&as_of=2024-06-30"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 VIEWS = [  # (name, path): every address of interfaces.md

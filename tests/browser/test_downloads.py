@@ -11,24 +11,14 @@ import openpyxl
 import pytest
 
 from duban import appstate
-from tests.browser import sample
-from tests.browser.harness import CHROMIUM, browser, serving, wait_rendered
+from tests.browser.harness import BROWSER_MARKS, Q, wait_rendered
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} 不存在 (Debian chromium 未安装), 跳过浏览器测试"),
-]
-Q = "?year=2024&as_of=2024-06-30"
+pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from dashboard.app import create_app
-
-    tmp: Path = tmp_path_factory.mktemp("dl")
-    app = create_app(sample.build(tmp), home=tmp / "home", auth=False)
-    with serving(app) as url, browser() as b:
-        yield url, b, tmp / "home"
+@pytest.fixture
+def site(sample_site, chromium):
+    return sample_site[0], chromium, sample_site[1]
 
 
 def click_download(site, path: str, button: str):

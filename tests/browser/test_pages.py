@@ -5,35 +5,13 @@ button, rotates the meeting screen, and shows a title containing <script> as lit
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import pytest
 
 from tests.browser import sample
-from tests.browser.harness import CHROMIUM, VIEWS, browser, serving, wait_rendered
+from tests.browser.harness import BROWSER_MARKS, Q, VIEWS, wait_rendered
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} 不存在 (Debian chromium 未安装), 跳过浏览器测试"),
-]
-Q = "?year=2024&as_of=2024-06-30"
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    from dashboard.app import create_app
-
-    tmp: Path = tmp_path_factory.mktemp("browser")
-    app = create_app(sample.build(tmp), home=tmp / "home", auth=False)
-    with serving(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
+pytestmark = BROWSER_MARKS
 
 
 class Watched:

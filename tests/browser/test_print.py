@@ -6,36 +6,14 @@ landscape pages; back on screen the charts fill their cards again."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.browser import sample
-from tests.browser.harness import CHROMIUM, browser, serving, wait_rendered
+from tests.browser.harness import BROWSER_MARKS, Q, wait_rendered
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} 不存在 (Debian chromium 未安装), 跳过浏览器测试"),
-]
-Q = "?year=2024&as_of=2024-06-30"
+pytestmark = BROWSER_MARKS
 DISPLAY = "sel => { const e = document.querySelector(sel); return e ? getComputedStyle(e).display : null; }"
 PLOT_WIDTHS = "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => g._fullLayout.width)"
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    from dashboard.app import create_app
-
-    tmp: Path = tmp_path_factory.mktemp("print")
-    app = create_app(sample.build(tmp), home=tmp / "home", auth=False)
-    with serving(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as b:
-        yield b
 
 
 def opened(chromium, base, path, width=1600, height=900):

@@ -1,0 +1,20 @@
+"""Fixtures shared across test modules."""
+
+from __future__ import annotations
+
+import pytest
+
+from duban import appstate
+
+# The password of the test accounts made by the ``home`` fixture.
+PASSWORD = "correct horse"
+UNIT_PASSWORD = "unit-pass-1"
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A DUBAN_HOME with a supervisor (alice) and a unit account (jyj, 教育局)."""
+    home = tmp_path / "home"
+    appstate.add_user(home, "alice", "supervisor", None, PASSWORD)
+    appstate.add_user(home, "jyj", "unit", "教育局", UNIT_PASSWORD)
+    return home
