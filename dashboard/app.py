@@ -39,7 +39,6 @@ from dashboard.pages import unit as unit_page
 from dashboard.pages import units as units_page
 from dashboard.urlstate import ViewState, split_path
 from duban import appstate
-from etl.normalise import unit_key
 from duban.settings import Settings, duban_home, load_settings
 from warehouse.connection import PublishedWarehouse, WarehouseMissing
 from warehouse.indicators import Indicators
@@ -139,7 +138,7 @@ class Dashboard:
         市教育局, an old alias) gets the warehouse's canonical name, else its pages would be empty."""
         if getattr(viewer, "role", None) != "unit" or not viewer.unit:
             return viewer
-        unit = canonical_unit(conn, self.settings.city_names, viewer.unit)
+        unit = Indicators(conn, self.settings).canonical_unit(viewer.unit)
         return viewer if unit == viewer.unit else replace(viewer, unit=unit)
 
     WARM_PATHS = ("/", "/units", "/overdue", "/key", "/trends", "/meeting")
@@ -211,24 +210,6 @@ class Dashboard:
             return dbc.Alert(str(exc), color="warning"), no_update
         rows = appstate.chases(self.home, suggestion_id=suggestion_id) if suggestion_id else appstate.chases(self.home, unit=unit)
         return dbc.Alert(f"已记录: {day.isoformat()} {way}" + (f" ({unit})" if unit else ""), color="success"), C.chase_history(rows)
-
-
-def canonical_unit(conn, city_names, name: str) -> str:
-    """The warehouse's name for ``name``: itself when it is a unit, else the unit of a known alias,
-    else the one unit with the same etl.normalise.unit_key; unchanged when none (or several) match."""
-    cur = conn.cursor()  # the snapshot's connection is shared by concurrent requests
-    try:
-        units = cur.execute("SELECT unit, unit_key FROM units").fetchall()
-        if any(unit == name for unit, _ in units):
-            return name
-        aliased = cur.execute("SELECT DISTINCT unit FROM unit_aliases WHERE alias = ?", [name]).fetchall()
-    finally:
-        cur.close()
-    if len(aliased) == 1:
-        return aliased[0][0]
-    key = unit_key(name, city_names)
-    same = [unit for unit, k in units if k == key]
-    return same[0] if len(same) == 1 else name
 
 
 def _clicked_value(click: dict | None) -> Any:

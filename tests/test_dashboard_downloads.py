@@ -14,13 +14,15 @@ import openpyxl
 import pytest
 
 from dashboard import downloads as D
-from dashboard.app import canonical_unit, create_app
+from dashboard.app import create_app
 from dashboard.auth import LOCAL_VIEWER, Viewer
 from dashboard.pages import overview, unit, units
 from dashboard.urlstate import unit_path
 from duban import appstate
+from duban.settings import load_settings
 from tests.browser import sample
 from tests.test_dashboard_callbacks import by_id, text, walk
+from warehouse.indicators import Indicators
 
 Q = "?year=2024&as_of=2024-06-30"
 
@@ -155,7 +157,7 @@ def test_unit_account_name_matches_the_warehouse_unit(board, spelling):
 
 def test_unknown_unit_names_stay_as_given(board):
     _, conn = board.pw.snapshot()
-    assert canonical_unit(conn, ["示范市"], "市无此局") == "市无此局"
-    assert canonical_unit(conn, ["示范市"], "示范市住建局") == "市住建局"
+    assert Indicators(conn, load_settings()).canonical_unit("市无此局") == "市无此局"
+    assert Indicators(conn, load_settings()).canonical_unit("示范市住建局") == "市住建局"
     page = board.render("/", Q, viewer=Viewer("x", "unit", "市无此局"))
     assert text(by_id(page, "kpi-total")) == "0"

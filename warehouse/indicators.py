@@ -89,6 +89,7 @@ import duckdb
 import pyarrow as pa
 
 from duban.settings import Settings
+from etl.normalise import unit_key
 
 STATUS_LABELS = ("已办结", "在办", "逾期", "临期")
 CLASSES = ("A", "B", "C", "D")
@@ -941,6 +942,22 @@ class Indicators:
         """When the shown version was published (finished_at of its last refresh), or None."""
         return self._cached("last_refreshed", (), lambda: self._q(
             "SELECT max(finished_at) AS t FROM refreshes")[0]["t"])
+
+    def canonical_unit(self, name: str) -> str:
+        """The warehouse's name for ``name`` (a unit account's --unit, say): itself when it is a
+        unit, else the unit of a known alias, else the one unit with the same normalised key
+        (etl.normalise.unit_key); unchanged when none, or several, match."""
+        def compute():
+            units = self._q("SELECT unit, unit_key FROM units")
+            if any(u["unit"] == name for u in units):
+                return name
+            aliased = self._q("SELECT DISTINCT unit FROM unit_aliases WHERE alias = $name", {"name": name})
+            if len(aliased) == 1:
+                return aliased[0]["unit"]
+            key = unit_key(name, self.settings.city_names)
+            same = [u["unit"] for u in units if u["unit_key"] == key]
+            return same[0] if len(same) == 1 else name
+        return self._cached("canonical_unit", (name,), compute)
 
     def available_filters(self, restrict_unit: str | None = None) -> dict:
         def compute():
