@@ -27,7 +27,6 @@ import random
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -561,8 +560,8 @@ def bench_browser(server: ServeProcess, paths: list[str], repeats: int = 3) -> d
         try:
             for path in paths:
                 first, repeat, graphs = [], [], 0
+                ctx = browser.new_context(viewport={"width": 1600, "height": 1000})  # empty cache first
                 for i in range(repeats + 1):
-                    ctx = browser.new_context(viewport={"width": 1600, "height": 1000}) if i == 0 else ctx
                     page = ctx.new_page()
                     page.goto(server.base + path, wait_until="networkidle", timeout=120_000)
                     drawn = page.wait_for_function(_RENDERED_JS, timeout=120_000).json_value()
