@@ -11,6 +11,18 @@ PASSWORD = "correct horse"
 UNIT_PASSWORD = "unit-pass-1"
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole run: Playwright's sync API allows one at a time per
+    thread, so every browser test shares it."""
+    from tests.browser.harness import CHROMIUM, browser
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} 不存在 (Debian chromium 未安装), 跳过浏览器测试")
+    with browser() as b:
+        yield b
+
+
 @pytest.fixture
 def home(tmp_path):
     """A DUBAN_HOME with a supervisor (alice) and a unit account (jyj, 教育局)."""

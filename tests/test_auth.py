@@ -364,12 +364,9 @@ def test_current_viewer_outside_a_request_is_none():
 
 
 @pytest.mark.browser
-def test_browser_logs_in_and_is_sent_back_to_login_when_the_session_ends(home, tmp_path):
-    pytest.importorskip("playwright")
-    from tests.browser.harness import CHROMIUM, browser, serving
+def test_browser_logs_in_and_is_sent_back_to_login_when_the_session_ends(home, tmp_path, chromium):
+    from tests.browser.harness import serving
 
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed")
     app = dash.Dash(__name__, assets_folder=str(auth.ASSETS_DIR), assets_path_ignore=["vendor"],
                     assets_ignore=r"login\.css$")
     app.layout = html.Div([dcc.Input(id="inp"), html.Div(id="out")])
@@ -379,8 +376,8 @@ def test_browser_logs_in_and_is_sent_back_to_login_when_the_session_ends(home, t
         return f"echo {value} {auth.current_viewer().username}"
 
     auth.install(app.server, home, load_settings(home), True)
-    with serving(app) as base, browser() as b:
-        page = b.new_page()
+    with serving(app) as base:
+        page = chromium.new_page()
         page.goto(f"{base}/units?year=2023")
         assert "/login?next=" in page.url
         page.fill("input[name=username]", "alice")

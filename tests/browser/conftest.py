@@ -1,12 +1,12 @@
-"""One dashboard (login off) on the hand-worked sample warehouse and one Chromium, shared by
-every browser test module."""
+"""One dashboard (login off) on the hand-worked sample warehouse, shared by every browser test
+module (the one Chromium is tests/conftest.py's ``chromium``)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.browser import sample
-from tests.browser.harness import browser, serving
+from tests.browser.harness import serving
 
 
 @pytest.fixture(scope="session")
@@ -18,12 +18,6 @@ def sample_site(tmp_path_factory):
     app = create_app(sample.build(tmp), home=tmp / "home", auth=False)
     with serving(app) as url:
         yield url, tmp / "home"
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    with browser() as b:
-        yield b
 
 
 @pytest.fixture
