@@ -91,13 +91,16 @@ class PublishedWarehouse:
                     threading.Thread(target=self._prepare_then_switch, args=(target,), daemon=True).start()
                 return self._version, self._conn
             if target != self._version or self._conn is None:
-                if self._conn is not None:
-                    self._retired.append(self._conn)
-                while len(self._retired) > 2:
-                    self._retired.pop(0).close()
-                self._conn = open_readonly(target)
-                self._version = target
+                self._switch_to(target, open_readonly(target))
             return self._version, self._conn
+
+    def _switch_to(self, target: Path, conn: duckdb.DuckDBPyConnection) -> None:
+        """Serve ``target`` from now on (call with the lock held); retire the old connection."""
+        if self._conn is not None:
+            self._retired.append(self._conn)
+        while len(self._retired) > 2:
+            self._retired.pop(0).close()
+        self._conn, self._version = conn, target
 
     def _prepare_then_switch(self, target: Path) -> None:
         conn = None
@@ -109,11 +112,7 @@ class PublishedWarehouse:
         with self._lock:
             self._preparing = None
             if conn is not None:
-                if self._conn is not None:
-                    self._retired.append(self._conn)
-                while len(self._retired) > 2:
-                    self._retired.pop(0).close()
-                self._conn, self._version = conn, target
+                self._switch_to(target, conn)
 
     @property
     def version(self) -> str:
