@@ -18,7 +18,7 @@ from typing import Callable
 
 import duckdb
 
-from duban.settings import Settings
+from duban.settings import Settings, duban_home
 from etl.archive import Archive, ArchivedFile, inbox_files
 from etl.model import ParsedFile
 from etl.parse import parse_file
@@ -46,13 +46,14 @@ class RefreshReport:
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
 
 
-def parser_fingerprint(settings: Settings) -> str:
-    """Everything that changes what a file parses to: parser version, alias tables, settings."""
+def parser_fingerprint(settings: Settings, home: Path | None = None) -> str:
+    """Everything that changes what a file parses to: parser version, the shipped alias tables
+    and the operator's tables of the same name under $DUBAN_HOME, settings."""
     digest = hashlib.sha256(PARSER_VERSION.encode())
-    if ETL_DEFAULTS.exists():
-        for path in sorted(ETL_DEFAULTS.rglob("*")):
+    for shipped in sorted(ETL_DEFAULTS.glob("*.toml")):
+        for path in (shipped, (home or duban_home()) / shipped.name):
             if path.is_file():
-                digest.update(path.name.encode() + path.read_bytes())
+                digest.update(str(path).encode() + path.read_bytes())
     digest.update(repr((settings.result_scheme, settings.city_names, settings.max_file_mb,
                         settings.max_rows)).encode())
     return digest.hexdigest()[:16]
@@ -67,9 +68,9 @@ def _previous_refreshes(paths: WarehousePaths) -> list[tuple]:
         return con.execute("SELECT * FROM refreshes ORDER BY refresh_id").fetchall()
 
 
-def _parse_all(archive: Archive, settings: Settings, progress: Callable[[str], None]
+def _parse_all(archive: Archive, settings: Settings, home: Path | None, progress: Callable[[str], None]
                ) -> list[tuple[int, ArchivedFile, ParsedFile]]:
-    fingerprint = parser_fingerprint(settings)
+    fingerprint = parser_fingerprint(settings, home)
     entries = sorted(archive.manifest().values(), key=lambda e: (e.received_at, e.sha256))
     result, parsed_now = [], 0
     for file_id, entry in enumerate(entries, start=1):
@@ -112,7 +113,7 @@ def run_refresh(
                 for path in candidates:
                     files_new += archive.receive(path, inbox)[1]
                 progress(f"新收到 {files_new} 个文件 (内容相同的文件只收一次)")
-            parsed = _parse_all(archive, settings, progress)
+            parsed = _parse_all(archive, settings, home, progress)
             progress(f"共 {len(parsed)} 个文件, 正在生成新版本 …")
             building = new_build_path(paths)
             counts = build_version(building, parsed, settings, read_unit_aliases(home),

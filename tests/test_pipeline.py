@@ -225,3 +225,18 @@ def test_inbox_tricks_links_lock_files_and_hostile_names(tmp_path, settings):
     # The hostile name names no unit: its row is rejected, nothing is guessed from the markup.
     [(reason,)] = query(warehouse, "SELECT reason FROM row_outcomes WHERE outcome = 'rejected'")
     assert reason == "第2行 承办单位 无法确定: 表中没有承办单位, 表头和文件名也未注明填报单位"
+
+
+def test_an_operator_alias_table_change_reparses_archived_files(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2024-05-10", "已落实", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    assert run_refresh(warehouse, settings, inbox=inbox, home=tmp_path / "home").counts.rejected == 1
+
+    # The operator teaches duban the office's word for A类; no file is sent again.
+    (tmp_path / "home").mkdir(exist_ok=True)
+    (tmp_path / "home" / "result_classes.toml").write_text('[classes]\nA = ["已落实"]\n', encoding="utf-8")
+    report = run_refresh(warehouse, settings, inbox=inbox, home=tmp_path / "home")
+    assert (report.files_new, report.counts.rejected) == (0, 0)
+    assert query(warehouse, "SELECT result_class FROM handling_reports") == [("A",)]
