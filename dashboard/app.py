@@ -96,7 +96,7 @@ class Dashboard:
     def context(self, pathname: str, search: str | None, viewer: Any = None, snapshot: tuple | None = None) -> C.ViewContext:
         version, conn = snapshot or self.pw.snapshot()
         ind = Indicators(conn, self.settings, version=version)
-        viewer = self.resolve_viewer(viewer or current_viewer(), conn)
+        viewer = self.resolve_viewer(viewer or current_viewer(), ind)
         restrict = viewer.unit if viewer.role == "unit" else None
         return C.ViewContext(
             ind=ind,
@@ -133,12 +133,12 @@ class Dashboard:
             return body
         return self._chrome(ctx, body)
 
-    def resolve_viewer(self, viewer: Any, conn) -> Any:
+    def resolve_viewer(self, viewer: Any, ind: Indicators) -> Any:
         """A unit account whose unit is spelt differently from the warehouse (成都市教育局 for
         市教育局, an old alias) gets the warehouse's canonical name, else its pages would be empty."""
         if getattr(viewer, "role", None) != "unit" or not viewer.unit:
             return viewer
-        unit = Indicators(conn, self.settings).canonical_unit(viewer.unit)
+        unit = ind.canonical_unit(viewer.unit)  # cached per version: no query per request
         return viewer if unit == viewer.unit else replace(viewer, unit=unit)
 
     WARM_PATHS = ("/", "/units", "/overdue", "/key", "/trends", "/meeting")
