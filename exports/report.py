@@ -30,9 +30,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from exports.safe import DASH, join_units, xml_text
+from exports.safe import join_units, xml_text
 from exports.xlsx import as_rows
-from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate
+from warehouse.formatting import DASH, format_count_delta, format_date, format_delta, format_rate
 
 log = logging.getLogger(__name__)
 
@@ -423,49 +423,43 @@ def _key_section(doc, indicators: Any, scope: Any) -> None:
     _para(doc, "注：办理进度中“✓”为已完成，“○”为尚未完成。" + note, size=14, indent=False)
 
 
+def _listing(doc, heading: str, items: list[dict], empty: str, intro: str, cut_name: str,
+             columns: list[str], cells, widths: list[int], left: tuple[int, ...]) -> None:
+    """One 需关注 list: a heading, a sentence, the (cut) table and its note — or the empty sentence."""
+    _heading(doc, heading, level=2)
+    if not items:
+        _para(doc, empty)
+        return
+    _para(doc, intro)
+    shown, note = _cut(items, cut_name)
+    _table(doc, columns, [cells(r) for r in shown], widths, left=left)
+    if note:
+        _para(doc, note, size=14)
+
+
 def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
     overdue = [r for r in as_rows(indicators.overdue(scope)) if r.get("status") == "逾期"]
     unsatisfied = as_rows(indicators.unsatisfied(scope))
     broken = as_rows(indicators.broken_promises(scope))
 
-    _heading(doc, "（一）逾期未答复件", level=2)
-    if overdue:
-        over90 = sum(1 for r in overdue if (r.get("days_overdue") or 0) > 90)
-        _para(doc, f"共有{len({r['suggestion_id'] for r in overdue})}件建议逾期未答复（按承办单位计{len(overdue)}件次），"
-                   f"其中逾期90天以上{over90}件次。")
-        shown, note = _cut(overdue, "催办清单")
-        _table(doc, ["编号", "建议标题", "承办单位", "办理期限", "逾期天数"],
-               [[_item_name(r), r.get("title"), r.get("unit"), format_date(r.get("deadline")),
-                 _n(r.get("days_overdue"))] for r in shown], [18, 62, 36, 22, 18], left=(1, 2))
-        if note:
-            _para(doc, note, size=14)
-    else:
-        _para(doc, "目前没有逾期未答复的建议。")
-
-    _heading(doc, "（二）代表不满意件", level=2)
-    if unsatisfied:
-        _para(doc, f"代表对{len(unsatisfied)}件建议的答复表示不满意，相关单位应重新办理。")
-        shown, note = _cut(unsatisfied, "不满意件清单")
-        _table(doc, ["编号", "建议标题", "被评不满意的单位", "答复日期"],
-               [[_item_name(r), r.get("title"), r.get("unsatisfied_units"), format_date(r.get("last_reply_date"))]
-                for r in shown], [18, 70, 45, 23], left=(1, 2))
-        if note:
-            _para(doc, note, size=14)
-    else:
-        _para(doc, "目前没有代表表示不满意的建议。")
-
-    _heading(doc, "（三）B类承诺未按期兑现", level=2)
-    if broken:
-        _para(doc, f"有{len(broken)}项B类承诺已过承诺时限仍未兑现。")
-        shown, note = _cut(broken, "承诺事项清单")
-        _table(doc, ["编号", "建议标题", "承办单位", "承诺事项", "承诺时限", "已过天数"],
-               [[_item_name(r), r.get("title"), r.get("unit"), r.get("promise_text"),
-                 format_date(r.get("promise_date")), _n(r.get("days_past"))] for r in shown],
-               [18, 40, 30, 34, 22, 16], left=(1, 2, 3))
-        if note:
-            _para(doc, note, size=14)
-    else:
-        _para(doc, "目前没有到期未兑现的B类承诺。")
+    over90 = sum(1 for r in overdue if (r.get("days_overdue") or 0) > 90)
+    _listing(doc, "（一）逾期未答复件", overdue, "目前没有逾期未答复的建议。",
+             f"共有{len({r['suggestion_id'] for r in overdue})}件建议逾期未答复（按承办单位计{len(overdue)}件次），"
+             f"其中逾期90天以上{over90}件次。", "催办清单",
+             ["编号", "建议标题", "承办单位", "办理期限", "逾期天数"],
+             lambda r: [_item_name(r), r.get("title"), r.get("unit"), format_date(r.get("deadline")),
+                        _n(r.get("days_overdue"))], [18, 62, 36, 22, 18], left=(1, 2))
+    _listing(doc, "（二）代表不满意件", unsatisfied, "目前没有代表表示不满意的建议。",
+             f"代表对{len(unsatisfied)}件建议的答复表示不满意，相关单位应重新办理。", "不满意件清单",
+             ["编号", "建议标题", "被评不满意的单位", "答复日期"],
+             lambda r: [_item_name(r), r.get("title"), r.get("unsatisfied_units"),
+                        format_date(r.get("last_reply_date"))], [18, 70, 45, 23], left=(1, 2))
+    _listing(doc, "（三）B类承诺未按期兑现", broken, "目前没有到期未兑现的B类承诺。",
+             f"有{len(broken)}项B类承诺已过承诺时限仍未兑现。", "承诺事项清单",
+             ["编号", "建议标题", "承办单位", "承诺事项", "承诺时限", "已过天数"],
+             lambda r: [_item_name(r), r.get("title"), r.get("unit"), r.get("promise_text"),
+                        format_date(r.get("promise_date")), _n(r.get("days_past"))],
+             [18, 40, 30, 34, 22, 16], left=(1, 2, 3))
     return {"overdue": len(overdue), "unsatisfied": len(unsatisfied), "broken": len(broken)}
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from warehouse.formatting import DASH  # noqa: F401  (re-exported for the exports)
 
 # Leading characters that make Excel/WPS/LibreOffice treat typed or pasted text as a formula
 # (OWASP "CSV injection" list), plus tab and CR which some importers strip before parsing.

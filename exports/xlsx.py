@@ -26,7 +26,8 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from exports.safe import DASH, join_units, looks_like_formula, xml_text, yes_no
+from exports.safe import join_units, looks_like_formula, xml_text, yes_no
+from warehouse.formatting import DASH
 
 TEXT, INT, NUMBER, DATE, RATE, BOOL = "text", "int", "number", "date", "rate", "bool"
 
