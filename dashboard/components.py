@@ -253,6 +253,15 @@ def link_column(field_name: str, header: str, href_field: str, **kw) -> dict:
     return {"field": field_name, "headerName": header, "cellRenderer": "DubanLink", "cellRendererParams": {"hrefField": href_field}, **kw}
 
 
+def suggestion_cells(ctx: "ViewContext", r: dict) -> dict:
+    """The grid cells naming one suggestion: 十八届一次 第12号 (a link to its page) and its title."""
+    return {
+        "number": f"{r['session']} 第{r['number']}号",
+        "href": ctx.link(suggestion_path(r["session"], r["number"])),
+        "title": r.get("title") or "",
+    }
+
+
 # ── chrome: nav + filters + "what this view shows" ────────────────────────────────────────────
 
 NAV = [

@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from dashboard import components as C
 from dashboard import downloads as D
-from dashboard.urlstate import suggestion_path, unit_path
+from dashboard.urlstate import unit_path
 from duban import appstate
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
@@ -69,9 +69,7 @@ LIST_LIMIT = 1000
 
 def list_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
     return [{
-        "number": f"{r['session']} 第{r['number']}号",
-        "href": ctx.link(suggestion_path(r["session"], r["number"])),
-        "title": r.get("title") or "",
+        **C.suggestion_cells(ctx, r),
         "unit": r.get("unit") or "",
         "unit_href": ctx.link(unit_path(r["unit"])) if r.get("unit") else None,
         "status": f"⚠ 逾期 {r['days_overdue']} 天" if r.get("status") == "逾期" else f"△ 临期 (剩 {r.get('days_to_deadline')} 天)",

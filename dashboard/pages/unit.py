@@ -10,7 +10,6 @@ from dash import html
 from dashboard import components as C
 from dashboard import downloads as D
 from dashboard.pages.units import aspect_grid, ranking
-from dashboard.urlstate import suggestion_path
 from duban import appstate
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
@@ -18,9 +17,7 @@ from warehouse.formatting import format_date, format_rate
 
 def assignment_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
     return [{
-        "number": f"{r['session']} 第{r['number']}号",
-        "href": ctx.link(suggestion_path(r["session"], r["number"])),
-        "title": r.get("title") or "",
+        **C.suggestion_cells(ctx, r),
         "role": r.get("role") or "",
         "category": r.get("category") or "",
         "assigned": format_date(r.get("assigned_date")),
