@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,15 @@ class RefreshReport:
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _check_table(path: Path, content: bytes) -> None:
+    """An operator's alias table that cannot be read stops the refresh with the reason, rather than
+    being skipped quietly (its spellings would then be rejected row by row with no hint why)."""
+    try:
+        tomllib.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RefreshFailed(f"别名表 {path} 格式有误, 请改正后再刷新: {exc}") from None
+
+
 def parser_fingerprint(settings: Settings, home: Path | None = None) -> str:
     """Everything that changes what a file parses to: parser version, the shipped alias tables
     and the operator's tables of the same name under $DUBAN_HOME, settings."""
@@ -53,7 +63,9 @@ def parser_fingerprint(settings: Settings, home: Path | None = None) -> str:
     for shipped in sorted(ETL_DEFAULTS.glob("*.toml")):
         for path in (shipped, (home or duban_home()) / shipped.name):
             if path.is_file():
-                digest.update(str(path).encode() + path.read_bytes())
+                content = path.read_bytes()
+                _check_table(path, content)
+                digest.update(str(path).encode() + content)
     digest.update(repr((settings.result_scheme, settings.city_names, settings.max_file_mb,
                         settings.max_rows)).encode())
     return digest.hexdigest()[:16]

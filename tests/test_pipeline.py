@@ -240,3 +240,16 @@ def test_an_operator_alias_table_change_reparses_archived_files(tmp_path, settin
     report = run_refresh(warehouse, settings, inbox=inbox, home=tmp_path / "home")
     assert (report.files_new, report.counts.rejected) == (0, 0)
     assert query(warehouse, "SELECT result_class FROM handling_reports") == [("A",)]
+
+
+def test_a_broken_operator_alias_table_stops_the_refresh_with_its_reason(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    warehouse = tmp_path / "duban.duckdb"
+    home = tmp_path / "home"
+    first = run_refresh(warehouse, settings, inbox=inbox, home=home).version
+    home.mkdir(exist_ok=True)
+    (home / "header_aliases.toml").write_text("[columns\nnumber = 编号", encoding="utf-8")
+    with pytest.raises(RefreshFailed, match="别名表 .*header_aliases.toml 格式有误"):
+        run_refresh(warehouse, settings, inbox=inbox, home=home)
+    assert WarehousePaths(warehouse).current_version() == first
