@@ -27,7 +27,7 @@ from dash import ALL, Input, Output, State, ctx as dash_ctx, dcc, html, no_updat
 
 import assets as assets_pkg
 from dashboard import components as C
-from dashboard import downloads
+from dashboard import downloads, page_cache
 from dashboard.pages import data as data_page
 from dashboard.pages import key as key_page
 from dashboard.pages import meeting as meeting_page
@@ -234,7 +234,7 @@ def _shell_message(title: str, text: str) -> html.Div:
 def create_app(warehouse: Path | str, settings: Settings | None = None, home: Path | None = None, auth: bool = True) -> dash.Dash:
     home = Path(home) if home is not None else duban_home()
     settings = settings or load_settings(home)
-    board = Dashboard(PublishedWarehouse(warehouse), settings, home)
+    board = Dashboard(PublishedWarehouse(warehouse, memory_mb=settings.query_memory_mb), settings, home)
 
     app = dash.Dash(
         __name__,
@@ -258,9 +258,11 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
     app.duban = board  # type: ignore[attr-defined]
     install_auth(app.server, home, settings, auth)
 
+    page_cache.install(app.server, board.pw.snapshot, lambda: _auth().current_viewer(), home)
+
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def _route(pathname, search):
-        return board.render(pathname, search)
+        return board.render(pathname, search, snapshot=page_cache.request_snapshot())
 
     @app.callback(
         Output("url", "search", allow_duplicate=True),

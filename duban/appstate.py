@@ -447,6 +447,13 @@ def chases(home: Path, suggestion_id: str | None = None, unit: str | None = None
         ]
 
 
+def chase_revision(home: Path) -> tuple[int, int]:
+    """(count, newest id) of the 催办 records: changes whenever one is added or removed."""
+    with _session(home) as db:
+        count, newest = db.execute(select(func.count(), func.max(Chase.id))).one()
+        return count, newest or 0
+
+
 def chase_counts_by_unit(home: Path) -> dict[str, int]:
     """How many times each unit has been chased (records without a unit are not counted)."""
     with _session(home) as db:

@@ -340,8 +340,10 @@ class _RecordingCursor:
 
 def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, cold_samples: int = 3,
                     max_searches: int | None = None) -> dict:
+    from dashboard import page_cache
     from dashboard.app import create_app
     from warehouse import indicators as indmod
+    from warehouse import statefiles
     from warehouse.indicators import Indicators
 
     app = create_app(warehouse, settings=settings, home=home, auth=False)
@@ -370,8 +372,10 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
         return ms, r.status_code, len(r.get_data())
 
     def cold():
+        """A new version's first request with no warm-up: no connection, no state file, no results."""
         board.pw.close()
         indmod.clear_cache()
+        statefiles.remove(board.pw.paths.current_version())
 
     # cold: a fresh process view of a new version (connection reopened, no state, no results)
     rows: dict[str, dict] = {}
@@ -382,7 +386,7 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
     t = time.perf_counter()
     cold()
     v, cur = board.pw.snapshot()
-    Indicators(cur, settings, version=v)._build_state(as_of, ("bench-floor", as_of))
+    Indicators(cur, settings, version=v).warm_state(as_of)
     state_build_ms = (time.perf_counter() - t) * 1000
     cold()
     post(reqs.route("/", ""))  # today's state and its 同比 state, as warm() builds them
@@ -392,7 +396,8 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
 
     def sample(name: str, body: dict):
         with indmod._LOCK:
-            indmod._RESULTS.clear()  # warm = state built, results computed afresh
+            indmod._RESULTS.clear()  # warm = state built, results and pages computed afresh
+        page_cache.clear(str(board.pw.paths.current_version()))
         recorders.clear()
         ms, _, size = post(body)
         floor = sum(r.floor_ms() for r in recorders)

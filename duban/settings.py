@@ -54,6 +54,7 @@ class Settings:
     max_rows: int
     ranking: RankingSettings
     rotate_seconds: int
+    query_memory_mb: int
     idle_timeout_minutes: int
     max_failed_logins: int
     lockout_minutes: int
@@ -147,6 +148,7 @@ def _validate(data: dict) -> Settings:
         raise SettingsError(f"设置 [etl] city_names 应为名称列表, 现为 {cities!r}")
     meeting = data.get("meeting", {})
     auth = data.get("auth", {})
+    serve = data.get("serve", {})
     return Settings(
         deadline=deadline,
         session_closing=closing,
@@ -157,6 +159,7 @@ def _validate(data: dict) -> Settings:
         max_rows=_int(etl, "etl", "max_rows", 1, 10_000_000),
         ranking=ranking,
         rotate_seconds=_int(meeting, "meeting", "rotate_seconds", 3, 600),
+        query_memory_mb=_int(serve, "serve", "query_memory_mb", 64, 1024 * 1024),
         idle_timeout_minutes=_int(auth, "auth", "idle_timeout_minutes", 1, 24 * 60),
         max_failed_logins=_int(auth, "auth", "max_failed_logins", 1, 100),
         lockout_minutes=_int(auth, "auth", "lockout_minutes", 1, 24 * 60),

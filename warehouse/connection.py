@@ -57,8 +57,11 @@ class WarehousePaths:
         return sorted(self.versions.glob("v*.duckdb"))
 
 
-def open_readonly(path: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path), read_only=True)
+def open_readonly(path: Path, memory_mb: int | None = None) -> duckdb.DuckDBPyConnection:
+    """memory_mb bounds DuckDB's buffer pool (the serve workers' memory budget); beyond it,
+    DuckDB spills to ``<file>.tmp``."""
+    config = {"memory_limit": f"{memory_mb}MB"} if memory_mb else {}
+    return duckdb.connect(str(path), read_only=True, config=config)
 
 
 class PublishedWarehouse:
@@ -68,8 +71,10 @@ class PublishedWarehouse:
     that version, so caches keyed on it are invalidated by a refresh. Thread-safe.
     """
 
-    def __init__(self, link: Path | str, prepare: Callable[[str, duckdb.DuckDBPyConnection], None] | None = None):
+    def __init__(self, link: Path | str, prepare: Callable[[str, duckdb.DuckDBPyConnection], None] | None = None,
+                 memory_mb: int | None = None):
         self.paths = WarehousePaths(Path(link))
+        self.memory_mb = memory_mb
         # prepare(version name, cursor): the server warms a newly published version with it in the
         # background and keeps answering from the previous version until that is done, so no
         # request after a refresh waits for the new version's state to be built.
@@ -91,7 +96,7 @@ class PublishedWarehouse:
                     threading.Thread(target=self._prepare_then_switch, args=(target,), daemon=True).start()
                 return self._version, self._conn
             if target != self._version or self._conn is None:
-                self._switch_to(target, open_readonly(target))
+                self._switch_to(target, open_readonly(target, self.memory_mb))
             return self._version, self._conn
 
     def _switch_to(self, target: Path, conn: duckdb.DuckDBPyConnection) -> None:
@@ -105,7 +110,7 @@ class PublishedWarehouse:
     def _prepare_then_switch(self, target: Path) -> None:
         conn = None
         try:
-            conn = open_readonly(target)
+            conn = open_readonly(target, self.memory_mb)
             self.prepare(str(target), conn.cursor())
         except Exception:  # a failed warm-up must not keep the new version away: switch cold
             logging.getLogger(__name__).exception("preparing %s", target)

@@ -71,9 +71,9 @@ Readings chosen where domain.md is silent (also in docs/indicators.md):
 - Without a year in scope, yoy uses the latest year whose reference date is <= T.
 
 Performance: the state of every assignment and of every suggestion as of T is computed once per
-(warehouse version, settings, T) into Arrow tables kept in a process-wide cache, registered on
-each connection that asks; every indicator aggregates from them in DuckDB. Results are cached
-per (version, settings, method, scope).
+(warehouse version, settings, T) into a DuckDB file beside the version, shared by every process
+(warehouse.statefiles); every indicator aggregates from it in DuckDB. Results are cached per
+process per (version, settings, method, scope).
 """
 
 from __future__ import annotations
@@ -86,9 +86,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from duban.settings import Settings
+from warehouse import statefiles
 from etl.normalise import unit_key
 
 STATUS_LABELS = ("已办结", "在办", "逾期", "临期")
@@ -128,20 +128,11 @@ def rate(numerator: int | None, denominator: int | None) -> float | None:
 
 
 # ── process-wide caches ───────────────────────────────────────────────────────────────────────
+# The state as of T lives in files shared by every process (warehouse.statefiles); results are
+# small and kept per process, keyed on the version, so a refresh never serves old figures.
 _LOCK = threading.Lock()
-_BUILD_LOCK = threading.Lock()  # one state build at a time: concurrent requests for T wait for it
-_STATE: OrderedDict[tuple, dict] = OrderedDict()  # (version, settings, T) -> {"asg", "sug": Arrow}
 _RESULTS: OrderedDict[tuple, Any] = OrderedDict()
-# A state is ~150 MB at 1M assignments: keep today's, its 同比 date and a couple of others.
-_STATE_MAX, _RESULTS_MAX = 4, 1024
-_PLAIN_TEXT = {"suggestion_id", "title", "promise_text", "lead_units", "co_units"}
-
-
-def _compact(table: pa.Table) -> pa.Table:
-    """Dictionary-encode the repetitive text columns (unit, session, status…): smaller, faster scans."""
-    cols = [col.dictionary_encode() if pa.types.is_string(col.type) and name not in _PLAIN_TEXT else col
-            for name, col in zip(table.column_names, table.columns)]
-    return pa.table(cols, names=table.column_names)
+_RESULTS_MAX = 256
 
 
 _MISSING = object()
@@ -166,7 +157,6 @@ def _lru_put(cache: OrderedDict, key, value, limit: int) -> None:
 
 def clear_cache() -> None:
     with _LOCK:
-        _STATE.clear()
         _RESULTS.clear()
 
 
@@ -351,7 +341,7 @@ class Indicators:
         dl = settings.deadline
         self._settings_key = (dl, tuple(sorted(settings.ranking.weights.items())))
         self.version = version or self._derive_version()
-        self._registered: set[str] = set()
+        self._registered: dict[date, tuple[str, str]] = {}
 
     def _derive_version(self) -> str:
         path = self.conn.execute(
@@ -366,37 +356,31 @@ class Indicators:
 
     # -- state ------------------------------------------------------------------------------
     def _state(self, T: date) -> tuple[str, str]:
-        """Registers the state tables for T on this connection; returns (asg, sug) view names."""
-        tag = T.strftime("%Y%m%d")
-        asg_name, sug_name = f"_asg_{tag}", f"_sug_{tag}"
-        if asg_name in self._registered:
-            return asg_name, sug_name
-        key = (self.version, self._settings_key, T)
-        state = _lru_get(_STATE, key)
-        if state is _MISSING:
-            with _BUILD_LOCK:
-                state = _lru_get(_STATE, key)
-                if state is _MISSING:
-                    state = self._build_state(T, key)
-        self.conn.register(asg_name, state["asg"])
-        self.conn.register(sug_name, state["sug"])
-        self._registered.add(asg_name)
-        return asg_name, sug_name
+        """The state tables for T on this connection's database: (asg, sug) table names."""
+        names = self._registered.get(T)
+        if names is None:
+            db_path = statefiles.database_path(self.conn)
+            identity = statefiles.file_identity(db_path) if db_path else self.version
+            schema = statefiles.attach(
+                self.conn, statefiles.schema_name(identity, self._settings_key, T),
+                statefiles.cache_folder(db_path), lambda cur, target: self._build_state(cur, target, T))
+            names = self._registered[T] = (f"{schema}.asg", f"{schema}.sug")
+        return names
 
-    def _build_state(self, T: date, key: tuple) -> dict:
+    def _build_state(self, cur: duckdb.DuckDBPyConnection, target: str, T: date) -> None:
+        """Creates ``target.asg`` and ``target.sug`` as of T. Sorted by year (then unit): a scope
+        naming a year reads only that year's blocks (DuckDB's zone maps skip the rest)."""
         lit = _d(T)
-        cur = self.conn.cursor()  # private views for the build, never seen by other callers
-        try:
-            raw = cur.sql(_asg_raw_sql(lit)).to_arrow_table()
-            cur.register("_asg_raw", raw)
-            sug = cur.sql(_sug_sql(lit, self.settings)).to_arrow_table()
-            cur.register("_sug", sug)
-            asg = cur.sql(_asg_sql(lit, self.settings)).to_arrow_table()
-        finally:
-            cur.close()
-        state = {"asg": _compact(asg), "sug": _compact(sug)}
-        _lru_put(_STATE, key, state, _STATE_MAX)
-        return state
+        cur.execute(f"CREATE TEMP TABLE _asg_raw AS {_asg_raw_sql(lit)}")
+        cur.execute(f"CREATE TEMP TABLE _sug AS {_sug_sql(lit, self.settings)}")
+        cur.execute(f"CREATE TABLE {target}.sug AS SELECT * FROM _sug ORDER BY year, kind, category, suggestion_id")
+        cur.execute(f"CREATE TABLE {target}.asg AS {_asg_sql(lit, self.settings)} ORDER BY year, unit, suggestion_id")
+        cur.execute("DROP TABLE _asg_raw")
+        cur.execute("DROP TABLE _sug")
+
+    def warm_state(self, as_of: date) -> None:
+        """Build (or attach) the state for T alone."""
+        self._state(as_of)
 
     def warm(self, as_of: date | None = None) -> None:
         """Build the state for T (default today) and for its 同比 date, e.g. right after a refresh."""

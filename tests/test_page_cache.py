@@ -1,0 +1,78 @@
+"""Rendered pages are kept per published version (dashboard.page_cache): a repeat request is
+answered from the stored bytes, and anything the page depends on — the viewer, a new 催办 record,
+the URL — gives a freshly computed page, never someone else's or an outdated one."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from dashboard.app import create_app
+from duban import appstate
+from tests.browser import sample
+from tests.test_serve_auth_http import PASSWORD, callback_body, logged_in
+
+Q = "?year=2024&as_of=2024-06-30"
+
+
+@pytest.fixture()
+def site(tmp_path):
+    home = tmp_path / "home"
+    app = create_app(sample.build(tmp_path), home=home, auth=True)
+    appstate.add_user(home, "jt", "unit", "市交通局", PASSWORD)
+    appstate.add_user(home, "duban", "supervisor", None, PASSWORD)
+    renders: list = []
+    real = app.duban.render
+
+    def counting(*args, **kwargs):
+        renders.append(args[:2])
+        return real(*args, **kwargs)
+    app.duban.render = counting
+    return app, home, renders
+
+
+def page(app, client, path: str, search: str = Q) -> str:
+    """The page answer as readable text (Dash escapes Chinese in its JSON)."""
+    body = callback_body(app, "page.children", {"url.pathname": path, "url.search": search})
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    return json.dumps(response.json, ensure_ascii=False)
+
+
+def test_a_repeat_view_is_served_from_the_stored_page(site):
+    app, _, renders = site
+    client = logged_in(app, "duban")
+    first = page(app, client, "/")
+    again = page(app, client, "/")
+    assert again == first and renders == [("/", Q)]
+    page(app, client, "/", "?year=2023&as_of=2024-06-30")  # another URL: computed
+    assert len(renders) == 2
+    stored = list(app.duban.pw.paths.current_version().parent.glob("*.cache/pages/*.json"))
+    assert len(stored) == 2
+
+
+def test_another_viewer_never_gets_a_stored_page(site):
+    app, _, renders = site
+    supervisor = page(app, logged_in(app, "duban"), "/units/市教育局")
+    assert "市教育局" in supervisor
+    unit_view = page(app, logged_in(app, "jt"), "/units/市教育局")
+    assert len(renders) == 2 and "无权查看" in unit_view
+
+
+def test_a_new_chase_record_recomputes_the_page(site):
+    app, home, renders = site
+    client = logged_in(app, "duban")
+    path = "/suggestions/十八届一次/1"
+    page(app, client, path)
+    appstate.record_chase(home, "十八届一次-1", "市教育局", date(2024, 6, 30), "电话", "请加快", "duban")
+    assert "请加快" in page(app, client, path)
+    assert len(renders) == 2
+
+
+def test_anonymous_requests_never_reach_the_store(site):
+    app, _, renders = site
+    page(app, logged_in(app, "duban"), "/")
+    body = callback_body(app, "page.children", {"url.pathname": "/", "url.search": Q})
+    assert app.server.test_client().post("/_dash-update-component", json=body).status_code == 401

@@ -1,0 +1,92 @@
+"""The state as of T is built once per (version, settings, T) into a file beside the version and
+shared by every process that reads it (warehouse.statefiles): two connections standing in for two
+serve workers must give the same figures from one build, and the build must never be repeated."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+
+from duban.settings import load_settings
+from tests.browser import sample
+from warehouse import indicators, statefiles
+from warehouse.connection import WarehousePaths, open_readonly
+from warehouse.indicators import Indicators, Scope
+
+T = sample.AS_OF
+
+
+@pytest.fixture()
+def version(tmp_path):
+    return WarehousePaths(sample.build(tmp_path)).current_version()
+
+
+def _indicators(version, tmp_path, memory_mb=None) -> Indicators:
+    indicators.clear_cache()  # a new process: nothing cached in memory
+    return Indicators(open_readonly(version, memory_mb).cursor(), load_settings(home=tmp_path), version=str(version))
+
+
+def _count_builds(monkeypatch) -> list:
+    builds: list = []
+    real = Indicators._build_state
+
+    def counting(self, cur, target, as_of):
+        builds.append(as_of)
+        real(self, cur, target, as_of)
+    monkeypatch.setattr(Indicators, "_build_state", counting)
+    return builds
+
+
+def test_second_process_attaches_the_first_ones_state_without_building(version, tmp_path, monkeypatch):
+    builds = _count_builds(monkeypatch)
+    first = _indicators(version, tmp_path).metrics(Scope(year=2024, as_of=T))
+    files = sorted(p.name for p in (version.parent / f"{version.name}.cache").glob("st_*.duckdb"))
+    assert builds == [T] and len(files) == 1
+    second = _indicators(version, tmp_path, memory_mb=64).metrics(Scope(year=2024, as_of=T))
+    assert builds == [T]  # attached, not rebuilt
+    assert second == first and first["total"] == 7
+
+
+def test_each_as_of_date_has_its_own_state(version, tmp_path, monkeypatch):
+    builds = _count_builds(monkeypatch)
+    ind = _indicators(version, tmp_path)
+    later = ind.metrics(Scope(year=2024, as_of=T))
+    earlier = ind.metrics(Scope(year=2024, as_of=date(2024, 3, 1)))
+    assert builds == [T, date(2024, 3, 1)]
+    assert earlier["completed"] < later["completed"]
+
+
+def test_concurrent_first_requests_build_once(version, tmp_path, monkeypatch):
+    builds = _count_builds(monkeypatch)
+    indicators.clear_cache()
+    settings = load_settings(home=tmp_path)
+    workers = [open_readonly(version) for _ in range(3)]  # three "processes"
+    results: list = []
+
+    def ask(conn):
+        results.append(Indicators(conn.cursor(), settings, version=str(version)).metrics(Scope(as_of=T))["total"])
+    threads = [threading.Thread(target=ask, args=(c,)) for c in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert builds == [T] and len(set(results)) == 1 and len(results) == 3
+
+
+def test_old_state_files_are_pruned_and_removed_with_their_version(version, tmp_path, monkeypatch):
+    monkeypatch.setattr(statefiles, "KEEP", 2)
+    ind = _indicators(version, tmp_path)
+    for day in (1, 2, 3, 4):
+        ind.metrics(Scope(as_of=date(2024, 6, day)))
+    folder = version.parent / f"{version.name}.cache"
+    assert len(list(folder.glob("st_*.duckdb"))) == 2
+    statefiles.remove(version)
+    assert not folder.exists()
+
+
+def test_query_memory_is_bounded(version, tmp_path):
+    conn = open_readonly(version, memory_mb=100)
+    limit = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert limit.replace(" ", "") in ("95.3MiB", "100.0MB", "100MB")

@@ -1,0 +1,149 @@
+"""Derived tables built once per warehouse version and shared by every process that reads it.
+
+The indicator layer's state as of T (warehouse.indicators) is the costly part of every figure:
+seconds to build at a million assignments, hundreds of MB. Instead of each serve worker building
+and holding its own copy, the first process that needs it writes it into a small DuckDB file
+beside the version file and every process ATTACHes that file read-only:
+
+    FILE.versions/v000012.duckdb.cache/st_<hash>.duckdb
+
+- the hash names what the tables depend on (the version file's identity, the settings, T), so a
+  refresh, a settings change or another T simply gives another file;
+- an exclusive lock on ``st_<hash>.lock`` makes concurrent processes wait for one build instead of
+  repeating it; the file is written under a temporary name and renamed, never seen half-built;
+- readers share it through the OS page cache; DuckDB's buffer pool (bounded by the connection's
+  memory_limit) keeps only what queries touch, so a worker's memory does not grow with the data;
+- at most ``KEEP`` files per folder are kept (the oldest go); the folder goes with its version
+  when the publisher prunes old versions.
+A database without a file (in-memory, tests) gets a private temporary folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+
+KEEP = 8
+_ATTACH_LOCK = threading.Lock()
+_PRIVATE: dict[str, Path] = {}
+
+
+def database_path(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The file behind the connection's current database (None: in-memory)."""
+    path = conn.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    return path or None
+
+
+def cache_folder(db_path: str | None) -> Path:
+    """``<database file>.cache/`` (made on first use), else a private temporary folder (also for
+    a version pruned while still being served: its folder must not come back)."""
+    if db_path and os.path.exists(db_path):
+        folder = Path(db_path + ".cache")
+        try:
+            folder.mkdir(exist_ok=True)
+            if os.access(folder, os.W_OK):
+                return folder
+        except OSError:
+            pass  # a read-only deployment: fall through to a private folder
+    key = db_path or "memory"
+    with _ATTACH_LOCK:
+        if key not in _PRIVATE:
+            _PRIVATE[key] = Path(tempfile.mkdtemp(prefix="duban-state-"))
+        return _PRIVATE[key]
+
+
+def file_identity(db_path: str | None) -> str:
+    """What makes two looks at the same path the same database: inode, size, modification time.
+    A version pruned while still being served (its connection keeps it readable) is its path."""
+    if not db_path:
+        return "memory"
+    try:
+        st = os.stat(db_path)
+    except FileNotFoundError:
+        return db_path
+    return f"{db_path}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def schema_name(*parts: object) -> str:
+    return "st_" + hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _attached(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(conn.execute("SELECT 1 FROM duckdb_databases() WHERE database_name = $n", {"n": name}).fetchall())
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    with open(lock_path, "a+b") as fh:  # flock: between processes and between threads (own fd each)
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def attach(conn: duckdb.DuckDBPyConnection, name: str, folder: Path,
+           build: Callable[[duckdb.DuckDBPyConnection, str], None]) -> str:
+    """Attach ``folder/name.duckdb`` read-only on conn's database (building it first when it does
+    not exist: ``build(cursor, schema)`` creates its tables in ``schema``); returns ``name``."""
+    if _attached(conn, name):
+        return name
+    path = folder / f"{name}.duckdb"
+    if not path.exists():
+        with _exclusive(folder / f"{name}.lock"):
+            if not path.exists():
+                _build(conn, path, build)
+                _prune(folder, keep=path)
+    with _ATTACH_LOCK:  # the catalog is shared by every cursor of the database
+        if not _attached(conn, name):
+            conn.execute(f"ATTACH {_quote(path)} AS {name} (READ_ONLY)")
+    return name
+
+
+def _build(conn: duckdb.DuckDBPyConnection, path: Path, build: Callable[[duckdb.DuckDBPyConnection, str], None]) -> None:
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    schema = "build_" + uuid.uuid4().hex[:12]
+    cur = conn.cursor()  # its own temp catalog: the build's scratch tables are private to it
+    try:
+        cur.execute(f"ATTACH {_quote(tmp)} AS {schema} (READ_WRITE)")
+        build(cur, schema)
+        cur.execute(f"DETACH {schema}")
+        os.replace(tmp, path)
+    finally:
+        cur.close()
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Keep the newest KEEP files: an attached one that goes stays readable to its reader."""
+    def age(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except FileNotFoundError:  # pruned meanwhile by another process
+            return 0.0
+    files = sorted(folder.glob("st_*.duckdb"), key=age, reverse=True)
+    for old in files[KEEP:]:
+        if old != keep:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def remove(db_path: Path | str) -> None:
+    """Delete the derived files of a database (a pruned version; a benchmark's cold start)."""
+    shutil.rmtree(str(db_path) + ".cache", ignore_errors=True)
