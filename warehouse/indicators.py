@@ -372,11 +372,11 @@ class Indicators:
         naming a year reads only that year's blocks (DuckDB's zone maps skip the rest)."""
         lit = _d(T)
         cur.execute(f"CREATE TEMP TABLE _asg_raw AS {_asg_raw_sql(lit)}")
-        cur.execute(f"CREATE TEMP TABLE _sug AS {_sug_sql(lit, self.settings)}")
-        cur.execute(f"CREATE TABLE {target}.sug AS SELECT * FROM _sug ORDER BY year, kind, category, suggestion_id")
+        cur.execute(f"CREATE TABLE {target}.sug AS {_sug_sql(lit, self.settings)} ORDER BY year, kind, category, suggestion_id")
+        cur.execute(f"CREATE TEMP VIEW _sug AS SELECT * FROM {target}.sug")
         cur.execute(f"CREATE TABLE {target}.asg AS {_asg_sql(lit, self.settings)} ORDER BY year, unit, suggestion_id")
+        cur.execute("DROP VIEW _sug")
         cur.execute("DROP TABLE _asg_raw")
-        cur.execute("DROP TABLE _sug")
 
     def warm_state(self, as_of: date) -> None:
         """Build (or attach) the state for T alone."""
