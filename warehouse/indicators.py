@@ -525,7 +525,6 @@ class Indicators:
                                  f"ORDER BY n DESC, v NULLS LAST", p)]
         out["key_supervised"] = {"total": c["key_total"], "completed": c["key_completed"],
                                  "overdue": c["key_overdue"]}
-        asg, _ = self._state(scope.as_of)
         pu: dict = {}
         # The assignment state carries its suggestion's scope columns: no IN (subquery) needed.
         out["units"] = self._q(
@@ -675,7 +674,6 @@ class Indicators:
         """Overdue and due-soon items: one row per (suggestion, lead unit that has not replied by T)."""
         def compute():
             p: dict = {}
-            asg, _ = self._state(scope.as_of)
             items = self._items(scope, p, details=True)
             soon = self.settings.deadline.due_soon_days
             return self._q(f"""
@@ -687,9 +685,8 @@ class Indicators:
                             WHEN i.days_overdue <= 30 THEN '{OVERDUE_BUCKETS[0]}'
                             WHEN i.days_overdue <= 90 THEN '{OVERDUE_BUCKETS[1]}'
                             ELSE '{OVERDUE_BUCKETS[2]}' END AS age_bucket
-                FROM {items} i JOIN {asg} a
-                  ON a.suggestion_id = i.suggestion_id AND a.is_lead AND a.reply_date IS NULL
-                 {"AND a.unit = $unit" if scope.effective_unit else ""}
+                FROM {items} i JOIN {self._assignments(scope, p, lead=True)} a
+                  ON a.suggestion_id = i.suggestion_id AND a.reply_date IS NULL
                 WHERE i.overdue OR i.due_soon
                 ORDER BY i.overdue DESC, i.days_overdue DESC NULLS LAST, i.days_to_deadline, a.unit, i.number""", p)
         return self._cached("overdue", (scope,), compute)
@@ -698,19 +695,58 @@ class Indicators:
         """不满意件: completed items whose evaluation is 不满意, with the leads that were rated so."""
         def compute():
             p: dict = {}
-            asg, _ = self._state(scope.as_of)
-            items = self._items(scope, p, details=True)
-            return self._q(f"""
-                SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.category, i.lead_units,
-                       i.last_reply AS last_reply_date, i.is_key, i.key_leader,
-                       string_agg(a.unit, '、' ORDER BY a.unit) AS unsatisfied_units,
-                       max(a.evaluation_date) AS evaluation_date,
-                       string_agg(DISTINCT a.evaluation_source, '、') AS evaluation_source
-                FROM {items} i JOIN {asg} a ON a.suggestion_id = i.suggestion_id AND a.is_lead
-                     AND a.evaluation = '不满意' {"AND a.unit = $unit" if scope.effective_unit else ""}
-                WHERE i.completed AND i.evaluation = '不满意'
-                GROUP BY ALL ORDER BY i.year DESC, i.session, i.number""", p)
+            sql, order = self._unsatisfied_sql(scope, p)
+            return self._q(f"{sql} ORDER BY {order}", p)
         return self._cached("unsatisfied", (scope,), compute)
+
+    def _unsatisfied_sql(self, scope: Scope, p: dict) -> tuple[str, str]:
+        items = self._items(scope, p, details=True)
+        return f"""
+            SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.category, i.lead_units,
+                   i.last_reply AS last_reply_date, i.is_key, i.key_leader,
+                   string_agg(a.unit, '、' ORDER BY a.unit) AS unsatisfied_units,
+                   max(a.evaluation_date) AS evaluation_date,
+                   string_agg(DISTINCT a.evaluation_source, '、') AS evaluation_source
+            FROM {items} i JOIN {self._assignments(scope, p, lead=True)} a ON a.suggestion_id = i.suggestion_id
+                 AND a.evaluation = '不满意'
+            WHERE i.completed AND i.evaluation = '不满意'
+            GROUP BY ALL""", "year DESC, session, number"
+
+    def attention(self, scope: Scope, limit: int) -> dict:
+        """需关注 (总览, 会议大屏): each list's size and its first ``limit`` rows, cut in SQL.
+        {"overdue": suggestions 逾期 (most days first), "unsatisfied": 不满意件 (as unsatisfied()),
+         "key_lagging": key items 逾期 or 临期, "overdue_units": units by overdue lead assignments
+         (count = assignment-times), "unreported": as unreported()}, each {"count": n, "rows": [...]}."""
+        def compute():
+            def first(sql: str, order: str, params: dict) -> dict:
+                rows = self._q(f"SELECT count(*) OVER () AS _count, * FROM ({sql}) ORDER BY {order} LIMIT {int(limit)}",
+                               params)
+                return {"count": rows[0]["_count"] if rows else 0,
+                        "rows": [{k: v for k, v in r.items() if k != "_count"} for r in rows]}
+            cols = ("suggestion_id, session, year, number, title, status, deadline, days_overdue, days_to_deadline, "
+                    "key_leader")
+            po: dict = {}
+            pk: dict = {}
+            pu: dict = {}
+            pn: dict = {}
+            units = first(f"""
+                SELECT a.unit, count(*) AS overdue, CAST(sum(count(*)) OVER () AS BIGINT) AS assignment_times
+                FROM {self._items(scope, pu)} i JOIN {self._assignments(scope, pu, lead=True)} a
+                  ON a.suggestion_id = i.suggestion_id AND a.reply_date IS NULL
+                WHERE i.overdue GROUP BY a.unit""", "overdue DESC, unit", pu)
+            units["count"] = int(units["rows"][0]["assignment_times"]) if units["rows"] else 0
+            unsatisfied_sql, unsatisfied_order = self._unsatisfied_sql(scope, pn)
+            return {
+                "overdue": first(f"SELECT {cols} FROM {self._items(scope, po, details=True)} WHERE status = '逾期'",
+                                 "days_overdue DESC, year, session, number", po),
+                "unsatisfied": first(unsatisfied_sql, unsatisfied_order, pn),
+                "key_lagging": first(
+                    f"SELECT {cols} FROM {self._items(replace(scope, key_only=True), pk, details=True)} "
+                    f"WHERE status IN ('逾期', '临期')", "key_leader NULLS LAST, year DESC, number", pk),
+                "overdue_units": units,
+                "unreported": {"count": len(unreported := self.unreported(scope)), "rows": unreported[:limit]},
+            }
+        return self._cached("attention", (scope, limit), compute)
 
     def broken_promises(self, scope: Scope) -> list[dict]:
         """B类 promises due (promised date < T) and not kept by their date."""
@@ -797,7 +833,6 @@ class Indicators:
         """重点督办件 with their progress stage (交办 → 面商 → 答复 → 测评)."""
         def compute():
             p: dict = {}
-            asg, _ = self._state(scope.as_of)
             items = self._items(replace(scope, key_only=True), p, details=True)
             rows = self._q(f"""
                 SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.category, i.key_leader,
@@ -805,8 +840,8 @@ class Indicators:
                        i.days_overdue, i.days_to_deadline, i.last_reply AS last_reply_date, i.result_class,
                        i.evaluation,
                        bool_and(COALESCE(a.face_to_face, false)) AS face_done
-                FROM {items} i LEFT JOIN {asg} a ON a.suggestion_id = i.suggestion_id AND a.is_lead
-                     {"AND a.unit = $unit" if scope.effective_unit else ""}
+                FROM {items} i LEFT JOIN {self._assignments(replace(scope, key_only=True), p, lead=True)} a
+                  ON a.suggestion_id = i.suggestion_id
                 GROUP BY ALL ORDER BY i.key_leader NULLS LAST, i.year DESC, i.number""", p)
             for r in rows:
                 stages = [("交办", r["assigned_date"] is not None), ("面商", bool(r["face_done"])),

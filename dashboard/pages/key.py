@@ -35,7 +35,7 @@ def item_row(ctx: C.ViewContext, r: dict) -> html.Tr:
 
 # Rows per leader drawn as a table (thousands of rows would take seconds to build and to draw);
 # the counts above cover all of them, a year or session filter narrows the list.
-SECTION_LIMIT = 100
+SECTION_LIMIT = 30
 
 HEADER = html.Thead(html.Tr([html.Th(h) for h in ("编号", "标题", "联系委室", "主办单位", "协办单位", "办理期限", "进度", "状态", "代表评价")]))
 

@@ -4,7 +4,6 @@ information that needs hovering (every figure carries its numbers as text; plots
 
 from __future__ import annotations
 
-from collections import Counter
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, dcc, html
@@ -65,17 +64,16 @@ def curve_panel(ctx: C.ViewContext, scope, note: str, years: list[int]) -> html.
 
 
 def attention_panel(ctx: C.ViewContext, scope) -> html.Div:
-    overdue = [r for r in as_rows(ctx.ind.overdue(scope)) if r.get("status") == "逾期"]
-    by_unit = Counter(r["unit"] for r in overdue).most_common(LIST_LIMIT)
-    unsatisfied = as_rows(ctx.ind.unsatisfied(scope))
-    left = html.Ul([html.Li([html.Span(u, className="text-literal"), "  ", html.Span(f"⚠ 逾期 {n} 件", className="mark mark-red")]) for u, n in by_unit], className="m-list") if by_unit else html.Div("无逾期件 ✓", className="m-list")
+    att = ctx.ind.attention(scope, LIST_LIMIT)
+    units, unsatisfied = att["overdue_units"], att["unsatisfied"]
+    left = html.Ul([html.Li([html.Span(r["unit"], className="text-literal"), "  ", html.Span(f"⚠ 逾期 {r['overdue']} 件", className="mark mark-red")]) for r in units["rows"]], className="m-list") if units["rows"] else html.Div("无逾期件 ✓", className="m-list")
     right = html.Ul([html.Li([f"第{r['number']}号 ", html.Span(r.get("title") or "", className="text-literal"), "  ", html.Span(f"✗ {r.get('unsatisfied_units') or ''}", className="mark mark-red")])
-                     for r in unsatisfied[:LIST_LIMIT]], className="m-list") if unsatisfied else html.Div("无不满意件 ✓", className="m-list")
+                     for r in unsatisfied["rows"]], className="m-list") if unsatisfied["rows"] else html.Div("无不满意件 ✓", className="m-list")
     return html.Div([
         html.Div("需关注", className="m-panel-title"),
         dbc.Row([
-            dbc.Col([html.Div(f"逾期件最多的单位 (共 {len(overdue)} 件次)", className="m-label mb-2"), left], width=5),
-            dbc.Col([html.Div(f"不满意件 (共 {len(unsatisfied)} 件)", className="m-label mb-2"), right], width=7),
+            dbc.Col([html.Div(f"逾期件最多的单位 (共 {units['count']} 件次)", className="m-label mb-2"), left], width=5),
+            dbc.Col([html.Div(f"不满意件 (共 {unsatisfied['count']} 件)", className="m-label mb-2"), right], width=7),
         ]),
     ])
 

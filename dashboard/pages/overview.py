@@ -109,29 +109,24 @@ def class_figure(m: dict, dark: bool = False) -> go.Figure:
 
 
 def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:
-    # overdue() has a row per (suggestion, unanswered lead); the panel lists suggestions.
-    overdue = list({r["suggestion_id"]: r for r in reversed(as_rows(ctx.ind.overdue(scope))) if r.get("status") == "逾期"}.values())
-    overdue.sort(key=lambda r: (-(r.get("days_overdue") or 0), r["year"], r["session"], r["number"]))
-    unsatisfied = as_rows(ctx.ind.unsatisfied(scope))
-    key_lagging = [r for r in as_rows(ctx.ind.key_items(scope)) if r.get("status") in ("逾期", "临期")]
-    unreported = [r for r in as_rows(ctx.ind.unreported(scope)) if (r.get("unreported") or 0) > 0]
+    att = ctx.ind.attention(scope, ATTENTION_LIMIT)
 
-    def items(rows, render, more_href):
-        if not rows:
+    def items(part, render, more_href):
+        if not part["count"]:
             return C.empty("无")
-        lis = [html.Li(render(r)) for r in rows[:ATTENTION_LIMIT]]
-        if len(rows) > ATTENTION_LIMIT:
-            lis.append(html.Li(C.text_link(f"全部 {len(rows)} 条 →", more_href)))
+        lis = [html.Li(render(r)) for r in as_rows(part["rows"])]
+        if part["count"] > len(lis):
+            lis.append(html.Li(C.text_link(f"全部 {part['count']} 条 →", more_href)))
         return html.Ul(lis, className="attention-list list-unstyled")
 
     def suggestion_item(r, tail):
         return [C.suggestion_link(ctx, r["session"], r["number"], f"第{r['number']}号"), " ", html.Span(r.get("title") or "", className="text-literal"), " ", tail]
 
     return dbc.Row([
-        dbc.Col(C.card(f"逾期件 ({len(overdue)})", items(overdue, lambda r: suggestion_item(r, C.deadline_mark(r)), ctx.link("/overdue"))), md=3),
-        dbc.Col(C.card(f"不满意件 ({len(unsatisfied)})", items(unsatisfied, lambda r: suggestion_item(r, C.mark("✗ 不满意", "red")), ctx.link("/overdue"))), md=3),
-        dbc.Col(C.card(f"重点督办件滞后 ({len(key_lagging)})", items(key_lagging, lambda r: suggestion_item(r, C.deadline_mark(r)), ctx.link("/key"))), md=3),
-        dbc.Col(C.card(f"未报送的单位 ({len(unreported)})", items(unreported, lambda r: [C.unit_link(ctx, r["unit"]), f" 未报送 {r['unreported']} 件 ", C.mark("! 未报送", "yellow")], ctx.link("/data"))), md=3),
+        dbc.Col(C.card(f"逾期件 ({att['overdue']['count']})", items(att["overdue"], lambda r: suggestion_item(r, C.deadline_mark(r)), ctx.link("/overdue"))), md=3),
+        dbc.Col(C.card(f"不满意件 ({att['unsatisfied']['count']})", items(att["unsatisfied"], lambda r: suggestion_item(r, C.mark("✗ 不满意", "red")), ctx.link("/overdue"))), md=3),
+        dbc.Col(C.card(f"重点督办件滞后 ({att['key_lagging']['count']})", items(att["key_lagging"], lambda r: suggestion_item(r, C.deadline_mark(r)), ctx.link("/key"))), md=3),
+        dbc.Col(C.card(f"未报送的单位 ({att['unreported']['count']})", items(att["unreported"], lambda r: [C.unit_link(ctx, r["unit"]), f" 未报送 {r['unreported']} 件 ", C.mark("! 未报送", "yellow")], ctx.link("/data"))), md=3),
     ], className="g-3", id="attention")
 
 

@@ -1,0 +1,57 @@
+"""需关注 (Indicators.attention) counts and cuts its lists in SQL; it must say exactly what the full
+lists say (the pages used to filter and count those in Python). Sample: tests/browser/sample.py."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from duban.settings import load_settings
+from tests.browser import sample
+from warehouse.connection import WarehousePaths, open_readonly
+from warehouse.indicators import Indicators, Scope
+
+
+@pytest.fixture(scope="module")
+def ind(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("att")
+    conn = open_readonly(WarehousePaths(sample.build(tmp)).current_version())
+    return Indicators(conn, load_settings(home=tmp))
+
+
+@pytest.mark.parametrize("scope", [Scope(year=2024, as_of=sample.AS_OF), Scope(as_of=sample.AS_OF),
+                                   Scope(year=2024, as_of=sample.AS_OF, unit="市教育局"),
+                                   Scope(year=2023, as_of=sample.AS_OF)], ids=["2024", "all", "unit", "2023"])
+@pytest.mark.parametrize("limit", [1, 10])
+def test_attention_matches_the_full_lists(ind, scope, limit):
+    att = ind.attention(scope, limit)
+    overdue_rows = [r for r in ind.overdue(scope) if r["status"] == "逾期"]
+    overdue = sorted({r["suggestion_id"]: r for r in overdue_rows}.values(),
+                     key=lambda r: (-r["days_overdue"], r["year"], r["session"], r["number"]))
+    key_lagging = [r for r in ind.key_items(scope) if r["status"] in ("逾期", "临期")]
+    unsatisfied = ind.unsatisfied(scope)
+    by_unit = Counter(r["unit"] for r in overdue_rows)
+    expected = {
+        "overdue": (len(overdue), [r["suggestion_id"] for r in overdue[:limit]]),
+        "key_lagging": (len(key_lagging), [r["suggestion_id"] for r in key_lagging[:limit]]),
+        "unsatisfied": (len(unsatisfied), [r["suggestion_id"] for r in unsatisfied[:limit]]),
+    }
+    for part, (count, ids) in expected.items():
+        assert (att[part]["count"], [r["suggestion_id"] for r in att[part]["rows"]]) == (count, ids), part
+    assert att["overdue_units"]["count"] == len(overdue_rows)
+    assert {r["unit"]: r["overdue"] for r in att["overdue_units"]["rows"]} == dict(
+        sorted(by_unit.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
+    assert att["unreported"]["count"] == len(ind.unreported(scope))
+
+
+def test_attention_on_the_worked_sample(ind):
+    """2024 as of 06-30 (sample.py's table): nos. 4 and 6 overdue 29 days, no. 7 (key) due soon,
+    no. 5 不满意, 市住建局 never reported no. 6."""
+    att = ind.attention(Scope(year=2024, as_of=sample.AS_OF), 1)
+    assert att["overdue"]["count"] == 2 and att["overdue"]["rows"][0]["number"] == 4
+    assert att["overdue"]["rows"][0]["days_overdue"] == 29
+    assert (att["key_lagging"]["count"], att["key_lagging"]["rows"][0]["number"]) == (1, 7)
+    assert (att["unsatisfied"]["count"], att["unsatisfied"]["rows"][0]["number"]) == (1, 5)
+    assert att["overdue_units"]["count"] == 2  # 市交通局 (no. 4) and 市住建局 (no. 6)
+    assert att["overdue_units"]["rows"] == [{"unit": "市交通局", "overdue": 1, "assignment_times": 2}]
