@@ -342,6 +342,7 @@ class Indicators:
         self._settings_key = (dl, tuple(sorted(settings.ranking.weights.items())))
         self.version = version or self._derive_version()
         self._registered: dict[date, tuple[str, str]] = {}
+        self._facts_schema: str | None = None
 
     def _derive_version(self) -> str:
         path = self.conn.execute(
@@ -377,6 +378,42 @@ class Indicators:
         cur.execute(f"CREATE TABLE {target}.asg AS {_asg_sql(lit, self.settings)} ORDER BY year, unit, suggestion_id")
         cur.execute("DROP VIEW _sug")
         cur.execute("DROP TABLE _asg_raw")
+
+    def _facts(self) -> str:
+        """The version's own aggregates (no T in them): built once per version like the state."""
+        if self._facts_schema is None:
+            db_path = statefiles.database_path(self.conn)
+            identity = statefiles.file_identity(db_path) if db_path else self.version
+            self._facts_schema = statefiles.attach(self.conn, statefiles.schema_name(identity, "facts"),
+                                                   statefiles.cache_folder(db_path), self._build_facts)
+        return self._facts_schema
+
+    @staticmethod
+    def _build_facts(cur: duckdb.DuckDBPyConnection, target: str) -> None:
+        """Per file: its rows' outcomes; per unit: its reports and assignments; the scope values
+        with their counts (filters, 同比 reference dates); the rejected rows, newest file first."""
+        cur.execute(f"""CREATE TABLE {target}.file_outcomes AS
+            SELECT file_id, count(*) FILTER (WHERE outcome = 'loaded') AS rows_loaded,
+                   count(*) FILTER (WHERE outcome = 'superseded') AS rows_superseded,
+                   count(*) FILTER (WHERE outcome = 'rejected') AS rows_rejected
+            FROM row_outcomes GROUP BY file_id""")
+        cur.execute(f"""CREATE TABLE {target}.unit_reports AS
+            SELECT u.unit, r.last_report_date, COALESCE(r.files, 0) AS files, COALESCE(a.assignments, 0) AS assignments
+            FROM units u
+            LEFT JOIN (SELECT unit, max(report_date) AS last_report_date, count(DISTINCT file_id) AS files
+                       FROM handling_reports GROUP BY unit) r USING (unit)
+            LEFT JOIN (SELECT unit, count(*) AS assignments FROM assignments GROUP BY unit) a USING (unit)""")
+        cur.execute(f"""CREATE TABLE {target}.assigned_units AS SELECT DISTINCT unit FROM assignments""")
+        cur.execute(f"""CREATE TABLE {target}.scope_values AS
+            SELECT year, session, kind, category, count(*) AS n,
+                   min(assigned_date) AS first_assigned,
+                   min(assigned_date) FILTER (WHERE kind = '大会建议') AS first_assigned_congress
+            FROM suggestions GROUP BY ALL""")
+        cur.execute(f"""CREATE TABLE {target}.rejected_rows AS
+            SELECT o.file_id, f.original_name AS file_name, o.sheet, o.row_no, o.column_name, o.value, o.reason,
+                   f.sender_unit, f.received_at
+            FROM row_outcomes o JOIN files f USING (file_id) WHERE o.outcome = 'rejected'""")
+        cur.execute(f"""CREATE TABLE {target}.last_report AS SELECT max(report_date) AS d FROM handling_reports""")
 
     def warm_state(self, as_of: date) -> None:
         """Build (or attach) the state for T alone."""
@@ -554,9 +591,9 @@ class Indicators:
     # -- 同比 --------------------------------------------------------------------------------
     def reference_dates(self) -> dict[int, date]:
         """ref(year): the earliest 交办 date of the year's 大会建议, else of any suggestion."""
-        return self._cached("refdates", (), lambda: {r["year"]: r["ref"] for r in self._q("""
-            SELECT year, COALESCE(min(assigned_date) FILTER (WHERE kind = '大会建议'), min(assigned_date)) AS ref
-            FROM suggestions GROUP BY year HAVING ref IS NOT NULL ORDER BY year""")})
+        return self._cached("refdates", (), lambda: {r["year"]: r["ref"] for r in self._q(f"""
+            SELECT year, COALESCE(min(first_assigned_congress), min(first_assigned)) AS ref
+            FROM {self._facts()}.scope_values GROUP BY year HAVING ref IS NOT NULL ORDER BY year""")})
 
     def _scope_year(self, scope: Scope) -> int | None:
         if scope.year is not None:
@@ -935,25 +972,23 @@ class Indicators:
                 p["unit"] = restrict_unit
                 fcond = "sender_unit = $unit"
             refreshes = self._q("SELECT * FROM refreshes ORDER BY refresh_id DESC LIMIT 50")
+            facts = self._facts()
             files = self._q(f"""
                 SELECT f.file_id, f.original_name, f.kind, f.sender_unit, f.report_date, f.report_date_source,
                        f.received_at, f.status, f.reject_reason, f.rows_read,
-                       count(o.outcome) FILTER (WHERE o.outcome = 'loaded') AS rows_loaded,
-                       count(o.outcome) FILTER (WHERE o.outcome = 'superseded') AS rows_superseded,
-                       count(o.outcome) FILTER (WHERE o.outcome = 'rejected') AS rows_rejected
-                FROM files f LEFT JOIN row_outcomes o USING (file_id) WHERE {fcond.replace('sender', 'f.sender')}
-                GROUP BY ALL ORDER BY f.received_at DESC, f.file_id DESC""", p)
+                       COALESCE(o.rows_loaded, 0) AS rows_loaded, COALESCE(o.rows_superseded, 0) AS rows_superseded,
+                       COALESCE(o.rows_rejected, 0) AS rows_rejected
+                FROM files f LEFT JOIN {facts}.file_outcomes o USING (file_id)
+                WHERE {fcond.replace('sender', 'f.sender')}
+                ORDER BY f.received_at DESC, f.file_id DESC""", p)
             rejected = self._q(f"""
-                SELECT o.file_id, f.original_name AS file_name, o.sheet, o.row_no, o.column_name, o.value, o.reason
-                FROM row_outcomes o JOIN files f USING (file_id)
-                WHERE o.outcome = 'rejected' AND {fcond.replace('sender', 'f.sender')}
-                ORDER BY f.received_at DESC, f.file_id, o.sheet, o.row_no LIMIT 5000""", p)
+                SELECT file_id, file_name, sheet, row_no, column_name, value, reason
+                FROM {facts}.rejected_rows WHERE {fcond}
+                ORDER BY received_at DESC, file_id, sheet, row_no LIMIT 5000""", p)
             units = self._q(f"""
-                SELECT u.unit, max(h.report_date) AS last_report_date, count(DISTINCT h.file_id) AS files,
-                       (SELECT count(*) FROM assignments a WHERE a.unit = u.unit) AS assignments
-                FROM units u LEFT JOIN handling_reports h ON h.unit = u.unit
-                WHERE {fcond.replace('sender_unit', 'u.unit')}
-                GROUP BY u.unit ORDER BY last_report_date NULLS FIRST, u.unit""", p)
+                SELECT unit, last_report_date, files, assignments FROM {facts}.unit_reports
+                WHERE {fcond.replace('sender_unit', 'unit')}
+                ORDER BY last_report_date NULLS FIRST, unit""", p)
             return {"refreshes": refreshes, "files": files, "rejected_rows": rejected, "units": units}
         return self._cached("data_status", (restrict_unit,), compute)
 
@@ -981,18 +1016,20 @@ class Indicators:
     def available_filters(self, restrict_unit: str | None = None) -> dict:
         def compute():
             q = self._q
-            units = [r["unit"] for r in q("SELECT DISTINCT unit FROM assignments ORDER BY unit")]
+            facts = self._facts()
+            units = [r["unit"] for r in q(f"SELECT unit FROM {facts}.assigned_units ORDER BY unit")]
+            values = f"{facts}.scope_values"
             return {
-                "years": [r["year"] for r in q("SELECT DISTINCT year FROM suggestions ORDER BY year DESC")],
-                "sessions": q("SELECT session, year FROM (SELECT DISTINCT session, year FROM suggestions) "
+                "years": [r["year"] for r in q(f"SELECT DISTINCT year FROM {values} ORDER BY year DESC")],
+                "sessions": q(f"SELECT session, year FROM (SELECT DISTINCT session, year FROM {values}) "
                               "ORDER BY year DESC, session"),
-                "kinds": [r["kind"] for r in q("SELECT DISTINCT kind FROM suggestions WHERE kind IS NOT NULL "
+                "kinds": [r["kind"] for r in q(f"SELECT DISTINCT kind FROM {values} WHERE kind IS NOT NULL "
                                                "ORDER BY kind")],
                 "categories": [r["category"] for r in q(
-                    "SELECT category FROM suggestions WHERE category IS NOT NULL GROUP BY 1 "
-                    "ORDER BY count(*) DESC, category")],
+                    f"SELECT category FROM {values} WHERE category IS NOT NULL GROUP BY 1 "
+                    "ORDER BY sum(n) DESC, category")],
                 "units": [restrict_unit] if restrict_unit else units,
-                "date_range": q("SELECT min(assigned_date) AS first_assigned, "
-                                "(SELECT max(report_date) FROM handling_reports) AS last_report FROM suggestions")[0],
+                "date_range": q(f"SELECT (SELECT min(first_assigned) FROM {values}) AS first_assigned, "
+                                f"(SELECT d FROM {facts}.last_report) AS last_report")[0],
             }
         return self._cached("filters", (restrict_unit,), compute)
