@@ -66,7 +66,7 @@ SELECT *,
 FROM reg_checked
 WHERE reject_reason IS NULL
 WINDOW w AS (PARTITION BY eff_session, number
-             ORDER BY file_report_date DESC NULLS LAST, received_at DESC, file_id DESC, row_no DESC);
+             ORDER BY file_report_date DESC NULLS LAST, received_at DESC, file_id DESC, row_no DESC, sheet DESC);
 
 INSERT INTO sessions
 SELECT DISTINCT r.eff_session, r.session_year, sc.closing_date

@@ -16,7 +16,7 @@ SELECT *,
        first_value(row_no) OVER w AS kept_row_no,
        first_value(content_hash) OVER w AS kept_hash
 FROM ux_content
-WINDOW w AS (PARTITION BY file_id, suggestion_id, resolved_unit ORDER BY row_no DESC);
+WINDOW w AS (PARTITION BY file_id, suggestion_id, resolved_unit ORDER BY row_no DESC, sheet DESC);
 
 CREATE TEMP TABLE ux_history AS
 SELECT *,
@@ -30,7 +30,7 @@ FROM ux_in_file
 WHERE rank_in_file = 1;
 
 INSERT INTO handling_reports
-SELECT row_number() OVER (ORDER BY h.file_id, h.row_no),
+SELECT row_number() OVER (ORDER BY h.file_id, h.sheet, h.row_no),
        h.suggestion_id, h.resolved_unit, a.role, h.report_date, h.file_id, h.sheet, h.row_no,
        h.status_text, h.reply_date, h.result_class, h.face_to_face, h.evaluation, h.evaluation_work,
        h.evaluation_date, h.promise_text, h.promise_date, h.promise_kept, h.promise_kept_date,

@@ -5,7 +5,7 @@ CREATE TEMP TABLE ev_unique AS
 SELECT *,
        row_number() OVER (PARTITION BY suggestion_id, resolved_unit, reply_satisfaction,
                                        implementation_satisfaction, evaluation_date
-                          ORDER BY file_id, row_no) AS rank_in_key
+                          ORDER BY file_id, row_no, sheet) AS rank_in_key
 FROM ev_resolved;
 
 INSERT INTO congress_evaluations
