@@ -83,7 +83,8 @@ def _previous_refreshes(paths: WarehousePaths) -> list[tuple]:
 def _parse_all(archive: Archive, settings: Settings, home: Path | None, progress: Callable[[str], None]
                ) -> list[tuple[int, ArchivedFile, ParsedFile]]:
     fingerprint = parser_fingerprint(settings, home)
-    entries = sorted(archive.manifest().values(), key=lambda e: (e.received_at, e.sha256))
+    # In order of receipt (the stable sort keeps the manifest's order within one second).
+    entries = sorted(archive.manifest().values(), key=lambda e: e.received_at)
     result, parsed_now = [], 0
     for file_id, entry in enumerate(entries, start=1):
         parsed = archive.load_parsed(fingerprint, entry.sha256)
