@@ -1,9 +1,14 @@
 """One refresh: inbox → archive → parse (cached by content) → build a version → publish atomically.
 
 The file-level steps (etl/read.py → recognise.py → normalise.py, joined in etl/parse.py) run once
-per distinct file content; their results are cached in the archive. Every refresh then builds the
-whole warehouse anew from all archived files (etl/stage.py, warehouse/sql/build/), which keeps the
-result independent of the order files arrived in, and publishes it in one step (etl/publish.py).
+per distinct file content; their results are cached in the archive. A refresh then builds a new
+version (etl/stage.py, warehouse/sql/build/) and publishes it in one step (etl/publish.py).
+
+The new version extends the published one with the files received since, when it can: the
+published version was built with the same parser, alias tables, settings and build code (its
+fingerprint), from the files that come first in the archive's order, and the new files bring no
+register rows. Otherwise, and for ``duban etl rebuild``, every table is built from all archived
+files. Both give the same tables, independent of the order files arrived in.
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ import duckdb
 
 from duban.settings import Settings, duban_home
 from etl.archive import Archive, ArchivedFile, inbox_files
-from etl.model import ParsedFile
+from etl.model import REGISTER, ParsedFile
 from etl.parse import parse_file
 from etl.publish import new_build_path, publish, refresh_lock
-from etl.stage import BuildCounts, build_version, read_unit_aliases
+from etl.stage import FINGERPRINT_TABLE, BuildCounts, build_fingerprint, build_version, read_unit_aliases
 from warehouse.connection import WarehouseMissing, WarehousePaths
 
 # Bump when parsing changes meaning, so cached parses are redone.
@@ -80,13 +85,29 @@ def _previous_refreshes(paths: WarehousePaths) -> list[tuple]:
         return con.execute("SELECT * FROM refreshes ORDER BY refresh_id").fetchall()
 
 
-def _parse_all(archive: Archive, settings: Settings, home: Path | None, progress: Callable[[str], None]
-               ) -> list[tuple[int, ArchivedFile, ParsedFile]]:
-    fingerprint = parser_fingerprint(settings, home)
-    # In order of receipt (the stable sort keeps the manifest's order within one second).
-    entries = sorted(archive.manifest().values(), key=lambda e: e.received_at)
+def _extendable_version(paths: WarehousePaths, entries: list[ArchivedFile], fingerprint: str) -> tuple[Path, int] | None:
+    """The published version and how many files it holds, if it was built with ``fingerprint``
+    from the first of ``entries`` (so the rest can be appended with the ids a full build gives)."""
+    try:
+        current = paths.current_version()
+    except WarehouseMissing:
+        return None
+    with duckdb.connect(str(current), read_only=True) as con:
+        try:
+            [(built_with,)] = con.execute(f"SELECT fingerprint FROM {FINGERPRINT_TABLE}").fetchall()
+            built = [sha for (sha,) in con.execute("SELECT sha256 FROM files ORDER BY file_id").fetchall()]
+        except duckdb.CatalogException:  # built before versions carried a fingerprint
+            return None
+    if built_with != fingerprint or built != [entry.sha256 for entry in entries[:len(built)]]:
+        return None
+    return current, len(built)
+
+
+def _parse(archive: Archive, entries: list[ArchivedFile], first_id: int, fingerprint: str, settings: Settings,
+           progress: Callable[[str], None]) -> list[tuple[int, ArchivedFile, ParsedFile]]:
+    """The parse of each entry, from the cache or read now; numbered from ``first_id``."""
     result, parsed_now = [], 0
-    for file_id, entry in enumerate(entries, start=1):
+    for file_id, entry in enumerate(entries, start=first_id):
         parsed = archive.load_parsed(fingerprint, entry.sha256)
         if parsed is None:
             mtime = datetime.fromisoformat(entry.file_mtime) if entry.file_mtime else None
@@ -97,6 +118,29 @@ def _parse_all(archive: Archive, settings: Settings, home: Path | None, progress
                 progress(f"已读取 {parsed_now} 个新文件 …")
         result.append((file_id, entry, parsed))
     return result
+
+
+def _adds_register_rows(parsed: list[tuple[int, ArchivedFile, ParsedFile]]) -> bool:
+    return any(p.kind == REGISTER and not p.error and p.rows is not None and p.rows.height for _, _, p in parsed)
+
+
+def _what_to_build(archive: Archive, paths: WarehousePaths, parser_print: str, fingerprint: str,
+                   settings: Settings, rebuild: bool, progress: Callable[[str], None]
+                   ) -> tuple[Path | None, list[tuple[int, ArchivedFile, ParsedFile]]]:
+    """The published version to extend (None: build from all files) and the parsed files to add."""
+    # Files in order of receipt (the stable sort keeps the manifest's order within one second).
+    entries = sorted(archive.manifest().values(), key=lambda e: e.received_at)
+    extendable = None if rebuild else _extendable_version(paths, entries, fingerprint)
+    if extendable is not None:
+        version, built = extendable
+        added = _parse(archive, entries[built:], built + 1, parser_print, settings, progress)
+        if not _adds_register_rows(added):
+            progress(f"共 {len(entries)} 个文件, 在上一版本上加入 {len(added)} 个, 正在生成新版本 …")
+            return version, added
+        progress("收到新的交办台账, 全部数据重新生成 …")
+    parsed = _parse(archive, entries, 1, parser_print, settings, progress)
+    progress(f"共 {len(parsed)} 个文件, 正在生成新版本 …")
+    return None, parsed
 
 
 def run_refresh(
@@ -126,11 +170,14 @@ def run_refresh(
                 for path in candidates:
                     files_new += archive.receive(path, inbox)[1]
                 progress(f"新收到 {files_new} 个文件 (内容相同的文件只收一次)")
-            parsed = _parse_all(archive, settings, home, progress)
-            progress(f"共 {len(parsed)} 个文件, 正在生成新版本 …")
+            parser_print = parser_fingerprint(settings, home)
+            unit_aliases = read_unit_aliases(home)
+            fingerprint = build_fingerprint(parser_print, settings, unit_aliases)
+            extend, parsed = _what_to_build(archive, paths, parser_print, fingerprint, settings, rebuild, progress)
             building = new_build_path(paths)
-            counts = build_version(building, parsed, settings, read_unit_aliases(home),
-                                   _previous_refreshes(paths), started, files_new)
+            counts, rejected_files = build_version(
+                building, parsed, settings, unit_aliases, fingerprint, started, files_new, extend=extend,
+                previous_refreshes=[] if extend else _previous_refreshes(paths))
             fault = os.environ.get(FAULT_ENV)
             if fault == "pause":
                 time.sleep(60)
@@ -143,7 +190,6 @@ def run_refresh(
                 raise
             raise RefreshFailed(f"刷新失败, 已保留上一版本: {exc}") from exc
         seconds = time.perf_counter() - clock
-        rejected_files = [(entry.original_name, p.error) for _, entry, p in parsed if p.error]
         archive.log_refresh({
             "started_at": started, "status": "成功", "version": version.name, "seconds": round(seconds, 2),
             "files": counts.files, "files_new": files_new, "rows_read": counts.rows_read,

@@ -1,14 +1,21 @@
-"""Stage every parsed file into a new DuckDB file and build the clean tables from them.
+"""Stage parsed files into a new DuckDB file and build the clean tables from them.
 
 Input: the archive's files with their ParsedFile. Output: a complete warehouse version (schema of
 warehouse/sql/schema.sql) built in a file nobody reads yet; etl/publish.py then switches to it.
 Resolution against the register is done here, over all files together, because a unit's export
 may arrive before the register that it answers.
+
+A version is built either from all files (a full build) or by extending the previous version
+with the files received since (an incremental build); both end with the same tables. The
+incremental build resolves only the new rows and redoes the handling history of the
+(suggestion, unit) pairs they touch; etl/pipeline.py decides when it may be used.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,10 +25,11 @@ import polars as pl
 
 from duban.settings import Settings, duban_home
 from etl.archive import ArchivedFile
-from etl.model import SCHEMAS, ParsedFile
+from etl.model import REGISTER, SCHEMAS, ParsedFile
 from etl.normalise import unit_key
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "warehouse" / "sql"
+FINGERPRINT_TABLE = "stg_fingerprint"
 STAGING_TABLES = {"register": "stg_register", "unit_export": "stg_unit_export", "evaluation": "stg_evaluation"}
 DEFAULT_UNIT_ALIASES = Path(__file__).resolve().parent.parent / "duban" / "defaults" / "unit_aliases.csv"
 
@@ -47,6 +55,19 @@ def read_unit_aliases(home: Path | None = None) -> dict[str, str]:
                 if len(row) >= 2 and row[0].strip() and row[0].strip() != "别名":
                     aliases[row[0].strip()] = row[1].strip()
     return aliases
+
+
+def build_fingerprint(parser_fingerprint: str, settings: Settings, unit_aliases: dict[str, str]) -> str:
+    """Everything besides the files that a version's tables depend on: the parser's fingerprint
+    (what the staged rows are), this module and the SQL (how they are built), the unit alias table
+    and the settings the build reads. Stored in each version; an incremental build may extend a
+    version only if its fingerprint is the current one."""
+    digest = hashlib.sha256(parser_fingerprint.encode())
+    for path in (Path(__file__), *sorted(SQL_DIR.rglob("*.sql"))):
+        digest.update(path.read_bytes())
+    digest.update(repr((SCHEMAS, sorted(unit_aliases.items()), settings.city_names,
+                        sorted(settings.session_closing.items()))).encode())
+    return digest.hexdigest()[:16]
 
 
 def _unit_name_map(con: duckdb.DuckDBPyConnection, settings: Settings, aliases: dict[str, str]) -> pl.DataFrame:
@@ -97,13 +118,21 @@ def _unit_name_map(con: duckdb.DuckDBPyConnection, settings: Settings, aliases: 
     return pl.DataFrame(rows, schema={"raw_name": pl.Utf8, "unit": pl.Utf8, "unit_key": pl.Utf8, "source": pl.Utf8})
 
 
-def _staging_frame(kind: str, parts: list[pl.DataFrame]) -> pl.DataFrame:
-    # row_key identifies a staged row in joins (sheet is NULL for CSV files, so it cannot).
+def _staging_frame(kind: str, parts: list[pl.DataFrame], first_key: int) -> pl.DataFrame:
+    # row_key identifies a staged row in joins (sheet is NULL for CSV files, so it cannot); it
+    # numbers the rows in file order, continuing after the rows already staged.
     schema = {**SCHEMAS[kind], "file_id": pl.Int32}
     if not parts:
-        return pl.DataFrame(schema=schema).with_row_index("row_key")
+        return pl.DataFrame(schema=schema).with_row_index("row_key", offset=first_key)
     frame = pl.concat(parts, how="vertical_relaxed").select([pl.col(c).cast(t) for c, t in schema.items()])
-    return frame.with_row_index("row_key")
+    return frame.with_row_index("row_key", offset=first_key)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, extending: bool) -> None:
+    """Append ``frame`` to a staging table; a full build creates the table from it."""
+    con.register(f"{table}_frame", frame)
+    target = f"INSERT INTO {table}" if extending else f"CREATE TABLE {table} AS"
+    con.execute(f"{target} SELECT * FROM {table}_frame")
 
 
 def _run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, **params: str) -> None:
@@ -116,14 +145,31 @@ def build_version(
     files: list[tuple[int, ArchivedFile, ParsedFile]],
     settings: Settings,
     unit_aliases: dict[str, str],
-    previous_refreshes: list[tuple],
+    fingerprint: str,
     refresh_started: datetime,
     files_new: int,
-) -> BuildCounts:
-    """Write a complete warehouse into ``target`` (a new file). Raises on any failure."""
+    *,
+    extend: Path | None,
+    previous_refreshes: list[tuple],
+) -> tuple[BuildCounts, list[tuple[str, str]]]:
+    """Write a complete warehouse into ``target`` (a new file). Raises on any failure.
+
+    Without ``extend``, ``files`` are all the files (ids from 1) and every table is built from
+    them; ``previous_refreshes`` carries the refresh history over. With ``extend`` (a version
+    built with this ``fingerprint`` from the files numbered before ``files``), ``target`` starts
+    as a copy of it and only ``files`` are added; they must hold no register rows, since the
+    register decides how every row resolves.
+
+    Returns the counts over all files and the (name, reason) of every file rejected whole.
+    """
+    extending = extend is not None
+    if extending:
+        shutil.copyfile(extend, target)
     con = duckdb.connect(str(target))
     try:
-        con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
+        if not extending:
+            con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
+        [(files_before,)] = con.execute("SELECT count(*) FROM files").fetchall()
         file_rows, rejects = [], []
         parts: dict[str, list[pl.DataFrame]] = {kind: [] for kind in SCHEMAS}
         for file_id, entry, parsed in files:
@@ -152,6 +198,8 @@ def build_version(
                 parts[parsed.kind].append(
                     parsed.rows.select(list(SCHEMAS[parsed.kind])).with_columns(pl.lit(file_id, pl.Int32).alias("file_id"))
                 )
+        if extending and parts[REGISTER]:
+            raise ValueError("an incremental build cannot add register rows")
 
         files_frame = pl.DataFrame(file_rows, schema={
             "file_id": pl.Int32, "sha256": pl.Utf8, "original_name": pl.Utf8, "size_bytes": pl.Int64,
@@ -162,16 +210,15 @@ def build_version(
         con.register("files_frame", files_frame)
         con.execute("INSERT INTO files SELECT * FROM files_frame")
         for kind, table in STAGING_TABLES.items():
-            frame = _staging_frame(kind, parts[kind])
-            con.register(f"{table}_frame", frame)
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM {table}_frame")
+            first_key = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] if extending else 0
+            _stage(con, table, _staging_frame(kind, parts[kind], first_key), extending)
         rejects_frame = pl.DataFrame(rejects, schema={
             "file_id": pl.Int32, "sheet": pl.Utf8, "row_no": pl.Int32, "column_name": pl.Utf8,
             "value": pl.Utf8, "reason": pl.Utf8})
-        con.register("rejects_frame", rejects_frame)
-        con.execute("CREATE TABLE stg_rejects AS SELECT * FROM rejects_frame")
+        _stage(con, "stg_rejects", rejects_frame, extending)
         con.execute("INSERT INTO row_outcomes SELECT file_id, sheet, row_no, 'rejected', column_name, value, reason "
-                    "FROM stg_rejects")
+                    "FROM stg_rejects WHERE file_id > ?", [files_before])
+        con.execute(f"CREATE OR REPLACE TABLE {FINGERPRINT_TABLE} AS SELECT ? AS fingerprint", [fingerprint])
 
         name_map = _unit_name_map(con, settings, unit_aliases)
         con.register("name_map_frame", name_map)
@@ -184,40 +231,43 @@ def build_version(
         con.execute("CREATE TEMP TABLE settings_session_closing AS SELECT * FROM closing_frame")
 
         build = SQL_DIR / "build"
-        _run_sql_file(con, build / "10_register.sql")
+        if not extending:
+            _run_sql_file(con, build / "10_register.sql")
+        # New files may bring new spellings; the ones already seen keep their unit.
         con.execute("""
-            INSERT INTO units
-            SELECT DISTINCT a.unit, m.unit_key FROM assignments a
-            JOIN (SELECT unit, any_value(unit_key) AS unit_key FROM unit_name_map WHERE raw_name = unit GROUP BY unit) m
-              USING (unit);
+            DELETE FROM unit_aliases;
             INSERT INTO unit_aliases SELECT raw_name, unit, source FROM unit_name_map WHERE unit IS NOT NULL;
             UPDATE files SET sender_unit = m.unit FROM unit_name_map m WHERE m.raw_name = files.sender_unit_raw;
         """)
-        _run_sql_file(con, build / "resolve.sql", source="stg_unit_export", prefix="ux", unitless_means_leads="FALSE")
+        _run_sql_file(con, build / "resolve.sql", source="stg_unit_export", prefix="ux", unitless_means_leads="FALSE",
+                      files_before=str(files_before))
         _run_sql_file(con, build / "20_handling.sql")
-        _run_sql_file(con, build / "resolve.sql", source="stg_evaluation", prefix="ev", unitless_means_leads="TRUE")
+        _run_sql_file(con, build / "resolve.sql", source="stg_evaluation", prefix="ev", unitless_means_leads="TRUE",
+                      files_before=str(files_before))
         _run_sql_file(con, build / "30_evaluations.sql")
 
-        counts = con.execute("""
-            SELECT count(*) FILTER (WHERE status = '整体拒收'),
+        [counts] = con.execute("""
+            SELECT count(*),
+                   count(*) FILTER (WHERE status = '整体拒收'),
                    coalesce(sum(rows_read) FILTER (WHERE status = '已载入'), 0),
                    (SELECT count(*) FROM row_outcomes WHERE outcome = 'loaded'),
                    (SELECT count(*) FROM row_outcomes WHERE outcome = 'superseded'),
                    (SELECT count(*) FROM row_outcomes WHERE outcome = 'rejected')
             FROM files
-        """).fetchone()
-        result = BuildCounts(len(files), *[int(c) for c in counts])
+        """).fetchall()
+        result = BuildCounts(*[int(c) for c in counts])
+        rejected_files = con.execute("SELECT original_name, reject_reason FROM files WHERE status = '整体拒收' "
+                                     "ORDER BY file_id").fetchall()
         finished = datetime.now()
         if previous_refreshes:
             con.executemany("INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", previous_refreshes)
-        next_id = max((r[0] for r in previous_refreshes), default=0) + 1
         con.execute(
-            "INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [next_id, refresh_started, finished, result.files, files_new, result.rows_read, result.loaded,
+            "INSERT INTO refreshes SELECT coalesce(max(refresh_id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM refreshes",
+            [refresh_started, finished, result.files, files_new, result.rows_read, result.loaded,
              result.superseded, result.rejected, result.files_rejected,
              (finished - refresh_started).total_seconds()],
         )
         con.execute("CHECKPOINT")
-        return result
+        return result, rejected_files
     finally:
         con.close()

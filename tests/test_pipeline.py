@@ -253,3 +253,89 @@ def test_a_broken_operator_alias_table_stops_the_refresh_with_its_reason(tmp_pat
     with pytest.raises(RefreshFailed, match="别名表 .*header_aliases.toml 格式有误"):
         run_refresh(warehouse, settings, inbox=inbox, home=home)
     assert WarehousePaths(warehouse).current_version() == first
+
+
+EVALUATION_HEADER = ["建议编号", "主办单位", "答复满意度", "落实满意度", "测评日期"]
+
+
+def record_builds(monkeypatch) -> list[bool]:
+    """Whether each refresh from now on extended the published version (else built every table)."""
+    extended = []
+    real_build = pipeline.build_version
+
+    def build(*args, **kwargs):
+        extended.append(kwargs["extend"] is not None)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "build_version", build)
+    return extended
+
+
+def all_tables(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every table of the published version but the refresh log, rows in order."""
+    with duckdb.connect(str(WarehousePaths(warehouse).current_version()), read_only=True) as con:
+        names = [name for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name <> 'refreshes'").fetchall()]
+        return {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall() for name in names}
+
+
+def test_an_incremental_refresh_gives_the_tables_of_a_full_build(tmp_path, settings, monkeypatch):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市教育局_2024-05-15.csv", [EXPORT_HEADER, [1, "主办", "", "", "", ""],
+                                                  [3, "分办", "2024-05-10", "B", "否", "基本满意"]])
+    write_csv(inbox / "满意度测评.csv", [EVALUATION_HEADER, [1, "市教育局", "满意", "满意", "2024-09-01"]])
+    warehouse = tmp_path / "duban.duckdb"
+    extended = record_builds(monkeypatch)
+    run_refresh(warehouse, settings, inbox=inbox)
+
+    later = tmp_path / "later"
+    write_csv(later / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2024-06-10", "A", "是", "满意"],
+                                                  [1, "主办", "2024-06-10", "A", "是", "满意"],
+                                                  [2, "主办", "2024-06-10", "A", "是", "满意"]])
+    write_csv(later / "交通运输局_2024-06-30.csv", [EXPORT_HEADER, [2, "主办", "2024-06-11", "A", "是", "满意"]])
+    write_csv(later / "满意度测评(2).csv", [EVALUATION_HEADER, [1, "市教育局", "满意", "满意", "2024-09-01"],
+                                           [3, "市教育局", "基本满意", "满意", "2024-09-02"]])
+    (later / "坏文件.xlsx").write_bytes(b"not a workbook")
+    run_refresh(warehouse, settings, inbox=later)
+    run_refresh(warehouse, settings)  # nothing new
+    incremental = all_tables(warehouse)
+    run_refresh(warehouse, settings, rebuild=True)
+
+    assert extended == [False, True, True, False]
+    assert all_tables(warehouse) == incremental
+    # The new export superseded the earlier one's row, which was published before it arrived.
+    assert ("第2行 已被市教育局 2024-06-30 报送的《市教育局_2024-06-30.csv》取代",) in query(
+        warehouse, "SELECT reason FROM row_outcomes WHERE outcome = 'superseded'")
+    assert ("交通运输局", "市交通运输局") in query(warehouse, "SELECT alias, unit FROM unit_aliases")
+    assert query(warehouse, "SELECT count(*) FROM congress_evaluations") == [(2,)]
+
+
+def test_a_new_register_or_alias_table_builds_every_table_again(tmp_path, settings, monkeypatch):
+    inbox = tmp_path / "inbox"
+    header = ["建议编号", "届次", "答复日期", "办理结果"]
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市教育局_2024-06-30.csv", [header, [1, "十八届一次", "2024-05-10", "A"]])
+    write_csv(inbox / "市教育局_2025-06-30.csv", [header, [1, "十八届二次", "2025-05-10", "A"]])
+    write_csv(inbox / "教委_2024-07-01.csv", [header, [3, "十八届一次", "2024-05-10", "B"]])
+    warehouse = tmp_path / "duban.duckdb"
+    extended = record_builds(monkeypatch)
+    run_refresh(warehouse, settings, inbox=inbox)
+    assert outcome_counts(warehouse)["rejected"] == 2  # 十八届二次 has no register yet; 教委 is no unit
+
+    write_csv(inbox / "台账2025.csv", register_rows("十八届二次", 2025))
+    run_refresh(warehouse, settings, inbox=inbox)
+    [(reason,)] = query(warehouse, "SELECT reason FROM row_outcomes WHERE outcome = 'rejected'")
+    assert reason.startswith('第2行 承办单位 "教委" 不是交办台账中的单位')
+
+    (tmp_path / "home").mkdir(exist_ok=True)
+    (tmp_path / "home" / "unit_aliases.csv").write_text("别名,规范名称\n教委,市教育局\n", encoding="utf-8")
+    run_refresh(warehouse, settings)
+    assert "rejected" not in outcome_counts(warehouse)
+    assert query(warehouse, "SELECT suggestion_id, unit FROM handling_reports ORDER BY 1") == [
+        ("十八届一次-1", "市教育局"), ("十八届一次-3", "市教育局"), ("十八届二次-1", "市教育局")]
+
+    with duckdb.connect(str(WarehousePaths(warehouse).current_version())) as con:
+        con.execute("DROP TABLE stg_fingerprint")  # as built by a duban that did not record it
+    run_refresh(warehouse, settings)
+    assert extended == [False, False, False, False]

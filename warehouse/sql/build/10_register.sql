@@ -1,6 +1,7 @@
--- Register (交办台账) → sessions, suggestions, assignments.
+-- Register (交办台账) → sessions, suggestions, assignments, units.
 -- The register is the authority on what exists: for each (session, number) the row in the newest
 -- register file wins; older rows are superseded, identical repeats collapse.
+-- Run by full builds only: new register rows can change how every other row resolves.
 
 CREATE TEMP TABLE reg_rows AS
 SELECT r.*,
@@ -116,3 +117,9 @@ SELECT file_id, sheet, row_no,
                '第' || row_no || '行 已被较新的交办台账《' || winner_name || '》第' || winner_row_no || '行取代'
        END
 FROM reg_ranked;
+
+INSERT INTO units
+SELECT DISTINCT a.unit, m.unit_key
+FROM assignments a
+JOIN (SELECT unit, any_value(unit_key) AS unit_key FROM unit_name_map WHERE raw_name = unit GROUP BY unit) m
+  USING (unit);

@@ -3,6 +3,8 @@
 -- A row fits a suggestion when the number matches, the session/year (from the row, else from the
 -- sheet name, title or file name) agree, and the register assigns it to the row's unit. No fit →
 -- rejected with the reason; two fits → rejected as ambiguous; one fit → resolved.
+-- Only the rows of the files this build adds are resolved (file_id > {files_before}; all files in
+-- a full build): an earlier row resolves the same way as long as the register does not change.
 
 CREATE TEMP TABLE {prefix}_rows AS
 SELECT x.*,
@@ -16,7 +18,8 @@ SELECT x.*,
 FROM {source} x
 JOIN files f USING (file_id)
 LEFT JOIN unit_name_map mu ON mu.raw_name = x.unit
-LEFT JOIN unit_name_map ms ON ms.raw_name = f.sender_unit_raw;
+LEFT JOIN unit_name_map ms ON ms.raw_name = f.sender_unit_raw
+WHERE x.file_id > {files_before};
 
 CREATE TEMP TABLE {prefix}_fits AS
 SELECT x.row_key, s.suggestion_id, s.session, a.unit AS assigned_unit
