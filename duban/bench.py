@@ -235,26 +235,31 @@ def _changed_export(inbox: Path, warehouse: Path, out_dir: Path) -> Path:
     raise RuntimeError("收件目录中没有可用作增量刷新的 CSV 办理情况文件")
 
 
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 2)
+
+
 def bench_etl(inbox: Path, workdir: Path, home: Path, settings, log) -> dict:
     from etl.pipeline import run_refresh
 
     warehouse = workdir / "warehouse" / "duban.duckdb"
     shutil.rmtree(warehouse.parent, ignore_errors=True)
-    t = time.perf_counter()
+    # Seconds until the new version is published (RefreshReport.seconds); the refresh then builds
+    # the dashboard's state for today (prepare_seconds) while the new version is already served.
     report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=log)
-    full_s = time.perf_counter() - t
+    full_s = report.seconds
     c = report.counts
     changed_dir = workdir / "changed"
     shutil.rmtree(changed_dir, ignore_errors=True)
     changed = _changed_export(inbox, warehouse, changed_dir / "重新报送")
-    t = time.perf_counter()
     inc = run_refresh(warehouse, settings, inbox=changed_dir, home=home, progress=lambda m: None)
-    inc_s = time.perf_counter() - t
     return {
         "warehouse": str(warehouse), "changed_inbox": str(changed_dir),
         "files": c.files, "rows_read": c.rows_read, "loaded": c.loaded, "superseded": c.superseded, "rejected": c.rejected,
         "seconds": round(full_s, 2), "rows_per_second": round(c.rows_read / full_s) if full_s else None,
-        "incremental": {"file": changed.name, "files_new": inc.files_new, "seconds": round(inc_s, 2)},
+        "prepare_seconds": _round(report.prepare_seconds),
+        "incremental": {"file": changed.name, "files_new": inc.files_new, "seconds": round(inc.seconds, 2),
+                        "prepare_seconds": _round(inc.prepare_seconds)},
     }
 
 
@@ -855,7 +860,8 @@ def format_table(out: dict) -> str:
     if "etl" in out:
         e = out["etl"]
         lines += ["", "ETL", f"  文件 {e['files']}  读取行 {e['rows_read']:,}  载入 {e['loaded']:,}  被替代 {e['superseded']:,}  拒收 {e['rejected']:,}",
-                  f"  全量 {e['seconds']} s  ({e['rows_per_second']:,} 行/秒)   增量 (重新报送 1 个文件) {e['incremental']['seconds']} s"]
+                  f"  全量 {e['seconds']} s  ({e['rows_per_second']:,} 行/秒)   增量 (重新报送 1 个文件) {e['incremental']['seconds']} s",
+                  f"  发布后预先计算当日看板数据: 全量后 {e.get('prepare_seconds')} s, 增量后 {e['incremental'].get('prepare_seconds')} s"]
     if "read" in out:
         r = out["read"]
         lines += ["", "读取: etl.read 与 pandas (+openpyxl / xlrd / read_csv)"]

@@ -14,6 +14,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+from warehouse import statefiles
 from warehouse.connection import WarehousePaths
 
 
@@ -87,6 +88,7 @@ def prune(paths: WarehousePaths, keep_versions: int) -> None:
         if old != current:
             old.unlink(missing_ok=True)
             Path(str(old) + ".wal").unlink(missing_ok=True)
+            statefiles.remove(old)
 
 
 def rollback(paths: WarehousePaths) -> Path:

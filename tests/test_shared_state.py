@@ -4,8 +4,10 @@ serve workers must give the same figures from one build, and the build must neve
 
 from __future__ import annotations
 
+import shutil
 import threading
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +15,8 @@ from duban.settings import load_settings
 from tests.browser import sample
 from warehouse import indicators, statefiles
 from warehouse.connection import WarehousePaths, open_readonly
-from warehouse.indicators import Indicators, Scope
+from etl.publish import new_build_path, publish
+from warehouse.indicators import Indicators, Scope, prepare_version
 
 T = sample.AS_OF
 
@@ -84,6 +87,27 @@ def test_old_state_files_are_pruned_and_removed_with_their_version(version, tmp_
     assert len(list(folder.glob("st_*.duckdb"))) == 2
     statefiles.remove(version)
     assert not folder.exists()
+
+
+def test_a_refresh_prepares_todays_state_so_no_request_builds_it(version, tmp_path, monkeypatch):
+    prepare_version(version, load_settings(home=tmp_path), as_of=T)  # what run_refresh does after publishing
+    builds = _count_builds(monkeypatch)
+    ind = _indicators(version, tmp_path)
+    ind.yoy(Scope(as_of=T))  # the state for T and for its 同比 date
+    ind.available_filters()
+    assert builds == []
+
+
+def test_publishing_prunes_old_versions_with_their_derived_files(tmp_path):
+    paths = WarehousePaths(sample.build(tmp_path))
+    first = paths.current_version()
+    _indicators(first, tmp_path).metrics(Scope(as_of=T))
+    assert Path(f"{first}.cache").is_dir()
+    for _ in range(2):
+        building = new_build_path(paths)
+        shutil.copy(paths.current_version(), building)
+        publish(paths, building, keep_versions=1)
+    assert not first.exists() and not Path(f"{first}.cache").exists()
 
 
 def test_query_memory_is_bounded(version, tmp_path):

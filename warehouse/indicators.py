@@ -80,9 +80,11 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -333,6 +335,18 @@ def _asg_sql(T: str, settings: Settings) -> str:
     """
 
 
+def prepare_version(version_file: Path, settings: Settings, as_of: date | None = None) -> float:
+    """Build a newly published version's derived tables (warm) before anyone asks: the refresh
+    calls this right after publishing, so no dashboard worker waits for them. Returns seconds."""
+    clock = time.perf_counter()
+    conn = duckdb.connect(str(Path(version_file).resolve()), read_only=True)
+    try:
+        Indicators(conn, settings, version=str(Path(version_file).resolve())).warm(as_of)
+    finally:
+        conn.close()
+    return time.perf_counter() - clock
+
+
 # ── the indicator layer ───────────────────────────────────────────────────────────────────────
 class Indicators:
     def __init__(self, conn: duckdb.DuckDBPyConnection, settings: Settings, version: str | None = None):
@@ -420,8 +434,10 @@ class Indicators:
         self._state(as_of)
 
     def warm(self, as_of: date | None = None) -> None:
-        """Build the state for T (default today) and for its 同比 date, e.g. right after a refresh."""
+        """Build the state for T (default today) and for its 同比 date, and the version's own
+        aggregates, e.g. right after a refresh."""
         scope = Scope(as_of=as_of or date.today())
+        self._facts()
         self.yoy(scope)
         self.metrics(scope)
 
