@@ -80,11 +80,12 @@ def parser_fingerprint(settings: Settings, home: Path | None = None) -> str:
     and the operator's tables of the same name under $DUBAN_HOME, settings."""
     digest = hashlib.sha256(PARSER_VERSION.encode())
     for shipped in sorted(ETL_DEFAULTS.glob("*.toml")):
-        for path in (shipped, (home or duban_home()) / shipped.name):
+        # Named by role, not absolute path: moving the installation must not re-parse everything.
+        for origin, path in (("shipped", shipped), ("home", (home or duban_home()) / shipped.name)):
             if path.is_file():
                 content = path.read_bytes()
                 _check_table(path, content)
-                digest.update(str(path).encode() + content)
+                digest.update(f"{origin}:{path.name}:".encode() + content)
     digest.update(repr((settings.result_scheme, settings.city_names, settings.max_file_mb,
                         settings.max_rows)).encode())
     return digest.hexdigest()[:16]

@@ -242,6 +242,16 @@ def test_an_operator_alias_table_change_reparses_archived_files(tmp_path, settin
     assert query(warehouse, "SELECT result_class FROM handling_reports") == [("A",)]
 
 
+def test_the_parse_cache_survives_moving_duban_home(tmp_path, settings):
+    """The fingerprint names the operator's tables by role and content, not by where they live."""
+    for home in (tmp_path / "a", tmp_path / "b"):
+        home.mkdir()
+        (home / "result_classes.toml").write_text('[classes]\nA = ["已落实"]\n', encoding="utf-8")
+    assert pipeline.parser_fingerprint(settings, tmp_path / "a") == pipeline.parser_fingerprint(settings, tmp_path / "b")
+    (tmp_path / "b" / "result_classes.toml").write_text('[classes]\nB = ["已落实"]\n', encoding="utf-8")
+    assert pipeline.parser_fingerprint(settings, tmp_path / "a") != pipeline.parser_fingerprint(settings, tmp_path / "b")
+
+
 def test_a_broken_operator_alias_table_stops_the_refresh_with_its_reason(tmp_path, settings):
     inbox = tmp_path / "inbox"
     write_csv(inbox / "台账.csv", register_rows())
