@@ -35,9 +35,9 @@ def _count_builds(monkeypatch) -> list:
     builds: list = []
     real = Indicators._build_state
 
-    def counting(self, cur, target, as_of):
+    def counting(self, cur, target, scratch, as_of):
         builds.append(as_of)
-        real(self, cur, target, as_of)
+        real(self, cur, target, scratch, as_of)
     monkeypatch.setattr(Indicators, "_build_state", counting)
     return builds
 

@@ -378,20 +378,21 @@ class Indicators:
             identity = statefiles.file_identity(db_path) if db_path else self.version
             schema = statefiles.attach(
                 self.conn, statefiles.schema_name(identity, self._settings_key, T),
-                statefiles.cache_folder(db_path), lambda cur, target: self._build_state(cur, target, T))
+                statefiles.cache_folder(db_path), lambda cur, target, scratch: self._build_state(cur, target, scratch, T))
             names = self._registered[T] = (f"{schema}.asg", f"{schema}.sug")
         return names
 
-    def _build_state(self, cur: duckdb.DuckDBPyConnection, target: str, T: date) -> None:
+    def _build_state(self, cur: duckdb.DuckDBPyConnection, target: str, scratch: str, T: date) -> None:
         """Creates ``target.asg`` and ``target.sug`` as of T. Sorted by year (then unit): a scope
         naming a year reads only that year's blocks (DuckDB's zone maps skip the rest)."""
         lit = _d(T)
-        cur.execute(f"CREATE TEMP TABLE _asg_raw AS {_asg_raw_sql(lit)}")
+        cur.execute(f"CREATE TABLE {scratch}.asg_raw AS {_asg_raw_sql(lit)}")
+        cur.execute(f"CREATE TEMP VIEW _asg_raw AS SELECT * FROM {scratch}.asg_raw")  # the names the SQL uses
         cur.execute(f"CREATE TABLE {target}.sug AS {_sug_sql(lit, self.settings)} ORDER BY year, kind, category, suggestion_id")
         cur.execute(f"CREATE TEMP VIEW _sug AS SELECT * FROM {target}.sug")
         cur.execute(f"CREATE TABLE {target}.asg AS {_asg_sql(lit, self.settings)} ORDER BY year, unit, suggestion_id")
         cur.execute("DROP VIEW _sug")
-        cur.execute("DROP TABLE _asg_raw")
+        cur.execute("DROP VIEW _asg_raw")
 
     def _facts(self) -> str:
         """The version's own aggregates (no T in them): built once per version like the state."""
@@ -403,7 +404,7 @@ class Indicators:
         return self._facts_schema
 
     @staticmethod
-    def _build_facts(cur: duckdb.DuckDBPyConnection, target: str) -> None:
+    def _build_facts(cur: duckdb.DuckDBPyConnection, target: str, _scratch: str) -> None:
         """Per file: its rows' outcomes; per unit: its reports and assignments; the scope values
         with their counts (filters, 同比 reference dates); the rejected rows, newest file first."""
         cur.execute(f"""CREATE TABLE {target}.file_outcomes AS

@@ -34,6 +34,7 @@ from typing import Callable, Iterator
 import duckdb
 
 KEEP = 8
+BUILD_MEMORY_MB = 1024
 _ATTACH_LOCK = threading.Lock()
 _PRIVATE: dict[str, Path] = {}
 
@@ -79,6 +80,12 @@ def schema_name(*parts: object) -> str:
     return "st_" + hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
 
 
+def _mib(setting: str) -> float:
+    """DuckDB's memory_limit as shown ('244.1 MiB', '18.8 GiB') in MiB."""
+    number, unit = setting.split()
+    return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024 ** 2}.get(unit, 1)
+
+
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -98,9 +105,9 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
 
 
 def attach(conn: duckdb.DuckDBPyConnection, name: str, folder: Path,
-           build: Callable[[duckdb.DuckDBPyConnection, str], None]) -> str:
+           build: Callable[[duckdb.DuckDBPyConnection, str, str], None]) -> str:
     """Attach ``folder/name.duckdb`` read-only on conn's database (building it first when it does
-    not exist: ``build(cursor, schema)`` creates its tables in ``schema``); returns ``name``."""
+    not exist: ``build(cursor, target, scratch)`` creates its tables in ``target``); returns ``name``."""
     if _attached(conn, name):
         return name
     path = folder / f"{name}.duckdb"
@@ -115,19 +122,41 @@ def attach(conn: duckdb.DuckDBPyConnection, name: str, folder: Path,
     return name
 
 
-def _build(conn: duckdb.DuckDBPyConnection, path: Path, build: Callable[[duckdb.DuckDBPyConnection, str], None]) -> None:
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    schema = "build_" + uuid.uuid4().hex[:12]
-    cur = conn.cursor()  # its own temp catalog: the build's scratch tables are private to it
+def _build(conn: duckdb.DuckDBPyConnection, path: Path,
+           build: Callable[[duckdb.DuckDBPyConnection, str, str], None]) -> None:
+    """``build(cursor, target, scratch)``: tables in ``target`` are kept, ``scratch`` is a disk-backed
+    scratch schema deleted afterwards (on disk rather than TEMP so that a build under the serve
+    workers' memory_limit can always evict its intermediate tables)."""
+    token = f"{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    tmp = path.with_name(f"{path.stem}.{token}.tmp")
+    scratch_file = path.with_name(f"{path.stem}.{token}.scratch")
+    target, scratch = f"build_{token}", f"scratch_{token}"
+    cur = conn.cursor()
+    # A serve worker's memory_limit is sized for queries; a build's joins and aggregates need more
+    # than that at a million assignments. Raised for the build only (the refresh normally builds
+    # today's state in its own process, so workers rarely get here).
+    limit = cur.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    raise_limit = _mib(limit) < BUILD_MEMORY_MB
     try:
-        cur.execute(f"ATTACH {_quote(tmp)} AS {schema} (READ_WRITE)")
-        build(cur, schema)
-        cur.execute(f"DETACH {schema}")
+        if raise_limit:
+            cur.execute(f"SET memory_limit = '{BUILD_MEMORY_MB}MiB'")
+        cur.execute(f"ATTACH {_quote(tmp)} AS {target} (READ_WRITE)")
+        cur.execute(f"ATTACH {_quote(scratch_file)} AS {scratch} (READ_WRITE)")
+        build(cur, target, scratch)
+        cur.execute(f"DETACH {target}")
         os.replace(tmp, path)
     finally:
+        if raise_limit:
+            cur.execute(f"SET memory_limit = '{limit}'")
+        for name in (target, scratch):
+            try:
+                cur.execute(f"DETACH DATABASE IF EXISTS {name}")
+            except duckdb.Error:
+                pass  # the connection is going away anyway
         cur.close()
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        for leftover in (tmp, scratch_file):
             leftover.unlink(missing_ok=True)
+            leftover.with_name(leftover.name + ".wal").unlink(missing_ok=True)
 
 
 def _prune(folder: Path, keep: Path) -> None:
