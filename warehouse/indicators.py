@@ -377,8 +377,8 @@ class Indicators:
             db_path = statefiles.database_path(self.conn)
             identity = statefiles.file_identity(db_path) if db_path else self.version
             schema = statefiles.attach(
-                self.conn, statefiles.schema_name(identity, self._settings_key, T),
-                statefiles.cache_folder(db_path), lambda cur, target, scratch: self._build_state(cur, target, scratch, T))
+                self.conn, statefiles.schema_name(identity, self._settings_key, T), db_path,
+                lambda cur, target, scratch: self._build_state(cur, target, scratch, T))
             names = self._registered[T] = (f"{schema}.asg", f"{schema}.sug")
         return names
 
@@ -399,8 +399,8 @@ class Indicators:
         if self._facts_schema is None:
             db_path = statefiles.database_path(self.conn)
             identity = statefiles.file_identity(db_path) if db_path else self.version
-            self._facts_schema = statefiles.attach(self.conn, statefiles.schema_name(identity, "facts"),
-                                                   statefiles.cache_folder(db_path), self._build_facts)
+            self._facts_schema = statefiles.attach(self.conn, statefiles.schema_name(identity, "facts"), db_path,
+                                                   self._build_facts)
         return self._facts_schema
 
     @staticmethod

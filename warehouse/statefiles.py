@@ -80,12 +80,6 @@ def schema_name(*parts: object) -> str:
     return "st_" + hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
 
 
-def _mib(setting: str) -> float:
-    """DuckDB's memory_limit as shown ('244.1 MiB', '18.8 GiB') in MiB."""
-    number, unit = setting.split()
-    return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024 ** 2}.get(unit, 1)
-
-
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -104,17 +98,19 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def attach(conn: duckdb.DuckDBPyConnection, name: str, folder: Path,
+def attach(conn: duckdb.DuckDBPyConnection, name: str, db_path: str | None,
            build: Callable[[duckdb.DuckDBPyConnection, str, str], None]) -> str:
-    """Attach ``folder/name.duckdb`` read-only on conn's database (building it first when it does
-    not exist: ``build(cursor, target, scratch)`` creates its tables in ``target``); returns ``name``."""
+    """Attach ``name``'s file (beside ``db_path``, the database behind conn) read-only on conn's
+    database, building it first when it does not exist: ``build(cursor, target, scratch)`` creates
+    its tables in ``target`` reading the database's tables unqualified. Returns ``name``."""
     if _attached(conn, name):
         return name
+    folder = cache_folder(db_path)
     path = folder / f"{name}.duckdb"
     if not path.exists():
         with _exclusive(folder / f"{name}.lock"):
             if not path.exists():
-                _build(conn, path, build)
+                _build(conn, db_path, path, build)
                 _prune(folder, keep=path)
     with _ATTACH_LOCK:  # the catalog is shared by every cursor of the database
         if not _attached(conn, name):
@@ -122,32 +118,34 @@ def attach(conn: duckdb.DuckDBPyConnection, name: str, folder: Path,
     return name
 
 
-def _build(conn: duckdb.DuckDBPyConnection, path: Path,
+def _builder(conn: duckdb.DuckDBPyConnection, db_path: str | None) -> duckdb.DuckDBPyConnection:
+    """Where a build runs: a DuckDB instance of its own reading the database (a serve worker's
+    memory_limit is sized for queries; a build's joins and aggregates at a million assignments
+    need more, and must not change the worker's setting); an in-memory database: conn itself."""
+    if not db_path:
+        return conn.cursor()
+    own = duckdb.connect(config={"memory_limit": f"{BUILD_MEMORY_MB}MiB"})
+    own.execute(f"ATTACH {_quote(Path(db_path))} AS source (READ_ONLY)")
+    own.execute("USE source")
+    return own
+
+
+def _build(conn: duckdb.DuckDBPyConnection, db_path: str | None, path: Path,
            build: Callable[[duckdb.DuckDBPyConnection, str, str], None]) -> None:
-    """``build(cursor, target, scratch)``: tables in ``target`` are kept, ``scratch`` is a disk-backed
-    scratch schema deleted afterwards (on disk rather than TEMP so that a build under the serve
-    workers' memory_limit can always evict its intermediate tables)."""
+    """Tables in ``target`` are kept; ``scratch`` is a disk-backed scratch schema deleted afterwards
+    (on disk rather than TEMP, so a build can always evict its intermediate tables)."""
     token = f"{os.getpid()}_{uuid.uuid4().hex[:8]}"
     tmp = path.with_name(f"{path.stem}.{token}.tmp")
     scratch_file = path.with_name(f"{path.stem}.{token}.scratch")
     target, scratch = f"build_{token}", f"scratch_{token}"
-    cur = conn.cursor()
-    # A serve worker's memory_limit is sized for queries; a build's joins and aggregates need more
-    # than that at a million assignments. Raised for the build only (the refresh normally builds
-    # today's state in its own process, so workers rarely get here).
-    limit = cur.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-    raise_limit = _mib(limit) < BUILD_MEMORY_MB
+    cur = _builder(conn, db_path)
     try:
-        if raise_limit:
-            cur.execute(f"SET memory_limit = '{BUILD_MEMORY_MB}MiB'")
         cur.execute(f"ATTACH {_quote(tmp)} AS {target} (READ_WRITE)")
         cur.execute(f"ATTACH {_quote(scratch_file)} AS {scratch} (READ_WRITE)")
         build(cur, target, scratch)
         cur.execute(f"DETACH {target}")
         os.replace(tmp, path)
     finally:
-        if raise_limit:
-            cur.execute(f"SET memory_limit = '{limit}'")
         for name in (target, scratch):
             try:
                 cur.execute(f"DETACH DATABASE IF EXISTS {name}")
