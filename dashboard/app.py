@@ -258,7 +258,7 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
     app.duban = board  # type: ignore[attr-defined]
     install_auth(app.server, home, settings, auth)
 
-    page_cache.install(app.server, lambda: board.pw.snapshot(), lambda: _auth().current_viewer(), home)
+    page_cache.install(app.server, lambda: board.pw.snapshot(), lambda: _auth().current_viewer(), home, settings)
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def _route(pathname, search):

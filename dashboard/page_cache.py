@@ -1,8 +1,8 @@
 """Rendered pages kept per published version: a page asked for again is sent as stored bytes.
 
 The page callback's answer (``url → page``) is a function of the published version, the viewer,
-today's date (the default 截至日期), the 催办 records and the URL — nothing else. With all of them
-in the key, a stored answer is exactly what the callback would compute now, so a repeat view costs
+today's date (the default 截至日期), the 催办 records and the URL — and of the code and settings,
+since stored pages outlive a restart. With all of them in the key, a stored answer is exactly what the callback would compute now, so a repeat view costs
 a file read instead of queries, a component tree and its JSON. The answers live beside the version
 (``<version>.cache/pages/``, see warehouse.statefiles): every worker shares them, a refresh starts
 afresh, and the publisher removes them with their version.
@@ -24,8 +24,12 @@ from typing import Any, Callable
 
 import flask
 
+import dashboard
+import exports
+import warehouse
 from duban import appstate
-from warehouse.statefiles import file_identity
+from duban.settings import Settings
+from warehouse.statefiles import code_fingerprint, file_identity
 
 PAGE_OUTPUT = "page.children"
 MAX_FILES = 5000  # per version: a bound on what crafted URLs can make the server store
@@ -48,8 +52,12 @@ def _page_inputs(body: Any) -> tuple | None:
     return values.get("url.pathname"), values.get("url.search")
 
 
-def install(server: flask.Flask, snapshot: Callable[[], tuple[str, Any]], viewer: Callable[[], Any], home: Path) -> None:
+def install(server: flask.Flask, snapshot: Callable[[], tuple[str, Any]], viewer: Callable[[], Any], home: Path,
+            settings: Settings) -> None:
     """Serve stored page answers; ``snapshot()`` → (version, cursor), ``viewer()`` → who is looking."""
+    # Pages stay on disk across restarts: a settings change or an upgrade must not serve old ones.
+    code_and_settings = (code_fingerprint(*(Path(p.__file__).parent for p in (dashboard, warehouse, exports))),
+                         repr(settings))
 
     def lookup():
         if flask.request.method != "POST" or flask.request.path != "/_dash-update-component":
@@ -59,7 +67,8 @@ def install(server: flask.Flask, snapshot: Callable[[], tuple[str, Any]], viewer
             return None
         version, cursor = snapshot()
         flask.g.duban_snapshot = (version, cursor)
-        key = repr((file_identity(version), viewer(), date.today().isoformat(), appstate.chase_revision(home), inputs))
+        key = repr((file_identity(version), code_and_settings, viewer(), date.today().isoformat(),
+                    appstate.chase_revision(home), inputs))
         path = folder(version) / (hashlib.sha256(key.encode()).hexdigest() + ".json")
         flask.g.duban_page_file = path
         try:

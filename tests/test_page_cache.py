@@ -11,6 +11,7 @@ import pytest
 
 from dashboard.app import create_app
 from duban import appstate
+from duban.settings import load_settings
 from tests.browser import sample
 from tests.test_serve_auth_http import PASSWORD, callback_body, logged_in
 
@@ -69,6 +70,16 @@ def test_a_new_chase_record_recomputes_the_page(site):
     appstate.record_chase(home, "十八届一次-1", "市教育局", date(2024, 6, 30), "电话", "请加快", "duban")
     assert "请加快" in page(app, client, path)
     assert len(renders) == 2
+
+
+def test_a_settings_change_is_not_served_a_page_stored_before(tmp_path):
+    """Stored pages outlive a restart; the restarted server with other settings computes afresh."""
+    link = sample.build(tmp_path)
+    first = create_app(link, home=tmp_path / "home", auth=False)
+    due_soon = page(first, first.server.test_client(), "/", Q)
+    changed = load_settings(home=tmp_path, override={"deadline": {"months": 6}})
+    second = create_app(link, settings=changed, home=tmp_path / "home", auth=False)
+    assert page(second, second.server.test_client(), "/", Q) != due_soon
 
 
 def test_anonymous_requests_never_reach_the_store(site):

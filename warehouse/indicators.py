@@ -135,6 +135,8 @@ def rate(numerator: int | None, denominator: int | None) -> float | None:
 _LOCK = threading.Lock()
 _RESULTS: OrderedDict[tuple, Any] = OrderedDict()
 _RESULTS_MAX = 256
+# What the state and facts files are computed by (an upgrade changes their names).
+_CODE = statefiles.code_fingerprint(Path(__file__), Path(statefiles.__file__))
 
 
 _MISSING = object()
@@ -377,7 +379,7 @@ class Indicators:
             db_path = statefiles.database_path(self.conn)
             identity = statefiles.file_identity(db_path) if db_path else self.version
             schema = statefiles.attach(
-                self.conn, statefiles.schema_name(identity, self._settings_key, T), db_path,
+                self.conn, statefiles.schema_name(identity, _CODE, self._settings_key, T), db_path,
                 lambda cur, target, scratch: self._build_state(cur, target, scratch, T))
             names = self._registered[T] = (f"{schema}.asg", f"{schema}.sug")
         return names
@@ -399,7 +401,7 @@ class Indicators:
         if self._facts_schema is None:
             db_path = statefiles.database_path(self.conn)
             identity = statefiles.file_identity(db_path) if db_path else self.version
-            self._facts_schema = statefiles.attach(self.conn, statefiles.schema_name(identity, "facts"), db_path,
+            self._facts_schema = statefiles.attach(self.conn, statefiles.schema_name(identity, _CODE, "facts"), db_path,
                                                    self._build_facts)
         return self._facts_schema
 

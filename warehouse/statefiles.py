@@ -76,6 +76,16 @@ def file_identity(db_path: str | None) -> str:
     return f"{db_path}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
+def code_fingerprint(*paths: Path) -> str:
+    """The Python sources at these files/folders: part of every cache key, so an upgrade of the
+    code that computes a cached thing never serves what the old code computed."""
+    digest = hashlib.sha256()
+    for root in paths:
+        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def schema_name(*parts: object) -> str:
     return "st_" + hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
 
