@@ -326,7 +326,8 @@ class _RecordingCursor:
         self.statements: list[tuple[str, Any]] = []
 
     def execute(self, sql, params=None):
-        self.statements.append((sql, params))
+        if not sql.lstrip().upper().startswith("ATTACH"):  # attaching a state file is not query work
+            self.statements.append((sql, params))
         self._cursor.execute(sql, params) if params is not None else self._cursor.execute(sql)
         return self
 
