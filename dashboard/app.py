@@ -156,8 +156,13 @@ class Dashboard:
     # callbacks as plain functions -------------------------------------------------------------
 
     @staticmethod
-    def filters_to_search(trigger: str | None, year, session, kind, category, as_of, search: str | None) -> Any:
-        """The URL after a global filter changed (no_update when it is unchanged)."""
+    def filters_to_search(trigger: str | None, year, session, kind, category, as_of, search: str | None,
+                          defaults: dict | None = None) -> Any:
+        """The URL after a global filter changed (no_update when it is unchanged, or when the control
+        only reports the default it shows — a freshly drawn filter bar must not rewrite the URL)."""
+        value = {"filter-year": year, "filter-as-of": (as_of or "")[:10] or None}.get(trigger or "")
+        if value is not None and value == (defaults or {}).get(trigger):
+            return no_update
         state = ViewState.parse(search)
         changes: dict[str, Any] = {}
         if trigger == "filter-year":
@@ -254,7 +259,9 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
     app.css.config.serve_locally = True
     # Chinese page language: the browser picks CJK glyphs and a Chinese date picker.
     app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">', 1)
-    app.layout = html.Div([dcc.Location(id="url"), html.Div(id="page"), dcc.Download(id="download")])
+    # callback-nav: a filter or chart click changes the address in place (history entry, the router
+    # re-renders #page) instead of reloading the whole app.
+    app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), html.Div(id="page"), dcc.Download(id="download")])
     app.duban = board  # type: ignore[attr-defined]
     install_auth(app.server, home, settings, auth)
 
@@ -272,10 +279,11 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
         Input("filter-category", "value"),
         Input("filter-as-of", "date"),
         State("url", "search"),
+        State("filter-defaults", "data"),
         prevent_initial_call=True,
     )
-    def _filters(year, session, kind, category, as_of, search):
-        return board.filters_to_search(dash_ctx.triggered_id, year, session, kind, category, as_of, search)
+    def _filters(year, session, kind, category, as_of, search, defaults):
+        return board.filters_to_search(dash_ctx.triggered_id, year, session, kind, category, as_of, search, defaults)
 
     @app.callback(
         Output("url", "search", allow_duplicate=True),

@@ -332,6 +332,11 @@ def filter_bar(ctx: ViewContext) -> html.Div:
                         dcc.DatePickerSingle(id="filter-as-of", date=ctx.as_of.isoformat(), display_format="YYYY-MM-DD", first_day_of_week=1, clearable=False),
                         width=2,
                     ),
+                    # What the bar shows for values the address does not name (the newest year,
+                    # today): a control reporting one of them is not a change of filter.
+                    dcc.Store(id="filter-defaults", data={
+                        "filter-year": ctx.year if st.year is None and st.session is None else None,
+                        "filter-as-of": ctx.as_of.isoformat() if st.as_of is None else None}),
                 ],
                 className="g-2 align-items-center",
             ),

@@ -15,6 +15,10 @@ from warehouse.connection import WarehouseMissing
 
 app = create_app(os.environ["DUBAN_WAREHOUSE"], auth=os.environ.get("DUBAN_NO_AUTH") != "1")
 application = app.server
+# Dash registers its component bundles on its first request, unguarded: concurrent first requests
+# on a worker's threads could get 500 for every script (plotly/dash#3971). One request here, before
+# gunicorn hands the worker any, does it once (the answer itself, maybe 401, does not matter).
+application.test_client().get("/_dash-layout")
 
 
 def _warm_current() -> None:

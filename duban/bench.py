@@ -130,7 +130,9 @@ class DashRequests:
         values = {"filter-year": ("value", year), "filter-session": ("value", session), "filter-kind": ("value", kind),
                   "filter-category": ("value", category), "filter-as-of": ("date", as_of)}
         inputs = [{"id": i, "property": p, "value": v} for i, (p, v) in values.items()]
-        state = [{"id": "url", "property": "search", "value": search}]
+        # filter-defaults: what the bar shows for values the URL lacks; a chosen year is never it here
+        state = [{"id": "url", "property": "search", "value": search},
+                 {"id": "filter-defaults", "property": "data", "value": None}]
         return self._body(dep, inputs, state, [f"{changed}.{values[changed][0]}"])
 
     def cross_filter(self, search: str, key: str, value: str) -> dict:

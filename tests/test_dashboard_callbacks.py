@@ -104,6 +104,14 @@ def test_filters_write_the_url(board):
     assert board.filters_to_search("filter-as-of", 2024, None, None, None, "2024-13-01", Q) is no_update
 
 
+def test_a_freshly_drawn_filter_bar_does_not_rewrite_the_url(board):
+    """Without a year in the address the bar shows the newest year; that is not a choice."""
+    shown = {"filter-year": 2024, "filter-as-of": "2024-06-30"}
+    assert board.filters_to_search("filter-year", 2024, None, None, None, "2024-06-30", "", shown) is no_update
+    assert board.filters_to_search("filter-as-of", 2024, None, None, None, "2024-06-30", "", shown) is no_update
+    assert board.filters_to_search("filter-year", 2023, None, None, None, "2024-06-30", "", shown) == "?year=2023"
+
+
 def test_cross_filter_click_toggles_category_in_url(board):
     click = {"points": [{"customdata": "交通邮电类", "y": "交通邮电类", "x": 2}]}
     on = board.cross_filter("category", click, Q)

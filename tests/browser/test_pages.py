@@ -128,6 +128,30 @@ def test_filter_dropdown_writes_url(chromium, base):
     w.clean()
 
 
+def test_a_view_loads_once_and_a_filter_change_does_not_reload_the_document(chromium, base):
+    """The app is loaded once: opening / (no year in the address) must not rewrite the address and
+    load everything again, and a filter change updates the view in place (history entry kept)."""
+    w = Watched(chromium, base)
+    loads: list[str] = []
+    w.page.on("framenavigated", lambda frame: frame == w.page.main_frame and loads.append(frame.url))
+    w.page.add_init_script("window.__duban_document = Math.random()")
+    w.open("/")
+    marker = w.page.evaluate("window.__duban_document")
+    w.page.wait_for_timeout(300)  # a rewrite of the address would come now
+    assert w.path() == "/" and len(loads) == 1, loads
+    w.page.locator("#filter-kind").click()
+    w.page.get_by_role("option", name="大会建议").click()
+    w.page.wait_for_url("**kind=**")
+    wait_rendered(w.page)
+    assert w.page.evaluate("window.__duban_document") == marker  # same document: no reload
+    assert "大会建议" in w.text("#meta-scope")
+    w.page.go_back()
+    w.page.wait_for_url(lambda u: "kind=" not in u)
+    wait_rendered(w.page)
+    assert "大会建议" not in w.text("#meta-scope")
+    w.clean()
+
+
 def test_meeting_screen_rotates_with_keys(chromium, base):
     w = Watched(chromium, base, viewport={"width": 1920, "height": 1080})
     w.open("/meeting" + Q)
