@@ -295,18 +295,9 @@ def _chase_index(chases: Iterable[Mapping[str, Any]] | None) -> tuple[dict, dict
 
 def _contacts(indicators: Any, scope: Any, rows: list[dict]) -> None:
     """Add the contact person/phone of each row's unit, from the unit's selected export row."""
-    for sid in sorted({r["suggestion_id"] for r in rows}):
-        detail = indicators.suggestion_detail(sid, scope.as_of, restrict_unit=scope.restrict_unit,
-                                              include_contacts=True) or {}
-        by_unit = {}
-        for a in detail.get("assignments", []):
-            chosen = [h for h in a.get("history", []) if h.get("selected")] or a.get("history", [])[:1]
-            if chosen:
-                by_unit[a["unit"]] = chosen[0]
-        for r in rows:
-            if r["suggestion_id"] == sid and r.get("unit") in by_unit:
-                r["contact_name"] = by_unit[r["unit"]].get("contact_name")
-                r["contact_phone"] = by_unit[r["unit"]].get("contact_phone")
+    found = indicators.contacts(scope)
+    for r in rows:
+        r.update(found.get((r["suggestion_id"], r.get("unit")), {}))
 
 
 CHASE_COLUMNS = [

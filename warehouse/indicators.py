@@ -747,6 +747,19 @@ class Indicators:
                 ORDER BY i.overdue DESC, i.days_overdue DESC NULLS LAST, i.days_to_deadline, a.unit, i.number""", p)
         return self._cached("overdue", (scope,), compute)
 
+    def contacts(self, scope: Scope) -> dict[tuple[str, str], dict]:
+        """Personal data (supervisors only): the contact person and phone of each unanswered lead
+        assignment in scope, from the unit's export row selected as of T (as in suggestion_detail)."""
+        def compute():
+            p: dict = {}
+            rows = self._q(f"""
+                SELECT a.suggestion_id, a.unit, h.contact_name, h.contact_phone
+                FROM {self._assignments(scope, p, lead=True)} a JOIN handling_reports h ON h.report_id = a.report_id
+                WHERE a.reply_date IS NULL""", p)
+            return {(r["suggestion_id"], r["unit"]): {"contact_name": r["contact_name"],
+                                                        "contact_phone": r["contact_phone"]} for r in rows}
+        return self._cached("contacts", (scope,), compute)
+
     def unsatisfied(self, scope: Scope) -> list[dict]:
         """不满意件: completed items whose evaluation is 不满意, with the leads that were rated so."""
         def compute():
