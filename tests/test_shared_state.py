@@ -35,9 +35,9 @@ def _count_builds(monkeypatch) -> list:
     builds: list = []
     real = Indicators._build_state
 
-    def counting(self, cur, target, scratch, as_of):
+    def counting(self, cur, target, scratch, as_of, year=None):
         builds.append(as_of)
-        real(self, cur, target, scratch, as_of)
+        real(self, cur, target, scratch, as_of, year)
     monkeypatch.setattr(Indicators, "_build_state", counting)
     return builds
 
@@ -78,6 +78,17 @@ def test_concurrent_first_requests_build_once(version, tmp_path, monkeypatch):
     assert builds == [T] and len(set(results)) == 1 and len(results) == 3
 
 
+def test_a_years_own_state_gives_the_figures_of_the_whole_state(version, tmp_path):
+    """Scope by session (the whole state) and by its year (that year's state): the same suggestions."""
+    ind = _indicators(version, tmp_path)
+    by_year = ind.metrics(Scope(year=2024, as_of=T))
+    by_session = ind.metrics(Scope(session=sample.SESSION, as_of=T))
+    assert ind._state(T, 2024) != ind._state(T)
+    for key in ("total", "completed", "overdue", "due_soon", "on_time", "class_counts", "satisfaction",
+                "promise_due", "promise_kept", "by_category", "key_supervised"):
+        assert by_year[key] == by_session[key], key
+
+
 def test_old_state_files_are_pruned_and_removed_with_their_version(version, tmp_path, monkeypatch):
     monkeypatch.setattr(statefiles, "KEEP", 2)
     ind = _indicators(version, tmp_path)
@@ -94,6 +105,8 @@ def test_a_refresh_prepares_todays_state_so_no_request_builds_it(version, tmp_pa
     builds = _count_builds(monkeypatch)
     ind = _indicators(version, tmp_path)
     ind.yoy(Scope(as_of=T))  # the state for T and for its 同比 date
+    ind.yoy(Scope(year=2023, as_of=T))  # any year a filter picks
+    ind.trends(Scope(as_of=T))  # all years
     ind.available_filters()
     assert builds == []
 

@@ -33,7 +33,7 @@ from typing import Callable, Iterator
 
 import duckdb
 
-KEEP = 8
+KEEP = 64  # a version prepares ~2 files a year (each year as of T and its 同比 date)
 BUILD_MEMORY_MB = 1024
 _ATTACH_LOCK = threading.Lock()
 _PRIVATE: dict[str, Path] = {}
