@@ -7,8 +7,11 @@ beside the version file and every process ATTACHes that file read-only:
 
     FILE.versions/v000012.duckdb.cache/st_<hash>.duckdb
 
-- the hash names what the tables depend on (the version file's identity, the settings, T), so a
-  refresh, a settings change or another T simply gives another file;
+- the hash names what the tables depend on (the version file's identity, the code, the
+  settings, T, the year), so a refresh, an upgrade, a settings change or another T simply gives
+  another file;
+- the build runs in a DuckDB instance of its own (``BUILD_MEMORY_MB``), not under the serve
+  worker's query memory limit, with its intermediate table in a scratch file;
 - an exclusive lock on ``st_<hash>.lock`` makes concurrent processes wait for one build instead of
   repeating it; the file is written under a temporary name and renamed, never seen half-built;
 - readers share it through the OS page cache; DuckDB's buffer pool (bounded by the connection's
