@@ -6,12 +6,26 @@ only on a loopback address); DUBAN_HOME (default ./var) holds accounts, audit lo
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import threading
 
 from dashboard.app import create_app
 from warehouse.connection import WarehouseMissing
+
+
+def _few_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives each of a worker's threads its own malloc arena (up to 8 per core) and rarely
+    returns their memory: a gthread worker's RSS then grows with every large page it renders.
+    Two arenas keep it near what is really in use (mallopt M_ARENA_MAX; not glibc: nothing)."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
+_few_malloc_arenas()
 
 app = create_app(os.environ["DUBAN_WAREHOUSE"], auth=os.environ.get("DUBAN_NO_AUTH") != "1")
 application = app.server

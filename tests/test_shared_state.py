@@ -111,6 +111,17 @@ def test_a_refresh_prepares_todays_state_so_no_request_builds_it(version, tmp_pa
     assert builds == []
 
 
+def test_a_worker_warming_up_waits_while_the_refresh_prepares(version):
+    order: list[str] = []
+    with statefiles.preparing(str(version)):
+        waiter = threading.Thread(target=lambda: (statefiles.wait_prepared(str(version)), order.append("worker")))
+        waiter.start()
+        waiter.join(0.3)
+        order.append("refresh done")
+    waiter.join(5)
+    assert order == ["refresh done", "worker"]
+
+
 def test_publishing_prunes_old_versions_with_their_derived_files(tmp_path):
     paths = WarehousePaths(sample.build(tmp_path))
     first = paths.current_version()

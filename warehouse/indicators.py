@@ -134,7 +134,7 @@ def rate(numerator: int | None, denominator: int | None) -> float | None:
 # small and kept per process, keyed on the version, so a refresh never serves old figures.
 _LOCK = threading.Lock()
 _RESULTS: OrderedDict[tuple, Any] = OrderedDict()
-_RESULTS_MAX = 256
+_RESULTS_MAX = 64  # the rendered pages are kept on disk (dashboard.page_cache); these only share work between views
 # What the state and facts files are computed by (an upgrade changes their names).
 _CODE = statefiles.code_fingerprint(Path(__file__), Path(statefiles.__file__))
 
@@ -341,11 +341,13 @@ def prepare_version(version_file: Path, settings: Settings, as_of: date | None =
     """Build a newly published version's derived tables (warm) before anyone asks: the refresh
     calls this right after publishing, so no dashboard worker waits for them. Returns seconds."""
     clock = time.perf_counter()
-    conn = duckdb.connect(str(Path(version_file).resolve()), read_only=True)
-    try:
-        Indicators(conn, settings, version=str(Path(version_file).resolve())).warm(as_of)
-    finally:
-        conn.close()
+    path = str(Path(version_file).resolve())
+    with statefiles.preparing(path):
+        conn = duckdb.connect(path, read_only=True)
+        try:
+            Indicators(conn, settings, version=path).warm(as_of)
+        finally:
+            conn.close()
     return time.perf_counter() - clock
 
 

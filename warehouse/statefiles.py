@@ -102,9 +102,9 @@ def _attached(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 @contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
+def _locked(lock_path: Path, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
     with open(lock_path, "a+b") as fh:  # flock: between processes and between threads (own fd each)
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        fcntl.flock(fh, mode)
         try:
             yield
         finally:
@@ -121,7 +121,7 @@ def attach(conn: duckdb.DuckDBPyConnection, name: str, db_path: str | None,
     folder = cache_folder(db_path)
     path = folder / f"{name}.duckdb"
     if not path.exists():
-        with _exclusive(folder / f"{name}.lock"):
+        with _locked(folder / f"{name}.lock"):
             if not path.exists():
                 _build(conn, db_path, path, build)
                 _prune(folder, keep=path)
@@ -129,6 +129,20 @@ def attach(conn: duckdb.DuckDBPyConnection, name: str, db_path: str | None,
         if not _attached(conn, name):
             conn.execute(f"ATTACH {_quote(path)} AS {name} (READ_ONLY)")
     return name
+
+
+@contextmanager
+def preparing(db_path: str) -> Iterator[None]:
+    """Held by a refresh while it prepares a version it just published (see wait_prepared)."""
+    with _locked(cache_folder(db_path) / "prepare.lock", fcntl.LOCK_EX):
+        yield
+
+
+def wait_prepared(db_path: str) -> None:
+    """Wait while a refresh prepares this version: a serve worker warming up on it then attaches
+    what the refresh built instead of building the same states itself (with the memory that takes)."""
+    with _locked(cache_folder(db_path) / "prepare.lock", fcntl.LOCK_SH):
+        pass
 
 
 def _builder(conn: duckdb.DuckDBPyConnection, db_path: str | None) -> duckdb.DuckDBPyConnection:
