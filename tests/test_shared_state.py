@@ -9,12 +9,14 @@ import threading
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from duban.settings import load_settings
 from tests.browser import sample
 from warehouse import indicators, statefiles
-from warehouse.connection import WarehousePaths, open_readonly
+from warehouse import connection
+from warehouse.connection import PublishedWarehouse, WarehousePaths, open_readonly
 from etl.publish import new_build_path, publish
 from warehouse.indicators import Indicators, Scope, prepare_version
 
@@ -132,6 +134,23 @@ def test_publishing_prunes_old_versions_with_their_derived_files(tmp_path):
         shutil.copy(paths.current_version(), building)
         publish(paths, building, keep_versions=1)
     assert not first.exists() and not Path(f"{first}.cache").exists()
+
+
+def test_a_retired_version_connection_is_closed_after_its_grace(tmp_path, monkeypatch):
+    """Each connection has its own buffer pool: an old version's must not stay open for good."""
+    paths = WarehousePaths(sample.build(tmp_path))
+    pw = PublishedWarehouse(paths.link)
+    old_version, old_cursor = pw.snapshot()
+    building = new_build_path(paths)
+    shutil.copy(paths.current_version(), building)
+    publish(paths, building, keep_versions=3)
+    new_version, _ = pw.snapshot()
+    assert new_version != old_version
+    assert old_cursor.execute("SELECT 1").fetchall() == [(1,)]  # in-flight requests still finish
+    monkeypatch.setattr(connection, "RETIRE_AFTER_SECONDS", 0)
+    pw.snapshot()
+    with pytest.raises(duckdb.ConnectionException):
+        old_cursor.execute("SELECT 1")
 
 
 def test_query_memory_is_bounded_and_a_build_does_not_change_it(version, tmp_path):

@@ -13,11 +13,17 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import duckdb
+
+
+# A request that took a cursor just before a refresh switched versions finishes on the old one;
+# none takes this long (downloads of whole workbooks at a million assignments: seconds).
+RETIRE_AFTER_SECONDS = 60
 
 
 class WarehouseMissing(RuntimeError):
@@ -85,7 +91,7 @@ class PublishedWarehouse:
         self._conn: duckdb.DuckDBPyConnection | None = None
         # Connections replaced by a refresh stay open a little longer: a request that took a
         # cursor just before the switch must be able to finish on the version it started with.
-        self._retired: list[duckdb.DuckDBPyConnection] = []
+        self._retired: list[tuple[float, duckdb.DuckDBPyConnection]] = []  # (retired at, connection)
 
     def _current(self) -> tuple[Path, duckdb.DuckDBPyConnection]:
         target = self.paths.current_version()
@@ -97,15 +103,23 @@ class PublishedWarehouse:
                 return self._version, self._conn
             if target != self._version or self._conn is None:
                 self._switch_to(target, open_readonly(target, self.memory_mb))
+            elif self._retired:
+                self._close_retired()
             return self._version, self._conn
 
     def _switch_to(self, target: Path, conn: duckdb.DuckDBPyConnection) -> None:
         """Serve ``target`` from now on (call with the lock held); retire the old connection."""
         if self._conn is not None:
-            self._retired.append(self._conn)
-        while len(self._retired) > 2:
-            self._retired.pop(0).close()
+            self._retired.append((time.monotonic(), self._conn))
+        self._close_retired()
         self._conn, self._version = conn, target
+
+    def _close_retired(self) -> None:
+        """Close retired connections once requests that started on them are surely done (each
+        holds its own DuckDB buffer pool: keeping them would double a worker's memory)."""
+        now = time.monotonic()
+        while self._retired and (len(self._retired) > 2 or now - self._retired[0][0] > RETIRE_AFTER_SECONDS):
+            self._retired.pop(0)[1].close()
 
     def _prepare_then_switch(self, target: Path) -> None:
         conn = None
@@ -135,7 +149,7 @@ class PublishedWarehouse:
 
     def close(self) -> None:
         with self._lock:
-            for conn in [*self._retired, self._conn]:
+            for conn in [*(c for _, c in self._retired), self._conn]:
                 if conn is not None:
                     conn.close()
             self._conn, self._version, self._retired = None, None, []
