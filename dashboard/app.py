@@ -148,7 +148,7 @@ class Dashboard:
         """Render the main views' default state on a version before it is served (duban serve sets
         this as PublishedWarehouse.prepare): the state for T and every default result get cached."""
         viewer = _auth().LOCAL_VIEWER  # a supervisor: sees everything, like leaders and supervisors
-        statefiles.wait_prepared(version)  # a refresh preparing it builds the states, not this worker
+        statefiles.wait_prepared(Path(version).parent)  # a refresh preparing it builds the states, not this worker
         for path in self.WARM_PATHS:
             self.render(path, "", viewer=viewer, snapshot=(version, conn))
 

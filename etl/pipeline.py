@@ -17,6 +17,7 @@ import hashlib
 import os
 import time
 import tomllib
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from etl.model import REGISTER, ParsedFile
 from etl.parse import parse_file
 from etl.publish import new_build_path, publish, refresh_lock
 from etl.stage import FINGERPRINT_TABLE, BuildCounts, build_fingerprint, build_version, read_unit_aliases
+from warehouse import statefiles
 from warehouse.connection import WarehouseMissing, WarehousePaths
 from warehouse.indicators import prepare_version
 
@@ -171,7 +173,7 @@ def run_refresh(
     paths.link.parent.mkdir(parents=True, exist_ok=True)
     started = datetime.now()
     clock = time.perf_counter()
-    with refresh_lock(paths):
+    with refresh_lock(paths), ExitStack() as publishing:
         archive = Archive(paths.archive)
         try:
             if rebuild:
@@ -198,6 +200,9 @@ def run_refresh(
                 time.sleep(60)
             elif fault == "fail":
                 raise RefreshFailed("测试: 在发布前故意中止")
+            # Serve workers that see the new link wait for _prepare below instead of building
+            # the same states themselves (statefiles.wait_prepared).
+            publishing.enter_context(statefiles.preparing(paths.versions))
             version = publish(paths, building, settings.keep_versions)
         except Exception as exc:
             archive.log_refresh({"started_at": started, "status": "失败", "error": str(exc)})

@@ -115,8 +115,8 @@ def test_a_refresh_prepares_todays_state_so_no_request_builds_it(version, tmp_pa
 
 def test_a_worker_warming_up_waits_while_the_refresh_prepares(version):
     order: list[str] = []
-    with statefiles.preparing(str(version)):
-        waiter = threading.Thread(target=lambda: (statefiles.wait_prepared(str(version)), order.append("worker")))
+    with statefiles.preparing(version.parent):
+        waiter = threading.Thread(target=lambda: (statefiles.wait_prepared(version.parent), order.append("worker")))
         waiter.start()
         waiter.join(0.3)
         order.append("refresh done")

@@ -342,12 +342,11 @@ def prepare_version(version_file: Path, settings: Settings, as_of: date | None =
     calls this right after publishing, so no dashboard worker waits for them. Returns seconds."""
     clock = time.perf_counter()
     path = str(Path(version_file).resolve())
-    with statefiles.preparing(path):
-        conn = duckdb.connect(path, read_only=True)
-        try:
-            Indicators(conn, settings, version=path).warm(as_of)
-        finally:
-            conn.close()
+    conn = duckdb.connect(path, read_only=True)
+    try:
+        Indicators(conn, settings, version=path).warm(as_of)
+    finally:
+        conn.close()
     return time.perf_counter() - clock
 
 

@@ -132,16 +132,17 @@ def attach(conn: duckdb.DuckDBPyConnection, name: str, db_path: str | None,
 
 
 @contextmanager
-def preparing(db_path: str) -> Iterator[None]:
-    """Held by a refresh while it prepares a version it just published (see wait_prepared)."""
-    with _locked(cache_folder(db_path) / "prepare.lock", fcntl.LOCK_EX):
+def preparing(versions: Path) -> Iterator[None]:
+    """Held by a refresh from just before it publishes a version until it has prepared it."""
+    with _locked(Path(versions) / "prepare.lock", fcntl.LOCK_EX):
         yield
 
 
-def wait_prepared(db_path: str) -> None:
-    """Wait while a refresh prepares this version: a serve worker warming up on it then attaches
-    what the refresh built instead of building the same states itself (with the memory that takes)."""
-    with _locked(cache_folder(db_path) / "prepare.lock", fcntl.LOCK_SH):
+def wait_prepared(versions: Path) -> None:
+    """Wait while a refresh publishes and prepares a version: a serve worker warming up on it
+    then attaches what the refresh built instead of building the same states itself (with the
+    memory that takes)."""
+    with _locked(Path(versions) / "prepare.lock", fcntl.LOCK_SH):
         pass
 
 
