@@ -358,7 +358,7 @@ class Indicators:
         dl = settings.deadline
         self._settings_key = (dl, tuple(sorted(settings.ranking.weights.items())))
         self.version = version or self._derive_version()
-        self._registered: dict[date, tuple[str, str]] = {}
+        self._registered: dict[tuple[date, int | None], tuple[str, str]] = {}  # (T, year) -> (asg, sug)
         self._facts_schema: str | None = None
 
     def _derive_version(self) -> str:
@@ -379,18 +379,23 @@ class Indicators:
         a tenth of the work and the size at ten years, so every year's 同比 date can be prepared."""
         names = self._registered.get((T, year))
         if names is None:
-            db_path = statefiles.database_path(self.conn)
-            identity = statefiles.file_identity(db_path) if db_path else self.version
-            schema = statefiles.attach(
-                self.conn, statefiles.schema_name(identity, _CODE, self._settings_key, T, year), db_path,
-                lambda cur, target, scratch: self._build_state(cur, target, scratch, T, year))
+            schema = self._attach_derived((self._settings_key, T, year),
+                                          lambda cur, target, scratch: self._build_state(cur, target, scratch, T, year))
             names = self._registered[(T, year)] = (f"{schema}.asg", f"{schema}.sug")
         return names
 
+    def _attach_derived(self, key: tuple, build) -> str:
+        """The schema of a file derived from this version (warehouse.statefiles), named by the
+        version file's identity, this code and ``key``; built by ``build`` when missing."""
+        db_path = statefiles.database_path(self.conn)
+        identity = statefiles.file_identity(db_path) if db_path else self.version
+        return statefiles.attach(self.conn, statefiles.schema_name(identity, _CODE, *key), db_path, build)
+
     def _build_state(self, cur: duckdb.DuckDBPyConnection, target: str, scratch: str, T: date,
                      year: int | None = None) -> None:
-        """Creates ``target.asg`` and ``target.sug`` as of T. Sorted by year (then unit): a scope
-        naming a year reads only that year's blocks (DuckDB's zone maps skip the rest)."""
+        """Creates ``target.asg`` and ``target.sug`` as of T (of one year's suggestions, or all).
+        Sorted by year, then unit: a scope naming a unit or a session reads only its blocks
+        (DuckDB's zone maps skip the rest)."""
         lit = _d(T)
         shadows = ("suggestions", "assignments", "handling_reports", "congress_evaluations")
         if year is not None:  # the SQL reads these names unqualified: temp views shadow them
@@ -410,10 +415,7 @@ class Indicators:
     def _facts(self) -> str:
         """The version's own aggregates (no T in them): built once per version like the state."""
         if self._facts_schema is None:
-            db_path = statefiles.database_path(self.conn)
-            identity = statefiles.file_identity(db_path) if db_path else self.version
-            self._facts_schema = statefiles.attach(self.conn, statefiles.schema_name(identity, _CODE, "facts"), db_path,
-                                                   self._build_facts)
+            self._facts_schema = self._attach_derived(("facts",), self._build_facts)
         return self._facts_schema
 
     @staticmethod
