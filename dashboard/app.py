@@ -129,6 +129,7 @@ class Dashboard:
             body = module.layout(ctx, *args)
         except Exception:  # a broken view must not take the app down; the operator sees the log
             log.exception("render %s%s", pathname, search or "")
+            page_cache.not_to_be_stored()  # a passing fault must not stay on screen for the whole version
             body = dbc.Alert("本页暂时无法显示 (已记录错误, 请联系管理员)。", color="danger", id="render-error")
         if module is meeting_page:
             return body

@@ -29,6 +29,7 @@ import exports
 import warehouse
 from duban import appstate
 from duban.settings import Settings
+from warehouse.connection import WarehouseMissing
 from warehouse.statefiles import code_fingerprint, file_identity
 
 PAGE_OUTPUT = "page.children"
@@ -65,7 +66,10 @@ def install(server: flask.Flask, snapshot: Callable[[], tuple[str, Any]], viewer
         inputs = _page_inputs(flask.request.get_json(silent=True))
         if inputs is None:
             return None
-        version, cursor = snapshot()
+        try:
+            version, cursor = snapshot()
+        except WarehouseMissing:
+            return None  # nothing published yet: the router says so, and nothing is stored
         flask.g.duban_snapshot = (version, cursor)
         key = repr((file_identity(version), code_and_settings, viewer(), date.today().isoformat(),
                     appstate.chase_revision(home), inputs))
@@ -78,7 +82,7 @@ def install(server: flask.Flask, snapshot: Callable[[], tuple[str, Any]], viewer
 
     def store(response: flask.Response) -> flask.Response:
         path = flask.g.pop("duban_page_file", None)
-        if path is None or response.status_code != 200 or path.exists() or not path.parent.parent.exists():
+        if path is None or flask.g.get("duban_page_failed") or response.status_code != 200 or path.exists() or not path.parent.parent.exists():
             return response  # (no .cache folder: a version pruned meanwhile, nothing to keep)
         try:
             path.parent.mkdir(exist_ok=True)
@@ -92,6 +96,12 @@ def install(server: flask.Flask, snapshot: Callable[[], tuple[str, Any]], viewer
 
     server.before_request(lookup)
     server.after_request(store)
+
+
+def not_to_be_stored() -> None:
+    """The page being rendered shows an error: answer it, but do not keep it for the version."""
+    if flask.has_request_context():
+        flask.g.duban_page_failed = True
 
 
 def request_snapshot() -> tuple[str, Any] | None:

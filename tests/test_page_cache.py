@@ -82,6 +82,22 @@ def test_a_settings_change_is_not_served_a_page_stored_before(tmp_path):
     assert page(second, second.server.test_client(), "/", Q) != due_soon
 
 
+def test_a_page_that_failed_to_render_is_not_kept(site, monkeypatch):
+    app, _, renders = site
+    client = logged_in(app, "duban")
+    from dashboard.pages import trends
+    real = trends.layout
+    monkeypatch.setattr(trends, "layout", lambda *a: 1 / 0)
+    assert "本页暂时无法显示" in page(app, client, "/trends")
+    monkeypatch.setattr(trends, "layout", real)
+    assert "本页暂时无法显示" not in page(app, client, "/trends")
+
+
+def test_before_anything_is_published_the_page_says_so(tmp_path):
+    app = create_app(tmp_path / "none.duckdb", home=tmp_path / "home", auth=False)
+    assert "尚无数据" in page(app, app.server.test_client(), "/", "")
+
+
 def test_anonymous_requests_never_reach_the_store(site):
     app, _, renders = site
     page(app, logged_in(app, "duban"), "/")
