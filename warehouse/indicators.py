@@ -239,6 +239,7 @@ def _asg_raw_sql(T: str) -> str:
                AS evaluation_source,
            extension_date,
            reply_date IS NOT NULL AND row_class = 'B' AND promise_date IS NOT NULL AS has_promise,
+           COALESCE(reply_date IS NOT NULL AND row_class = 'B' AND promise_date < {T}, false) AS promise_due,
            promise_text, promise_date, promise_kept_date,
            COALESCE(promise_kept, false)
                AND (promise_kept_date IS NULL OR promise_kept_date <= promise_date) AS promise_kept
@@ -337,6 +338,46 @@ def _asg_sql(T: str, settings: Settings) -> str:
     """
 
 
+# ── the headline counts ───────────────────────────────────────────────────────────────────────
+# Each count is a name and the condition an item must meet (None: every item). _count_sql renders
+# them as counts over state rows, or as sums of n over a state's cube (_build_state), so the
+# figures have one definition whichever they read.
+_COUNTS = (
+    ("total", None),
+    ("completed", "completed"),
+    ("overdue", "overdue"),
+    ("due_soon", "due_soon"),
+    ("on_time", "on_time"),
+    ("face", "completed AND face"),
+    *((f"class_{k}", f"completed AND result_class = '{k}'") for k in CLASSES),
+    ("evaluated", "completed AND evaluation IS NOT NULL"),
+    ("eval_full", "completed AND evaluation = '满意'"),
+    ("eval_basic", "completed AND evaluation = '基本满意'"),
+    ("eval_un", "completed AND evaluation = '不满意'"),
+    ("key_total", "is_key"),
+    ("key_completed", "is_key AND completed"),
+    ("key_overdue", "is_key AND overdue"),
+)
+# Per unit (the unit table): its lead assignments, counted the same way.
+_LEAD_COUNTS = (("lead_assignments", None), *(c for c in _COUNTS[1:] if not c[0].startswith("key_")))
+# B promises, per lead row: due as of T (the state's promise_due), and kept by their date.
+_PROMISES = (("promise_due", "promise_due"), ("promise_kept", "promise_due AND promise_kept"))
+# The cubes' columns: what a Scope filters on (Indicators._where), and what the conditions test.
+_SCOPE_COLUMNS = "year, session, kind, category, is_key"
+_SUG_FLAGS = "completed, overdue, due_soon, on_time, face, result_class, evaluation"
+
+
+def _count_sql(counts, cube: bool = False, only: str | None = None) -> str:
+    """Select-list of ``counts`` over rows (count(*)) or over a cube (sum of n; 0 when none);
+    ``only`` adds a condition to each (the unit table counts lead rows)."""
+    out = []
+    for name, condition in counts:
+        where = " AND ".join(c for c in (only, condition) if c)
+        where = f" FILTER (WHERE {where})" if where else ""
+        out.append(f"CAST(COALESCE(sum(n){where}, 0) AS BIGINT) AS {name}" if cube else f"count(*){where} AS {name}")
+    return ",\n       ".join(out)
+
+
 def prepare_version(version_file: Path, settings: Settings, as_of: date | None = None) -> float:
     """Build a newly published version's derived tables (warm) before anyone asks: the refresh
     calls this right after publishing, so no dashboard worker waits for them. Returns seconds."""
@@ -358,8 +399,9 @@ class Indicators:
         dl = settings.deadline
         self._settings_key = (dl, tuple(sorted(settings.ranking.weights.items())))
         self.version = version or self._derive_version()
-        self._registered: dict[tuple[date, int | None], tuple[str, str]] = {}  # (T, year) -> (asg, sug)
+        self._registered: dict[tuple[date, int | None], str] = {}  # (T, year) -> state schema
         self._facts_schema: str | None = None
+        self._databases: tuple[str | None, set[str]] | None = None  # (database file, attached names)
 
     def _derive_version(self) -> str:
         path = self.conn.execute(
@@ -373,23 +415,33 @@ class Indicators:
         return f"{path}:{stamp}:{refresh}"
 
     # -- state ------------------------------------------------------------------------------
+    def _schema(self, T: date, year: int | None = None) -> str:
+        """The schema of the state as of T on this connection's database (tables asg, sug and their
+        cubes, see _build_state). With a year, only that year's suggestions (a suggestion's state
+        depends on nothing outside it): a tenth of the work and the size at ten years, so every
+        year's 同比 date can be prepared."""
+        schema = self._registered.get((T, year))
+        if schema is None:
+            schema = self._registered[(T, year)] = self._attach_derived(
+                (self._settings_key, T, year), lambda cur, target, scratch: self._build_state(cur, target, scratch, T, year))
+        return schema
+
     def _state(self, T: date, year: int | None = None) -> tuple[str, str]:
-        """The state tables as of T on this connection's database: (asg, sug) table names. With a
-        year, only that year's suggestions (a suggestion's state depends on nothing outside it):
-        a tenth of the work and the size at ten years, so every year's 同比 date can be prepared."""
-        names = self._registered.get((T, year))
-        if names is None:
-            schema = self._attach_derived((self._settings_key, T, year),
-                                          lambda cur, target, scratch: self._build_state(cur, target, scratch, T, year))
-            names = self._registered[(T, year)] = (f"{schema}.asg", f"{schema}.sug")
-        return names
+        """(asg, sug): the state's table names."""
+        schema = self._schema(T, year)
+        return f"{schema}.asg", f"{schema}.sug"
 
     def _attach_derived(self, key: tuple, build) -> str:
         """The schema of a file derived from this version (warehouse.statefiles), named by the
         version file's identity, this code and ``key``; built by ``build`` when missing."""
-        db_path = statefiles.database_path(self.conn)
+        if self._databases is None:  # one look at the catalog per request, not one per state
+            self._databases = statefiles.databases(self.conn)
+        db_path, attached = self._databases
         identity = statefiles.file_identity(db_path) if db_path else self.version
-        return statefiles.attach(self.conn, statefiles.schema_name(identity, _CODE, *key), db_path, build)
+        name = statefiles.schema_name(identity, _CODE, *key)
+        if name not in attached:
+            attached.add(statefiles.attach(self.conn, name, db_path, build))
+        return name
 
     def _build_state(self, cur: duckdb.DuckDBPyConnection, target: str, scratch: str, T: date,
                      year: int | None = None) -> None:
@@ -409,6 +461,15 @@ class Indicators:
         cur.execute(f"CREATE TABLE {target}.sug AS {_sug_sql(lit, self.settings)} ORDER BY year, kind, category, suggestion_id")
         cur.execute(f"CREATE TEMP VIEW _sug AS SELECT * FROM {target}.sug")
         cur.execute(f"CREATE TABLE {target}.asg AS {_asg_sql(lit, self.settings)} ORDER BY year, unit, suggestion_id")
+        # The cubes: the state counted per combination of what scopes filter on and what the
+        # headline counts test (a few thousand rows a year instead of 50,000 suggestions), so
+        # metrics and trends sum n over them (_count_sql) with the same conditions as over rows.
+        cur.execute(f"""CREATE TABLE {target}.sug_cube AS
+            SELECT {_SCOPE_COLUMNS}, source, {_SUG_FLAGS}, count(*) AS n FROM {target}.sug
+            GROUP BY ALL ORDER BY year, kind, category""")
+        cur.execute(f"""CREATE TABLE {target}.lead_cube AS
+            SELECT {_SCOPE_COLUMNS}, promise_due, promise_kept, count(*) AS n FROM {target}.asg WHERE is_lead
+            GROUP BY ALL ORDER BY year, kind, category""")
         for view in ("_sug", "_asg_raw", *(shadows if year is not None else ())):
             cur.execute(f"DROP VIEW {view}")
 
@@ -507,29 +568,19 @@ class Indicators:
         return (f"(SELECT a.*, s.title, s.lead_units, s.co_units, s.key_leader, s.key_committee "
                 f"FROM {asg} a JOIN {sug} s USING (suggestion_id) WHERE {' AND '.join(cond)})")
 
-    # -- headline counts, shared by metrics and trends ---------------------------------------
-    _COUNTS = """
-        count(*) AS total,
-        count(*) FILTER (WHERE completed) AS completed,
-        count(*) FILTER (WHERE overdue) AS overdue,
-        count(*) FILTER (WHERE due_soon) AS due_soon,
-        count(*) FILTER (WHERE on_time) AS on_time,
-        count(*) FILTER (WHERE completed AND face) AS face,
-        count(*) FILTER (WHERE completed AND result_class = 'A') AS class_A,
-        count(*) FILTER (WHERE completed AND result_class = 'B') AS class_B,
-        count(*) FILTER (WHERE completed AND result_class = 'C') AS class_C,
-        count(*) FILTER (WHERE completed AND result_class = 'D') AS class_D,
-        count(*) FILTER (WHERE completed AND evaluation IS NOT NULL) AS evaluated,
-        count(*) FILTER (WHERE completed AND evaluation = '满意') AS eval_full,
-        count(*) FILTER (WHERE completed AND evaluation = '基本满意') AS eval_basic,
-        count(*) FILTER (WHERE completed AND evaluation = '不满意') AS eval_un,
-        count(*) FILTER (WHERE is_key) AS key_total,
-        count(*) FILTER (WHERE is_key AND completed) AS key_completed,
-        count(*) FILTER (WHERE is_key AND overdue) AS key_overdue"""
+    # -- headline counts, shared by metrics, trends and the unit table ---------------------------
+    def _counted(self, scope: Scope, params: dict) -> tuple[str, bool]:
+        """What the suggestion figures count, and whether it is a cube: without a unit, the state's
+        suggestion cube (rows weighted by n); in unit scope, U's lead assignments (one row each)."""
+        if scope.effective_unit is None:
+            return f"(SELECT * FROM {self._schema(scope.as_of, scope.year)}.sug_cube WHERE {self._where(scope, params)})", True
+        return self._assignments(scope, params, lead=True), False
 
-    _PROMISES = """
-        count(*) FILTER (WHERE has_promise AND promise_date < {T}) AS promise_due,
-        count(*) FILTER (WHERE has_promise AND promise_date < {T} AND promise_kept) AS promise_kept"""
+    def _leads_counted(self, scope: Scope, params: dict) -> tuple[str, bool]:
+        """The lead assignments the promise figures count (the scope's unit only, in unit scope)."""
+        if scope.effective_unit is None:
+            return f"(SELECT * FROM {self._schema(scope.as_of, scope.year)}.lead_cube WHERE {self._where(scope, params)})", True
+        return self._assignments(scope, params, lead=True), False
 
     @staticmethod
     def _rates(c: dict) -> dict:
@@ -551,13 +602,12 @@ class Indicators:
 
     def _metrics(self, scope: Scope) -> dict:
         p: dict = {}
-        items = self._items(scope, p)
-        T = _d(scope.as_of)
-        c = self._q(f"SELECT {self._COUNTS} FROM {items}", p)[0]
+        items, cube = self._counted(scope, p)
+        c = self._q(f"SELECT {_count_sql(_COUNTS, cube)} FROM {items}", p)[0]
         # Promises are per lead row of the items (the scope's unit only, in unit scope).
         pp: dict = {}
-        c.update(self._q(f"SELECT {self._PROMISES.format(T=T)} FROM {self._assignments(scope, pp, lead=True)}",
-                         pp)[0])
+        leads, lead_cube = self._leads_counted(scope, pp)
+        c.update(self._q(f"SELECT {_count_sql(_PROMISES, lead_cube)} FROM {leads}", pp)[0])
         out: dict[str, Any] = {
             "as_of": scope.as_of.isoformat(),
             "scope": scope.describe(),
@@ -585,15 +635,21 @@ class Indicators:
             "promise_kept": c["promise_kept"],
             "promise_kept_rate": rates["promise_kept_rate"],
         })
+        # The mixes in one query: a grouping set per column (GROUPING(col) = 0 marks its rows).
+        mixes = self._q(f"""
+            SELECT kind, category, source, GROUPING(kind) AS gk, GROUPING(category) AS gc,
+                   {_count_sql((("n", None),), cube)}
+            FROM {items} GROUP BY GROUPING SETS ((kind), (category), (source))""", p)
         by_kind = {"大会建议": 0, "闭会建议": 0}
-        for r in self._q(f"SELECT kind, count(*) AS n FROM {items} GROUP BY 1", p):
-            by_kind[r["kind"] or "未注明"] = r["n"]
+        for r in mixes:
+            if r["gk"] == 0:
+                by_kind[r["kind"] or "未注明"] = r["n"]
         out["by_kind"] = by_kind
-        for col in ("category", "source"):
-            out[f"by_{col}"] = [
-                {col: r["v"] or "未注明", "total": r["n"], "share": rate(r["n"], c["total"])}
-                for r in self._q(f"SELECT {col} AS v, count(*) AS n FROM {items} GROUP BY 1 "
-                                 f"ORDER BY n DESC, v NULLS LAST", p)]
+        for col, rows in (("category", [r for r in mixes if r["gc"] == 0]),
+                          ("source", [r for r in mixes if r["gk"] and r["gc"]])):
+            rows.sort(key=lambda r: (-r["n"], r[col] is None, r[col] or ""))
+            out[f"by_{col}"] = [{col: r[col] or "未注明", "total": r["n"], "share": rate(r["n"], c["total"])}
+                                for r in rows]
         out["key_supervised"] = {"total": c["key_total"], "completed": c["key_completed"],
                                  "overdue": c["key_overdue"]}
         pu: dict = {}
@@ -662,39 +718,41 @@ class Indicators:
         """Cumulative share of the year's suggestions completed by day N after ref(year), as of T."""
         def compute():
             refs = self.reference_dates()
-            out: list[dict] = []
-            for year in years:
-                if year not in refs:
-                    continue
-                p: dict = {}
-                items = self._items(replace(scope, year=year, session=None), p)
-                p["ref"] = refs[year]
-                horizon = min(max((scope.as_of - refs[year]).days, 0), 730)
-                p["h"] = horizon
-                out += self._q(f"""
-                    WITH done AS (
-                        -- a reply before the reference day (an early 闭会建议) counts from day 0
-                        SELECT GREATEST(date_diff('day', $ref, last_reply), 0) AS d, count(*) AS k
-                        FROM {items} WHERE completed GROUP BY 1
-                    ), n AS (SELECT count(*) AS n FROM {items})
-                    SELECT {int(year)} AS year, range AS day_offset,
-                           sum(COALESCE(done.k, 0)) OVER (ORDER BY range) / NULLIF((SELECT n FROM n), 0) AS share
-                    FROM range(0, $h + 1) LEFT JOIN done ON done.d = range
-                    ORDER BY day_offset""", p)
-            return out
+            # (year, its reference day, days drawn, its place in ``years``) — one query for all years
+            drawn = [(int(y), _d(refs[y]), min(max((scope.as_of - refs[y]).days, 0), 730), n)
+                     for n, y in enumerate(years) if y in refs]
+            if not drawn:
+                return []
+            p: dict = {}
+            items = self._items(replace(scope, year=None, session=None), p)
+            return self._q(f"""
+                WITH refs(year, ref, h, ord) AS (VALUES {", ".join(f"({y}, {d}, {h}, {n})" for y, d, h, n in drawn)}),
+                items AS (SELECT year, completed, last_reply FROM {items} WHERE year IN (SELECT year FROM refs)),
+                done AS (
+                    -- a reply before the reference day (an early 闭会建议) counts from day 0
+                    SELECT i.year, GREATEST(date_diff('day', r.ref, i.last_reply), 0) AS d, count(*) AS k
+                    FROM items i JOIN refs r USING (year) WHERE i.completed GROUP BY ALL
+                ), n AS (SELECT year, count(*) AS n FROM items GROUP BY year),
+                days AS (SELECT year, ord, unnest(range(0, h + 1)) AS day_offset FROM refs)
+                SELECT days.year, days.day_offset,
+                       sum(COALESCE(done.k, 0)) OVER (PARTITION BY days.year ORDER BY days.day_offset)
+                           / NULLIF(n.n, 0) AS share
+                FROM days LEFT JOIN done ON done.year = days.year AND done.d = days.day_offset
+                LEFT JOIN n ON n.year = days.year
+                ORDER BY days.ord, days.day_offset""", p)
         return self._cached("curve", (scope, tuple(years)), compute)
 
     def trends(self, scope: Scope) -> dict:
         """Headline figures per year (as of T; past years are final) and the category mix per year."""
         def compute():
             p: dict = {}
-            items = self._items(replace(scope, year=None, session=None), p)
-            T = _d(scope.as_of)
-            rows = self._q(f"SELECT year, {self._COUNTS} FROM {items} GROUP BY year ORDER BY year", p)
+            every_year = replace(scope, year=None, session=None)
+            items, cube = self._counted(every_year, p)
+            rows = self._q(f"SELECT year, {_count_sql(_COUNTS, cube)} FROM {items} GROUP BY year ORDER BY year", p)
             pp: dict = {}
+            leads, lead_cube = self._leads_counted(every_year, pp)
             prom = {r["year"]: r for r in self._q(
-                f"SELECT year, {self._PROMISES.format(T=T)} FROM "
-                f"{self._assignments(replace(scope, year=None, session=None), pp, lead=True)} GROUP BY year", pp)}
+                f"SELECT year, {_count_sql(_PROMISES, lead_cube)} FROM {leads} GROUP BY year", pp)}
             years = []
             for c in rows:
                 c.update(prom.get(c["year"], {"promise_due": 0, "promise_kept": 0}))
@@ -707,9 +765,10 @@ class Indicators:
                     "satisfied_rate": r["satisfied_rate"], "fully_satisfied_rate": r["fully_satisfied_rate"],
                     "promise_kept_rate": r["promise_kept_rate"], "key_total": c["key_total"]})
             cats = self._q(f"""
-                SELECT year, COALESCE(category, '未注明') AS category, count(*) AS total,
-                       count(*) / sum(count(*)) OVER (PARTITION BY year) AS share
-                FROM {items} GROUP BY 1, 2 ORDER BY year, total DESC, category""", p)
+                SELECT year, category, total, total / sum(total) OVER (PARTITION BY year) AS share
+                FROM (SELECT year, COALESCE(category, '未注明') AS category, {_count_sql((("total", None),), cube)}
+                      FROM {items} GROUP BY 1, 2)
+                ORDER BY year, total DESC, category""", p)
             return {"years": years, "categories": cats}
         return self._cached("trends", (scope,), compute)
 
@@ -841,7 +900,7 @@ class Indicators:
                 SELECT suggestion_id, session, year, number, title, unit, role, promise_text, promise_date,
                        promise_kept_date, date_diff('day', promise_date, {T}) AS days_past, last_report_date
                 FROM {self._assignments(scope, p, lead=True, details=True)}
-                WHERE has_promise AND promise_date < {T} AND NOT promise_kept
+                WHERE promise_due AND NOT promise_kept
                 ORDER BY promise_date, unit, number""", p)
         return self._cached("broken", (scope,), compute)
 
@@ -876,32 +935,15 @@ class Indicators:
             T = _d(scope.as_of)
             rows = self._q(f"""
                 SELECT unit,
-                       count(*) FILTER (WHERE is_lead) AS lead_assignments,
+                       {_count_sql(_LEAD_COUNTS + _PROMISES, only="is_lead")},
                        count(*) FILTER (WHERE NOT is_lead) AS co_assignments,
-                       count(*) FILTER (WHERE is_lead AND completed) AS completed,
-                       count(*) FILTER (WHERE is_lead AND overdue) AS overdue,
-                       count(*) FILTER (WHERE is_lead AND due_soon) AS due_soon,
-                       count(*) FILTER (WHERE is_lead AND on_time) AS on_time,
-                       count(*) FILTER (WHERE is_lead AND completed AND face) AS face,
-                       count(*) FILTER (WHERE is_lead AND completed AND result_class = 'A') AS class_A,
-                       count(*) FILTER (WHERE is_lead AND completed AND result_class = 'B') AS class_B,
-                       count(*) FILTER (WHERE is_lead AND completed AND result_class = 'C') AS class_C,
-                       count(*) FILTER (WHERE is_lead AND completed AND result_class = 'D') AS class_D,
-                       count(*) FILTER (WHERE is_lead AND completed AND evaluation IS NOT NULL) AS evaluated,
-                       count(*) FILTER (WHERE is_lead AND completed AND evaluation = '满意') AS eval_full,
-                       count(*) FILTER (WHERE is_lead AND completed AND evaluation = '基本满意') AS eval_basic,
-                       count(*) FILTER (WHERE is_lead AND completed AND evaluation = '不满意') AS eval_un,
-                       count(*) FILTER (WHERE is_lead AND has_promise AND promise_date < {T}) AS promise_due,
-                       count(*) FILTER (WHERE is_lead AND has_promise AND promise_date < {T} AND promise_kept)
-                           AS promise_kept,
                        count(*) FILTER (WHERE co_due) AS co_due,
                        count(*) FILTER (WHERE co_due AND co_on_time) AS co_on_time,
                        count(*) FILTER (WHERE NOT reported) AS unreported,
                        max(last_report_date) AS last_report_date
                 FROM {self._assignments(scope, p)} GROUP BY unit ORDER BY lead_assignments DESC, unit""", p)
             for c in rows:
-                c["total"] = c["lead_assignments"]
-                r = self._rates(c)
+                r = self._rates({**c, "total": c["lead_assignments"]})
                 c.update(completion_rate=r["completion_rate"], on_time_rate=r["on_time_rate"],
                          face_rate=r["face_rate"], class_rates=r["class_rates"], solved_rate=r["solved_rate"],
                          satisfied_rate=r["satisfied_rate"], fully_satisfied_rate=r["fully_satisfied_rate"],
@@ -909,7 +951,6 @@ class Indicators:
                          co_on_time_rate=rate(c["co_on_time"], c["co_due"]),
                          reporting_rate=rate(c["lead_assignments"] + c["co_assignments"] - c["unreported"],
                                              c["lead_assignments"] + c["co_assignments"]))
-                del c["total"]
             return rows
         return self._cached("unit_table", (scope,), compute)
 

@@ -42,11 +42,12 @@ _ATTACH_LOCK = threading.Lock()
 _PRIVATE: dict[str, Path] = {}
 
 
-def database_path(conn: duckdb.DuckDBPyConnection) -> str | None:
-    """The file behind the connection's current database (None: in-memory)."""
-    path = conn.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
-    return path or None
+def databases(conn: duckdb.DuckDBPyConnection) -> tuple[str | None, set[str]]:
+    """The file behind the connection's current database (None: in-memory) and the names of the
+    databases attached to it, in one look at the catalog."""
+    rows = conn.execute("SELECT database_name, path, database_name = current_database() "
+                        "FROM duckdb_databases()").fetchall()
+    return next((path or None for _, path, current in rows if current), None), {name for name, _, _ in rows}
 
 
 def cache_folder(db_path: str | None) -> Path:
