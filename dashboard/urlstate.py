@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 # Query keys, in the order they are written (stable URLs compare equal as strings).
@@ -90,10 +91,12 @@ def href(path: str, state: ViewState | None = None, **changes) -> str:
     return path + target.to_search()
 
 
+@lru_cache(maxsize=4096)  # grids link every row: the same few units and sessions again and again
 def unit_path(unit: str) -> str:
     return "/units/" + quote(unit, safe="")
 
 
+@lru_cache(maxsize=65536)
 def suggestion_path(session: str, number: int | str) -> str:
     return f"/suggestions/{quote(str(session), safe='')}/{quote(str(number), safe='')}"
 

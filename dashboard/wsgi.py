@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 
-from dashboard.app import create_app
+from dashboard.app import create_app, freeze_long_lived
 from warehouse.connection import WarehouseMissing
 
 
@@ -42,6 +42,7 @@ def _warm_current() -> None:
         pass
     except Exception:  # no version yet, or a broken one: requests will say so themselves
         logging.getLogger(__name__).exception("warming the published version")
+    freeze_long_lived()
 
 
 # Warm the published version now (in the background, so the worker answers at once) and every

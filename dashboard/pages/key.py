@@ -1,9 +1,8 @@
-"""重点督办 `/key`: the key supervised suggestions by leader (督办领导) and 联系委室, each with its
+"""重点督办 `/key`: the key supervised suggestions — per leader (督办领导) and per 联系委室 how many,
+done and late, then every item in one grid (sort and filter by leader, committee, status) with its
 progress (交办 → 面商 → 答复 → 测评), units, deadline and evaluation."""
 
 from __future__ import annotations
-
-from itertools import groupby
 
 import dash_bootstrap_components as dbc
 from dash import html
@@ -12,32 +11,40 @@ from dashboard import components as C
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
 
+NO_LEADER = "未注明督办领导"
+NO_COMMITTEE = "未注明联系委室"
 
-def progress(stages: list[dict]) -> html.Div:
-    """Stages as labelled steps; a done step shows ✓ (text, not only colour)."""
-    return html.Div([html.Span(s["stage"], className="step" + (" done" if s.get("done") else "")) for s in stages], className="progress-steps")
-
-
-def item_row(ctx: C.ViewContext, r: dict) -> html.Tr:
-    state = C.deadline_mark(r)
-    return html.Tr([
-        html.Td(C.suggestion_link(ctx, r["session"], r["number"], f"第{r['number']}号")),
-        html.Td(r.get("title") or "", className="text-literal"),
-        html.Td(r.get("key_committee") or "—"),
-        html.Td(r.get("lead_units") or "—"),
-        html.Td(r.get("co_units") or "—"),
-        html.Td(format_date(r.get("deadline"))),
-        html.Td(progress(r.get("stages") or [])),
-        html.Td(state),
-        html.Td(r.get("evaluation") or "未测评"),
-    ])
+COLUMNS = [
+    {"field": "leader", "headerName": "督办领导", "maxWidth": 130},
+    C.link_column("number", "建议", "href", minWidth=150),
+    {"field": "title", "headerName": "标题", "minWidth": 240},
+    {"field": "committee", "headerName": "联系委室", "maxWidth": 150},
+    {"field": "lead_units", "headerName": "主办单位", "minWidth": 140},
+    {"field": "co_units", "headerName": "协办单位", "minWidth": 120},
+    {"field": "deadline", "headerName": "办理期限", "maxWidth": 120},
+    {"field": "progress", "headerName": "进度 (交办→面商→答复→测评)", "minWidth": 200},
+    {"field": "state", "headerName": "状态", "cellRenderer": "DubanMark", "minWidth": 140},
+    {"field": "evaluation", "headerName": "代表评价", "maxWidth": 110},
+]
 
 
-# Rows per leader drawn as a table (thousands of rows would take seconds to build and to draw);
-# the counts above cover all of them, a year or session filter narrows the list.
-SECTION_LIMIT = 30
+def progress_text(stages: list[dict]) -> str:
+    """交办 ✓ · 面商 ✓ · 答复 · 测评: a done step carries ✓ (text, not only colour)."""
+    return " · ".join(s["stage"] + (" ✓" if s.get("done") else "") for s in stages)
 
-HEADER = html.Thead(html.Tr([html.Th(h) for h in ("编号", "标题", "联系委室", "主办单位", "协办单位", "办理期限", "进度", "状态", "代表评价")]))
+
+def grid_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
+    return [{
+        **C.suggestion_cells(ctx, r),
+        "leader": r.get("key_leader") or NO_LEADER,
+        "committee": r.get("key_committee") or "—",
+        "lead_units": r.get("lead_units") or "—",
+        "co_units": r.get("co_units") or "—",
+        "deadline": format_date(r.get("deadline")),
+        "progress": progress_text(r.get("stages") or []),
+        "state": C.deadline_text(r),
+        "evaluation": r.get("evaluation") or "未测评",
+    } for r in rows]
 
 
 def layout(ctx: C.ViewContext, *_):
@@ -51,28 +58,38 @@ def layout(ctx: C.ViewContext, *_):
     ], className="g-3 mb-3")
     if not rows:
         return html.Div([C.view_meta(ctx, "重点督办件"), cards, C.empty("所选范围内没有重点督办件。")])
-    sections = []
-    by_leader = sorted(rows, key=lambda r: (r.get("key_leader") or "~", r.get("key_committee") or "", r["number"]))
-    for leader, group in groupby(by_leader, key=lambda r: r.get("key_leader") or "未注明督办领导"):
-        group = list(group)
+    # key_items come ordered by leader (no leader last), then year and number
+    return html.Div([
+        C.view_meta(ctx, "重点督办件: 按督办领导与联系委室, 逐件进度 (交办 → 面商 → 答复 → 测评)"), cards,
+        dbc.Row([dbc.Col(leader_summary(rows), lg=6), dbc.Col(committee_summary(rows), lg=6)], className="g-3"),
+        C.card(f"重点督办件 ({len(rows)} 件, 可按督办领导、联系委室、状态排序筛选)",
+               C.grid("grid-key-items", grid_rows(ctx, rows), COLUMNS, height=560)),
+    ], id="key-items")
+
+
+def _groups(rows: list[dict], field: str, missing: str) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r.get(field) or missing, []).append(r)
+    return groups
+
+
+def leader_summary(rows: list[dict]) -> dbc.Card:
+    """Per 督办领导: how many items, done, late (in the order of key_items: by leader)."""
+    items = []
+    for leader, group in _groups(rows, "key_leader", NO_LEADER).items():
         done = sum(1 for r in group if r.get("status") == "已办结")
         late = sum(1 for r in group if r.get("status") == "逾期")
-        title = f"督办领导: {leader} — {len(group)} 件, 已办结 {done} 件" + (f", ⚠ 逾期 {late} 件" if late else "")
-        more = (html.Div(f"另有 {len(group) - SECTION_LIMIT} 件未列出, 请选择年度或届次缩小范围。", className="small text-muted")
-                if len(group) > SECTION_LIMIT else None)
-        sections.append(C.card(title, [dbc.Table([HEADER, html.Tbody([item_row(ctx, r) for r in group[:SECTION_LIMIT]])], bordered=False, hover=True,
-                                                 responsive=True, size="sm"), more]))
-    return html.Div([C.view_meta(ctx, "重点督办件: 按督办领导与联系委室, 逐件进度 (交办 → 面商 → 答复 → 测评)"), cards,
-                     committee_summary(rows), *sections], id="key-items")
+        items.append(html.Li([f"督办领导: {leader} — {len(group)} 件, 已办结 {done} 件",
+                              *([", ", C.mark(f"⚠ 逾期 {late} 件", "red")] if late else [])]))
+    return C.card("按督办领导", html.Ul(items, className="attention-list mb-0", id="key-leaders"))
 
 
 def committee_summary(rows: list[dict]) -> dbc.Card:
-    """Per 联系委室: how many items it follows, done, late (counts of the rows shown below)."""
-    groups: dict[str, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(r.get("key_committee") or "未注明联系委室", []).append(r)
+    """Per 联系委室: how many items it follows, done, late, and their leaders."""
     body = [html.Tr([html.Td(name), html.Td(len(g)), html.Td(sum(1 for r in g if r.get("status") == "已办结")),
                      html.Td([C.mark(f"⚠ {late}", "red")] if (late := sum(1 for r in g if r.get("status") == "逾期")) else "0"),
-                     html.Td(", ".join(sorted({r.get("key_leader") or "—" for r in g})))]) for name, g in sorted(groups.items())]
+                     html.Td(", ".join(sorted({r.get("key_leader") or "—" for r in g})))])
+            for name, g in sorted(_groups(rows, "key_committee", NO_COMMITTEE).items())]
     head = html.Thead(html.Tr([html.Th(h) for h in ("联系委室", "件数", "已办结", "逾期", "督办领导")]))
     return C.card("按联系委室", dbc.Table([head, html.Tbody(body)], size="sm", bordered=True, id="key-committees"))

@@ -55,7 +55,7 @@ def completion_curve_figure(ctx: C.ViewContext, scope, dark: bool = False, heigh
     fig = C.figure(height=height, dark=dark, xaxis_title="交办后天数", yaxis_title="累计办结比例", yaxis_tickformat=".0%")
     for year in sorted({r["year"] for r in rows}, reverse=True):
         pts = [r for r in rows if r["year"] == year]
-        fig.add_trace(go.Scatter(x=[r["day_offset"] for r in pts], y=[r["share"] for r in pts], mode="lines",
+        fig.add_trace(go.Scatter(x=C.series([r["day_offset"] for r in pts], "i4"), y=C.series([r["share"] for r in pts]), mode="lines",
                                  name=f"{year}年", line=_curve_line(year == years[0], dark),
                                  hovertemplate=f"{year}年 第%{{x}}天: %{{y:.2%}}<extra></extra>"))
     fig.update_yaxes(range=[0, 1.02])

@@ -51,9 +51,10 @@ def replies_figure(rows: list[dict]) -> go.Figure:
     replied = [r for r in rows if r.get("role") != "协办" and r.get("last_reply_date") and r.get("deadline")]
     for label, on_time, symbol, color in (("按期答复", True, "circle", "#1e7b34"), ("超期答复", False, "x", "#b42318")):
         pts = [r for r in replied if (r["last_reply_date"] <= r["deadline"]) == on_time]
-        fig.add_trace(go.Scatter(x=[r["deadline"] for r in pts], y=[r["last_reply_date"] for r in pts], mode="markers",
+        fig.add_trace(go.Scatter(x=C.series([r["deadline"] for r in pts], "datetime64[D]"),
+                                 y=C.series([r["last_reply_date"] for r in pts], "datetime64[D]"), mode="markers",
                                  name=f"{label} ({len(pts)} 件)", marker=dict(symbol=symbol, size=10, color=color),
-                                 text=[f"第{r['number']}号" for r in pts], hoverinfo="text+x+y"))
+                                 text=C.series([f"第{r['number']}号" for r in pts], "U"), hoverinfo="text+x+y"))
     fig.update_xaxes(tickformat="%Y-%m-%d")
     fig.update_yaxes(tickformat="%Y-%m-%d", rangemode="normal")
     dates = [d for r in replied for d in (r["deadline"], r["last_reply_date"])]
@@ -68,11 +69,12 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
         return html.Div([html.H3("无权查看"), html.P("本账号只能查看本单位的数据。"), C.unit_link(ctx, ctx.restrict_unit)], id="forbidden")
     scope = ctx.scope(unit=unit)
     m = ctx.ind.metrics(scope)
-    table = next((r for r in as_rows(ctx.ind.unit_table(ctx.scope(unit=unit))) if r["unit"] == unit), {})
+    # the unit's row of the whole table (the ranking below reads the same, so it is computed once)
+    table = next((r for r in as_rows(ctx.ind.unit_table(ctx.scope())) if r["unit"] == unit), {})
     if not m.get("lead_assignments") and not m.get("co_assignments") and not table:
         return html.Div([C.view_meta(ctx, f"承办单位: {unit}"), html.H3(unit, className="text-literal"), C.empty("该单位在所选范围内没有承办件。")])
     rows = as_rows(ctx.ind.suggestion_list(scope))
-    unreported = [r for r in as_rows(ctx.ind.unit_assignments(scope)) if not r.get("reported")]
+    unreported = as_rows(ctx.ind.unreported_items(scope))
     cards = [
         C.kpi_card("lead", "主办/分办件", C.count(m.get("lead_assignments")), note=f"协办件 {C.count(m.get('co_assignments'))}"),
         C.kpi_card("completion_rate", "办结率", format_rate(m.get("completion_rate")), note=f"已办结 {C.count(m.get('completed'))} 件"),
