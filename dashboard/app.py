@@ -97,7 +97,8 @@ class Dashboard:
     home: Path
 
     def context(self, pathname: str, search: str | None, viewer: Any = None, snapshot: tuple | None = None) -> C.ViewContext:
-        version, conn = snapshot or self.pw.snapshot()
+        # the request's own snapshot when it took one (its stored answer is keyed on that version)
+        version, conn = snapshot or page_cache.request_snapshot() or self.pw.snapshot()
         ind = Indicators(conn, self.settings, version=version)
         viewer = self.resolve_viewer(viewer or current_viewer(), ind)
         restrict = viewer.unit if viewer.role == "unit" else None
@@ -276,7 +277,7 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
     app.index_string = app.index_string.replace("<html>", '<html lang="zh-CN">', 1)
     # callback-nav: a filter or chart click changes the address in place (history entry, the router
     # re-renders #page) instead of reloading the whole app.
-    app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), html.Div(id="page"), dcc.Download(id="download")])
+    app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), html.Div(id="page")])
     app.duban = board  # type: ignore[attr-defined]
     install_auth(app.server, home, settings, auth)
 
@@ -284,7 +285,7 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def _route(pathname, search):
-        return board.render(pathname, search, snapshot=page_cache.request_snapshot())
+        return board.render(pathname, search)
 
     @app.callback(
         Output("url", "search", allow_duplicate=True),
@@ -332,5 +333,5 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
         register = getattr(page, "register", None)
         if register:
             register(app, board)
-    downloads.register(app, board, [d for page in (overview_page, units_page, unit_page, overdue_page, data_page) for d in page.DOWNLOADS])
+    downloads.register(app.server, board, [d for page in (overview_page, units_page, unit_page, overdue_page, data_page) for d in page.DOWNLOADS])
     return app

@@ -1,34 +1,46 @@
-"""Downloads in the dashboard: a button → a file built by the exports package for the view's URL
-state and the viewer, written to the audit log, sent through the layout's one dcc.Download.
+"""Downloads in the dashboard: a link → a file built by the exports package for the view's URL
+state and the viewer, written to the audit log, sent as a file.
 
-Pages describe their downloads as ``Download`` entries (button id, label, audit action and a
+Pages describe their downloads as ``Download`` entries (id, label, audit action and a
 ``make(board, pathname, search, viewer) -> (bytes, file name)`` function) and show them with
-``button``; ``register`` wires one callback per entry. ``deliver`` is the single place that turns
-bytes + file name into a download and records it, so every export is audited the same way.
+``button(download, ctx)``: a link to ``/download/<id>?at=<the view's address>``. The browser
+downloads it natively (its own progress and save dialog; the file never travels base64-encoded
+through a callback's JSON). ``register`` installs that one route; ``deliver`` is the single place
+that builds a file for a view and a viewer and records it, so every export is audited the same way.
+
+A file built once is kept with the published version like a stored page (page_cache.StoredAnswers:
+same version, viewer, day, 催办 records and address → the same bytes), so asking again, or the next
+supervisor asking for the same list, is a file read.
 
 The viewer is honoured inside each ``make`` (through ``board.context``): a unit account's scope is
 its own unit; contacts only for supervisors. A ``make`` raises PermissionError when the viewer may
-not have the file at all; the click then does nothing (the button is not shown to them anyway).
+not have the file at all; the route then answers 403 (the button is not shown to them anyway).
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import mimetypes
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, dcc, no_update
+import flask
 
-from dashboard import auth
+from dashboard import auth, page_cache
 from dashboard.urlstate import split_path
+from warehouse.connection import WarehouseMissing
 
 log = logging.getLogger(__name__)
 # Characters Windows (and some mail gateways) refuse in a file name.
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+ROUTE = "/download/"
+MAX_STORED = 300  # built files kept per version (a few hundred KB each)
 
 
 @dataclass(frozen=True)
@@ -58,40 +70,61 @@ def written_bytes(write: Callable[[Path], Any], suffix: str) -> bytes:
         return out.read_bytes()
 
 
-def button(download: Download, color: str = "secondary") -> dbc.Button:
-    return dbc.Button(download.label, id=download.button_id, color=color, size="sm", className="me-2 duban-download")
+def href(download: Download, ctx: Any) -> str:
+    """The download's address for this view: the view's own address (path and filters) rides along."""
+    return f"{ROUTE}{download.button_id}?at={quote(ctx.here(), safe='')}"
 
 
-def deliver(board, download: Download, pathname: str | None, search: str | None, viewer) -> dict:
-    """Build the file for this view and viewer, record it in the audit log, return dcc.Download data."""
+def button(download: Download, ctx: Any, color: str = "secondary") -> dbc.Button:
+    return dbc.Button(download.label, id=download.button_id, href=href(download, ctx), external_link=True,
+                      color=color, size="sm", className="me-2 duban-download")
+
+
+def deliver(board, download: Download, pathname: str | None, search: str | None, viewer) -> tuple[bytes, str]:
+    """Build the file for this view and viewer and record it in the audit log: (bytes, file name)."""
     pathname, search = pathname or "/", search or ""
     data, name = download.make(board, pathname, search, viewer)
     name = file_name(name)
     auth.audit(download.action, f"{name} {pathname}{search}")
-    return dcc.send_bytes(data, name)
+    return data, name
 
 
-def register(app, board, downloads: list[Download]) -> None:
-    for download in downloads:
-        _register_one(app, board, download)
-
-
-def _register_one(app, board, download: Download) -> None:
+def register(server: flask.Flask, board, downloads: list[Download]) -> None:
+    """``GET /download/<id>?at=<address>``: the file, fresh or stored (login guard: dashboard.auth)."""
     from dashboard.app import current_viewer
 
-    @app.callback(
-        Output("download", "data", allow_duplicate=True),
-        Input(download.button_id, "n_clicks"),
-        State("url", "pathname"),
-        State("url", "search"),
-        prevent_initial_call=True,
-    )
-    def _download(n, pathname, search):
-        if not n:
-            return no_update
+    by_id = {d.button_id: d for d in downloads}
+    stored = page_cache.StoredAnswers("downloads", board.home, board.settings, max_files=MAX_STORED)
+
+    @server.get(ROUTE + "<download_id>")
+    def _download(download_id: str):
+        download = by_id.get(download_id)
+        if download is None:
+            return _text("没有这个下载项。", 404)
+        pathname, _, query = flask.request.args.get("at", "/").partition("?")  # (decoded once, as it was quoted)
+        search = f"?{query}" if query else ""
         viewer = current_viewer()
         try:
-            return deliver(board, download, pathname, search, viewer)
+            snapshot = board.pw.snapshot()
+        except WarehouseMissing as exc:
+            return _text(str(exc), 404)
+        page_cache.use_snapshot(snapshot)  # built from the version its stored copy is keyed on
+        path = stored.path(snapshot[0], viewer, (download_id, pathname, search))
+        try:
+            kept = stored.read(path)  # the file name as a JSON line, then the file
+            if kept is not None:
+                name = flask.json.loads(kept[: kept.index(b"\n")])
+                data = kept[kept.index(b"\n") + 1:]
+                auth.audit(download.action, f"{name} {pathname}{search}")
+            else:
+                data, name = deliver(board, download, pathname, search, viewer)
+                stored.keep(path, flask.json.dumps(name).encode() + b"\n" + data)
         except PermissionError:
             log.warning("%s refused to %s at %s", download.action, viewer.username, pathname)
-            return no_update
+            return _text("本账号无权下载此文件。", 403)
+        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return flask.send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+def _text(message: str, status: int) -> flask.Response:
+    return flask.Response(message, status=status, mimetype="text/plain; charset=utf-8")

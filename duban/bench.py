@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -143,16 +144,6 @@ class DashRequests:
         inputs = [[{"id": ident, "property": "clickData", "value": click}]]
         state = [{"id": "url", "property": "search", "value": search}]
         return self._body(dep, inputs, state, [json.dumps(ident, separators=(",", ":"), sort_keys=True) + ".clickData"])
-
-    def downloads(self) -> list[str]:
-        return [d["inputs"][0]["id"] for d in self.deps if d["inputs"][0]["id"].startswith("download-")]
-
-    def download(self, button: str, pathname: str, search: str = "") -> dict:
-        """A download button's callback on the page at pathname + search (its State is the URL)."""
-        dep = self._dep(button)
-        url = {"pathname": pathname, "search": search}
-        state = [{**s, "value": url.get(s["property"]) if s["id"] == "url" else None} for s in dep.get("state", [])]
-        return self._body(dep, [{"id": button, "property": "n_clicks", "value": 1}], state, [f"{button}.n_clicks"])
 
 
 # ── the workload: which views with which filters ──────────────────────────────────────────────
@@ -372,13 +363,22 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
         recorders.append(rec)
         return v, rec
 
-    def post(body) -> tuple[float, int, int]:
+    def post(body) -> tuple[float, int]:
         t = time.perf_counter()
         r = client.post("/_dash-update-component", json=body)
         ms = (time.perf_counter() - t) * 1000
         if r.status_code not in (200, 204):
             raise RuntimeError(f"{body['output']} → HTTP {r.status_code}: {r.get_data(as_text=True)[:300]}")
-        return ms, r.status_code, len(r.get_data())
+        return ms, len(r.get_data())
+
+    def get_file(button: str, at: str) -> tuple[float, int]:
+        """A download link (GET /download/<id>?at=<view>), as the browser follows it."""
+        t = time.perf_counter()
+        r = client.get(f"/download/{button}", query_string={"at": at})
+        ms = (time.perf_counter() - t) * 1000
+        if r.status_code != 200:
+            raise RuntimeError(f"{button} at {at} → HTTP {r.status_code}: {r.get_data(as_text=True)[:300]}")
+        return ms, len(r.get_data())
 
     def cold():
         """A new version's first request with no warm-up: no connection, no state file, no results."""
@@ -409,14 +409,15 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
     board.pw.snapshot = recording_snapshot  # type: ignore[method-assign]
     samples: dict[str, dict[str, list]] = {}
 
-    def sample(name: str, body: dict):
+    def sample(name: str, send: Callable[[], tuple[float, int]]):
         with indmod._LOCK:
-            indmod._RESULTS.clear()  # warm = state built, results and pages computed afresh
-        page_cache.clear(str(board.pw.paths.current_version()))
+            indmod._RESULTS.clear()  # warm = state built, results, pages and files computed afresh
+        for kind in ("pages", "downloads"):
+            page_cache.clear(str(board.pw.paths.current_version()), kind)
         recorders.clear()
-        ms, _, size = post(body)
+        ms, size = send()
         floor = sum(r.floor_ms() for r in recorders)
-        cached_ms = post(body)[0]
+        cached_ms = send()[0]
         s = samples.setdefault(name, {"warm": [], "floor": [], "cached": [], "bytes": []})
         s["warm"].append(ms)
         s["floor"].append(floor)
@@ -426,19 +427,20 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
     for n, (view, search) in enumerate(work.pages()):
         if n % len(work.searches) == 0:
             log(f"  {view} …")
-        sample(f"page {view.split('/')[1] and '/' + view.split('/')[1] or '/'}", reqs.route(view, search))
+        sample(f"page {view.split('/')[1] and '/' + view.split('/')[1] or '/'}", partial(post, reqs.route(view, search)))
     y = work.years[-1] if work.years else as_of.year
     for search in work.searches:
-        sample("filters (年度)", reqs.filter_change(search, year=y - 1))
+        sample("filters (年度)", partial(post, reqs.filter_change(search, year=y - 1)))
         if work.categories:
-            sample("cross-filter (类别)", reqs.cross_filter(search, "category", work.categories[-1]))
+            sample("cross-filter (类别)", partial(post, reqs.cross_filter(search, "category", work.categories[-1])))
+    # Downloads are links to files (dashboard.downloads), not callbacks: timed the same way, apart.
     unit_view = next((v for v in work.views if v.startswith("/units/")), "/units")
     where = {"download-chase-list": "/overdue", "download-rejected": "/data", "download-ranking": "/units",
              "download-report": "/", "download-unit-assignments": unit_view, "download-template": unit_view}
-    # downloads build whole workbooks (seconds at a million assignments): not in quick runs
-    for button in (reqs.downloads() if not max_searches else ["download-rejected"]):
+    # whole workbooks (up to a second at a million assignments): not in quick runs
+    for button in (where if not max_searches else ["download-rejected"]):
         for search in work.searches[:2]:
-            sample(button, reqs.download(button, where.get(button, "/"), search))
+            sample(f"file {button}", partial(get_file, button, where[button] + search))
     board.pw.snapshot = snapshot  # type: ignore[method-assign]
 
     for name, s in samples.items():
@@ -862,7 +864,9 @@ def check_budgets(out: dict) -> dict:
     """Each budget of docs/benchmark.md: met (True/False) with the figure, or None when not measured."""
     b = BUDGETS
     res: dict[str, Any] = {}
-    cbs = (out.get("callbacks") or {}).get("callbacks") or {}
+    measured = (out.get("callbacks") or {}).get("callbacks") or {}
+    # downloads are file links, not callbacks (dashboard.downloads): shown, not held to the callback budgets
+    cbs = {k: v for k, v in measured.items() if not k.startswith("file ")}
     if cbs:
         worst = max(cbs.items(), key=lambda kv: kv[1]["warm_p95_ms"] or 0)
         res["callback_p95_ms"] = (worst[1]["warm_p95_ms"] <= b["callback_p95_ms"], round(worst[1]["warm_p95_ms"], 1), worst[0])

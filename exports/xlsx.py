@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,11 @@ class Col:
 
 def display_width(text: str) -> int:
     """Width in Excel character units: CJK and full-width characters take two."""
+    return len(text) if text.isascii() else _wide_width(text)
+
+
+@lru_cache(maxsize=65536)  # every cell of a long export is measured: units, statuses, titles repeat
+def _wide_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 

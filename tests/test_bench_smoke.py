@@ -34,7 +34,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert out["assignments"] > 30 and out["etl"]["files"] > 10 and out["etl"]["incremental"]["files_new"] == 1
     assert set(out["read"]["formats"]) <= {"xlsx", "xls", "csv"} and out["read"]["speedup"] is not None
     cbs = out["callbacks"]["callbacks"]
-    assert {"page /", "page /units", "page /overdue", "filters (年度)", "cross-filter (类别)", "download-rejected"} <= set(cbs)
+    assert {"page /", "page /units", "page /overdue", "filters (年度)", "cross-filter (类别)", "file download-rejected"} <= set(cbs)
     assert all(v["warm_p95_ms"] > 0 and v["samples"] >= 1 for v in cbs.values())
     assert {"callback_p95_ms", "etl_read_speedup", "incremental_s"} <= set(out["budgets"])
     json.loads(lines[-1])  # --json prints one JSON document

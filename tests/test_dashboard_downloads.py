@@ -5,8 +5,8 @@ hand in its docstring)."""
 
 from __future__ import annotations
 
-import base64
 import io
+from urllib.parse import quote
 
 import docx
 import duckdb
@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from dashboard import downloads as D
+from dashboard import page_cache
 from dashboard.app import create_app
 from dashboard.auth import LOCAL_VIEWER, Viewer
 from dashboard.pages import overview, unit, units
@@ -118,23 +119,47 @@ def test_report_download(board):
     assert "download-report" in ids(board.render("/", Q, viewer=LOCAL_VIEWER))
 
 
-def test_deliver_sends_the_file_and_audits_it(app, board):
-    download = unit.DOWNLOADS[0]
-    with app.server.test_request_context("/_dash-update-component", method="POST"):
-        sent = D.deliver(board, download, unit_path("市交通局"), Q, LOCAL_VIEWER)
-    assert sent["filename"] == "承办清单_市交通局_2024-06-30.xlsx"
-    assert len(table_rows(base64.b64decode(sent["content"]))) == 3
+def download(app, button_id: str, at: str):
+    """GET the download route as the button's link does (the view's address rides in ``at``)."""
+    return app.server.test_client().get(f"/download/{button_id}", query_string={"at": at})
+
+
+def test_the_download_route_sends_the_file_audits_it_and_keeps_it(app, board):
+    at = unit_path("市交通局") + Q
+    first = download(app, "download-unit-assignments", at)
+    assert first.status_code == 200
+    assert "attachment" in first.headers["Content-Disposition"]
+    assert quote("承办清单_市交通局_2024-06-30.xlsx") in first.headers["Content-Disposition"]
+    assert len(table_rows(first.data)) == 3
     entry = appstate.audit_log(board.home, action="导出承办清单")[0]
     assert entry["username"] == "本机" and "承办清单_市交通局_2024-06-30.xlsx" in entry["detail"]
+    # asked again: the stored file, recorded again
+    version = board.pw.snapshot()[0]
+    assert len(list(page_cache.folder(version, "downloads").glob("*"))) >= 1
+    again = download(app, "download-unit-assignments", at)
+    assert again.data == first.data and again.headers["Content-Disposition"] == first.headers["Content-Disposition"]
+    assert len(appstate.audit_log(board.home, action="导出承办清单")) == 2
+    # another view's address is another file
+    other = download(app, "download-unit-assignments", unit_path("市交通局") + "?year=2023&as_of=2024-06-30")
+    assert other.status_code == 200 and other.data != first.data
 
 
-def test_every_download_button_has_a_callback(app, board):
-    inputs = {i["id"] for cb in app.callback_map.values() for i in cb["inputs"]}
-    for page in (overview, units, unit):
-        for d in page.DOWNLOADS:
-            assert d.button_id in inputs
+def test_unknown_downloads_and_refusals_are_plain_answers(app, board):
+    assert download(app, "download-nothing", "/").status_code == 404
+    refused = download(app, "download-unit-assignments", "/units" + Q)  # not a unit's page
+    assert refused.status_code == 403 and "无权" in refused.get_data(as_text=True)
+
+
+def test_every_download_button_links_to_its_route(app, board):
     page = board.render(unit_path("市交通局"), Q, viewer=LOCAL_VIEWER)
     assert {"download-unit-assignments", "download-template"} <= ids(page)
+    links = {n.id: n.href for n in walk(page) if getattr(n, "id", None) in ("download-unit-assignments", "download-template")}
+    assert links["download-template"] == "/download/download-template?at=" + quote(unit_path("市交通局") + Q, safe="")
+    routes = {rule.rule for rule in app.server.url_map.iter_rules()}
+    assert "/download/<download_id>" in routes
+    for page_module in (overview, units, unit):
+        for d in page_module.DOWNLOADS:
+            assert download(app, d.button_id, "/").status_code in (200, 403)
     assert "download-ranking" in ids(board.render("/units", Q, viewer=LOCAL_VIEWER))
 
 

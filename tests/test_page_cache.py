@@ -50,7 +50,7 @@ def test_a_repeat_view_is_served_from_the_stored_page(site):
     assert again == first and renders == [("/", Q)]
     page(app, client, "/", "?year=2023&as_of=2024-06-30")  # another URL: computed
     assert len(renders) == 2
-    stored = list(app.duban.pw.paths.current_version().parent.glob("*.cache/pages/*.json"))
+    stored = list(app.duban.pw.paths.current_version().parent.glob("*.cache/pages/*"))
     assert len(stored) == 2
 
 

@@ -9,7 +9,6 @@ co-handles no. 6; the other units' items are nos. 1, 2 (市教育局), 5 (市住
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
@@ -17,6 +16,7 @@ import re
 import openpyxl
 import pytest
 
+from dashboard import page_cache
 from dashboard.app import create_app
 from duban import appstate
 from tests.browser import sample
@@ -69,10 +69,6 @@ def route(app, client, path: str, search: str = Q):
     return response.status_code, text
 
 
-def download_output(app, button_id: str) -> str:
-    return next(k for k, v in app.callback_map.items() if any(i["id"] == button_id for i in v["inputs"]))
-
-
 def test_anonymous_router_callback_is_refused_without_data(site):
     app, _ = site
     client = app.server.test_client()
@@ -81,10 +77,8 @@ def test_anonymous_router_callback_is_refused_without_data(site):
     assert json.loads(text) == {"error": "未登录或登录已过期, 请重新登录", "login": "/login"}
     for word in [OWN, *OTHERS, *OWN_TITLES, *OTHER_TITLES]:
         assert word not in text
-    body = callback_body(app, download_output(app, "download-ranking"),
-                         {"download-ranking.n_clicks": 1, "url.pathname": "/units", "url.search": Q})
-    response = client.post("/_dash-update-component", json=body)
-    assert response.status_code == 401 and "content" not in response.get_data(as_text=True)
+    response = client.get("/download/download-ranking", query_string={"at": "/units" + Q})
+    assert response.status_code == 401 and response.mimetype == "application/json"
 
 
 @pytest.mark.parametrize("path", [
@@ -123,21 +117,22 @@ def test_unit_account_sees_its_own_items(site):
 def test_unit_account_download_of_another_unit_gives_nothing(site):
     app, home = site
     client = logged_in(app, "jt")
-    output = download_output(app, "download-unit-assignments")
 
     def click(path):
-        body = callback_body(app, output, {"download-unit-assignments.n_clicks": 1, "url.pathname": path, "url.search": Q})
-        return client.post("/_dash-update-component", json=body)
+        return client.get("/download/download-unit-assignments", query_string={"at": path + Q})
 
     refused = click("/units/市教育局")
-    # no_update: Dash answers 200 with an empty response (no file, nothing audited)
-    assert refused.status_code == 200 and refused.json["response"] == {}
+    assert refused.status_code == 403 and refused.mimetype == "text/plain"
     own = click(f"/units/{OWN}")
     assert own.status_code == 200
-    sent = next(iter(own.json["response"].values()))["data"]
-    sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(sent["content"]))).worksheets[0]
+    sheet = openpyxl.load_workbook(io.BytesIO(own.data)).worksheets[0]
     numbers = sorted(r[1] for r in sheet.iter_rows(values_only=True) if isinstance(r[1], int))
     assert numbers == [3, 4, 6]
+    # a supervisor asking for the same address gets a file built for them, not the unit account's stored one
+    stored = page_cache.folder(app.duban.pw.snapshot()[0], "downloads")
+    before = len(list(stored.glob("*")))
+    supervisor = logged_in(app, "duban").get("/download/download-unit-assignments", query_string={"at": f"/units/{OWN}" + Q})
+    assert supervisor.status_code == 200 and len(list(stored.glob("*"))) == before + 1
     log = appstate.audit_log(home, username="jt", action="导出承办清单")
     assert len(log) == 1 and OWN in log[0]["detail"]
 

@@ -68,7 +68,7 @@ def layout(ctx: C.ViewContext, *_):
         C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
         C.card(f"收到的文件 ({len(files)})", C.grid("grid-data-files", file_rows, file_cols, height=360)),
         C.card(f"拒收的行 ({len(rejected)}; 可在表头筛选)", [
-            html.Div(D.button(DOWNLOADS[0]), className="mb-2 no-print"),
+            html.Div(D.button(DOWNLOADS[0], ctx), className="mb-2 no-print"),
             C.grid("grid-rejected", rej_rows, rej_cols, height=420),
             html.Div(f"此处只列出最近的 {REJECTED_LIMIT} 行; 全部请下载拒收清单。", className="small text-muted mt-1")
             if len(rejected) > REJECTED_LIMIT else None,

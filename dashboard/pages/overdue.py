@@ -115,7 +115,7 @@ def layout(ctx: C.ViewContext, *_):
         C.card(
             f"清单: 逾期 {n_overdue} 件次, 临期 {n_soon} 件次",
             [
-                html.Div(D.button(DOWNLOADS[0], color="danger"), className="mb-2 no-print"),
+                html.Div(D.button(DOWNLOADS[0], ctx, color="danger"), className="mb-2 no-print"),
                 C.grid("grid-overdue", list_rows(ctx, shown[:LIST_LIMIT]), COLUMNS, height=520),
                 html.Div(f"清单只列出逾期最久的 {LIST_LIMIT} 件次 (共 {len(shown)} 件次); 全部请下载催办清单。",
                          className="small text-muted mt-1", id="overdue-list-limit") if len(shown) > LIST_LIMIT else None,

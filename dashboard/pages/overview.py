@@ -139,7 +139,7 @@ def layout(ctx: C.ViewContext):
     return html.Div([
         C.view_meta(ctx, "总览: 主要指标、同比、需关注事项"),
         # The 通报 is the standing committee's document on every unit: not for unit accounts.
-        html.Div(D.button(DOWNLOADS[0], color="primary"), className="mb-2 no-print") if not ctx.restrict_unit else None,
+        html.Div(D.button(DOWNLOADS[0], ctx, color="primary"), className="mb-2 no-print") if not ctx.restrict_unit else None,
         dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-1"),
         html.Div(yoy_note(yoy), className="small text-muted mb-3", id="yoy-note"),
         dbc.Row([

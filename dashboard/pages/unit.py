@@ -92,7 +92,7 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
     return html.Div([
         C.view_meta(ctx, f"承办单位: {unit} 的承办件、办理时效与报送情况"),
         html.H3([html.Span(unit, className="text-literal", id="unit-name"), " ", *marks]),
-        html.Div([D.button(d) for d in DOWNLOADS], className="mb-2 no-print", id="unit-downloads"),
+        html.Div([D.button(d, ctx) for d in DOWNLOADS], className="mb-2 no-print", id="unit-downloads"),
         html.Div(["最近一次报送: ", html.Strong(format_date(table.get("last_report_date")), id="unit-last-report"),
                   f"   ·   已催办 {len(chases)} 次"], className="mb-2"),
         dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-3"),

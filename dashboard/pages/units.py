@@ -131,7 +131,7 @@ def layout(ctx: C.ViewContext):
         C.view_meta(ctx, f"承办单位考核排名 ({ctx.year or '—'}年), 逐项说明得分理由"),
         html.P("各项比率按样本量向全市平均值收缩, 件数少的单位不会因偶然居首或垫底 (见设置 [ranking.fairness]); 另列工作量档次与档内名次。提示栏: ⚠ 红 = 有逾期件, △/! 黄 = 有临期或未报送件。", className="small text-muted"),
         boards(ctx, ranked),
-        C.card("排名", [html.Div(D.button(DOWNLOADS[0]), className="mb-2 no-print") if ranked else None,
+        C.card("排名", [html.Div(D.button(DOWNLOADS[0], ctx), className="mb-2 no-print") if ranked else None,
                         C.grid("grid-units", rows, columns, height=560)]),
         C.card("逐项得分说明 (可在“承办单位”列筛选某一单位)", aspect_grid(ctx, ranked) if ranked else C.empty("暂无考核数据")),
     ])
