@@ -362,9 +362,13 @@ _COUNTS = (
 _LEAD_COUNTS = (("lead_assignments", None), *(c for c in _COUNTS[1:] if not c[0].startswith("key_")))
 # B promises, per lead row: due as of T (the state's promise_due), and kept by their date.
 _PROMISES = (("promise_due", "promise_due"), ("promise_kept", "promise_due AND promise_kept"))
+# Per unit besides its lead rows: co-handling (due, on time: judged on its own row) and reporting.
+_UNIT_COUNTS = (("co_assignments", "NOT is_lead"), ("co_due", "co_due"), ("co_on_time", "co_due AND co_on_time"),
+                ("unreported", "NOT reported"))
 # The cubes' columns: what a Scope filters on (Indicators._where), and what the conditions test.
 _SCOPE_COLUMNS = "year, session, kind, category, is_key"
 _SUG_FLAGS = "completed, overdue, due_soon, on_time, face, result_class, evaluation"
+_UNIT_FLAGS = "promise_due, promise_kept, co_due, co_on_time, reported"
 
 
 def _count_sql(counts, cube: bool = False, only: str | None = None) -> str:
@@ -461,15 +465,26 @@ class Indicators:
         cur.execute(f"CREATE TABLE {target}.sug AS {_sug_sql(lit, self.settings)} ORDER BY year, kind, category, suggestion_id")
         cur.execute(f"CREATE TEMP VIEW _sug AS SELECT * FROM {target}.sug")
         cur.execute(f"CREATE TABLE {target}.asg AS {_asg_sql(lit, self.settings)} ORDER BY year, unit, suggestion_id")
-        # The cubes: the state counted per combination of what scopes filter on and what the
-        # headline counts test (a few thousand rows a year instead of 50,000 suggestions), so
-        # metrics and trends sum n over them (_count_sql) with the same conditions as over rows.
+        # The cube: the suggestions counted per combination of what scopes filter on and what the
+        # headline counts test (a few thousand rows a year instead of 50,000), so the mixes and the
+        # headline table sum n over it (_count_sql) with the same conditions as over rows.
         cur.execute(f"""CREATE TABLE {target}.sug_cube AS
             SELECT {_SCOPE_COLUMNS}, source, {_SUG_FLAGS}, count(*) AS n FROM {target}.sug
             GROUP BY ALL ORDER BY year, kind, category""")
-        cur.execute(f"""CREATE TABLE {target}.lead_cube AS
-            SELECT {_SCOPE_COLUMNS}, promise_due, promise_kept, count(*) AS n FROM {target}.asg WHERE is_lead
-            GROUP BY ALL ORDER BY year, kind, category""")
+        # … and the assignments per unit the same way, for the unit table (~8× fewer rows)
+        cur.execute(f"""CREATE TABLE {target}.unit_cube AS
+            SELECT {_SCOPE_COLUMNS}, unit, is_lead, {_SUG_FLAGS}, {_UNIT_FLAGS}, count(*) AS n,
+                   max(last_report_date) AS last_report_date
+            FROM {target}.asg GROUP BY ALL ORDER BY year, unit""")
+        # The headline counts for every combination of scope filters (GROUP BY CUBE; ``grouped`` is
+        # GROUPING()'s bit mask of the columns not filtered on): a scope without a unit looks its
+        # counts up (_headline) instead of aggregating them at request time.
+        cur.execute(f"""CREATE TABLE {target}.headline AS
+            SELECT {_SCOPE_COLUMNS}, GROUPING({_SCOPE_COLUMNS}) AS grouped, {_count_sql(_COUNTS, cube=True)}
+            FROM {target}.sug_cube GROUP BY CUBE ({_SCOPE_COLUMNS}) ORDER BY grouped, year""")
+        cur.execute(f"""CREATE TABLE {target}.headline_leads AS
+            SELECT {_SCOPE_COLUMNS}, GROUPING({_SCOPE_COLUMNS}) AS grouped, {_count_sql(_PROMISES)}
+            FROM {target}.asg WHERE is_lead GROUP BY CUBE ({_SCOPE_COLUMNS}) ORDER BY grouped, year""")
         for view in ("_sug", "_asg_raw", *(shadows if year is not None else ())):
             cur.execute(f"DROP VIEW {view}")
 
@@ -545,17 +560,21 @@ class Indicators:
             parts.append(f"{p}is_key")
         return " AND ".join(parts)
 
-    def _items(self, scope: Scope, params: dict, details: bool = False) -> str:
-        """The items the suggestion figures count: suggestions, or in unit scope U's lead assignments."""
-        asg, sug = self._state(scope.as_of, scope.year)
+    def _items(self, scope: Scope, params: dict, details: bool = False, state_year: int | None = None) -> str:
+        """The items the suggestion figures count: suggestions, or in unit scope U's lead assignments.
+        ``state_year`` reads that year's own state (default: the scope's year's, or all years')."""
+        asg, sug = self._state(scope.as_of, scope.year if state_year is None else state_year)
         unit = scope.effective_unit
         if unit is None:
             return f"(SELECT * FROM {sug} WHERE {self._where(scope, params)})"
-        return self._assignments(scope, params, lead=True, details=details)
+        return self._assignments(scope, params, lead=True, details=details, state_year=state_year)
 
-    def _assignments(self, scope: Scope, params: dict, lead: bool | None = None, details: bool = False) -> str:
-        """In-scope assignments (all units, or only the scope's unit); details adds the wide text columns."""
-        asg, sug = self._state(scope.as_of, scope.year)
+    def _assignments(self, scope: Scope, params: dict, lead: bool | None = None, details: bool = False,
+                     state_year: int | None = None, table: str = "asg") -> str:
+        """In-scope assignments (all units, or only the scope's unit); details adds the wide text
+        columns; ``table="unit_cube"`` gives them counted (see _build_state)."""
+        schema = self._schema(scope.as_of, scope.year if state_year is None else state_year)
+        asg, sug = f"{schema}.{table}", f"{schema}.sug"
         cond = [self._where(scope, params, "a")]
         if scope.effective_unit is not None:
             params["unit"] = scope.effective_unit
@@ -576,11 +595,32 @@ class Indicators:
             return f"(SELECT * FROM {self._schema(scope.as_of, scope.year)}.sug_cube WHERE {self._where(scope, params)})", True
         return self._assignments(scope, params, lead=True), False
 
-    def _leads_counted(self, scope: Scope, params: dict) -> tuple[str, bool]:
-        """The lead assignments the promise figures count (the scope's unit only, in unit scope)."""
-        if scope.effective_unit is None:
-            return f"(SELECT * FROM {self._schema(scope.as_of, scope.year)}.lead_cube WHERE {self._where(scope, params)})", True
-        return self._assignments(scope, params, lead=True), False
+    def _headline(self, scope: Scope, what: str, by_year: bool = False) -> list[dict]:
+        """The headline counts of a scope (``what``: "items" → _COUNTS, "leads" → _PROMISES), one row,
+        or one per year. In unit scope counted over U's lead rows; otherwise looked up in the state's
+        headline tables, which hold the same counts for every combination of scope filters."""
+        table, counts = {"items": ("headline", _COUNTS), "leads": ("headline_leads", _PROMISES)}[what]
+        p: dict = {}
+        by = "year, " if by_year else ""
+        if scope.effective_unit is not None:
+            rows = self._q(f"SELECT {by}{_count_sql(counts)} FROM {self._assignments(scope, p, lead=True)}"
+                           + (" GROUP BY year ORDER BY year" if by_year else ""), p)
+        else:
+            values = {"year": scope.year, "session": scope.session, "kind": scope.kind, "category": scope.category,
+                      "is_key": True if scope.key_only else None}
+            grouped, cond = 0, ["true"]
+            for bit, col in enumerate(reversed(_SCOPE_COLUMNS.split(", "))):  # GROUPING(): the last column is bit 0
+                if col == "year" and by_year:
+                    continue
+                if values[col] is None:
+                    grouped |= 1 << bit
+                else:
+                    p[col] = values[col]
+                    cond.append(f"{col} = ${col}")
+            rows = self._q(f"SELECT {by}{', '.join(name for name, _ in counts)} "
+                           f"FROM {self._schema(scope.as_of, scope.year)}.{table} "
+                           f"WHERE grouped = {grouped} AND {' AND '.join(cond)}" + (" ORDER BY year" if by_year else ""), p)
+        return rows if by_year else rows or [{name: 0 for name, _ in counts}]
 
     @staticmethod
     def _rates(c: dict) -> dict:
@@ -601,13 +641,11 @@ class Indicators:
         return self._cached("metrics", (scope,), lambda: self._metrics(scope))
 
     def _metrics(self, scope: Scope) -> dict:
+        c = self._headline(scope, "items")[0]
+        # Promises are per lead row of the items (the scope's unit only, in unit scope).
+        c.update(self._headline(scope, "leads")[0])
         p: dict = {}
         items, cube = self._counted(scope, p)
-        c = self._q(f"SELECT {_count_sql(_COUNTS, cube)} FROM {items}", p)[0]
-        # Promises are per lead row of the items (the scope's unit only, in unit scope).
-        pp: dict = {}
-        leads, lead_cube = self._leads_counted(scope, pp)
-        c.update(self._q(f"SELECT {_count_sql(_PROMISES, lead_cube)} FROM {leads}", pp)[0])
         out: dict[str, Any] = {
             "as_of": scope.as_of.isoformat(),
             "scope": scope.describe(),
@@ -724,10 +762,13 @@ class Indicators:
             if not drawn:
                 return []
             p: dict = {}
-            items = self._items(replace(scope, year=None, session=None), p)
+            # each year from its own state (prepared for today and filtered T alike; a tenth of all years)
+            every_year = replace(scope, year=None, session=None)
+            items = " UNION ALL ".join(f"SELECT year, completed, last_reply FROM {self._items(every_year, p, state_year=y)}"
+                                       for y, *_ in drawn)
             return self._q(f"""
                 WITH refs(year, ref, h, ord) AS (VALUES {", ".join(f"({y}, {d}, {h}, {n})" for y, d, h, n in drawn)}),
-                items AS (SELECT year, completed, last_reply FROM {items} WHERE year IN (SELECT year FROM refs)),
+                items AS ({items}),
                 done AS (
                     -- a reply before the reference day (an early 闭会建议) counts from day 0
                     SELECT i.year, GREATEST(date_diff('day', r.ref, i.last_reply), 0) AS d, count(*) AS k
@@ -745,14 +786,11 @@ class Indicators:
     def trends(self, scope: Scope) -> dict:
         """Headline figures per year (as of T; past years are final) and the category mix per year."""
         def compute():
-            p: dict = {}
             every_year = replace(scope, year=None, session=None)
+            rows = self._headline(every_year, "items", by_year=True)
+            prom = {r["year"]: r for r in self._headline(every_year, "leads", by_year=True)}
+            p: dict = {}
             items, cube = self._counted(every_year, p)
-            rows = self._q(f"SELECT year, {_count_sql(_COUNTS, cube)} FROM {items} GROUP BY year ORDER BY year", p)
-            pp: dict = {}
-            leads, lead_cube = self._leads_counted(every_year, pp)
-            prom = {r["year"]: r for r in self._q(
-                f"SELECT year, {_count_sql(_PROMISES, lead_cube)} FROM {leads} GROUP BY year", pp)}
             years = []
             for c in rows:
                 c.update(prom.get(c["year"], {"promise_due": 0, "promise_kept": 0}))
@@ -932,16 +970,13 @@ class Indicators:
         """Per unit: its lead assignments judged on its own rows, co-handling and reporting."""
         def compute():
             p: dict = {}
-            T = _d(scope.as_of)
             rows = self._q(f"""
                 SELECT unit,
-                       {_count_sql(_LEAD_COUNTS + _PROMISES, only="is_lead")},
-                       count(*) FILTER (WHERE NOT is_lead) AS co_assignments,
-                       count(*) FILTER (WHERE co_due) AS co_due,
-                       count(*) FILTER (WHERE co_due AND co_on_time) AS co_on_time,
-                       count(*) FILTER (WHERE NOT reported) AS unreported,
+                       {_count_sql(_LEAD_COUNTS + _PROMISES, cube=True, only="is_lead")},
+                       {_count_sql(_UNIT_COUNTS, cube=True)},
                        max(last_report_date) AS last_report_date
-                FROM {self._assignments(scope, p)} GROUP BY unit ORDER BY lead_assignments DESC, unit""", p)
+                FROM {self._assignments(scope, p, table="unit_cube")} GROUP BY unit
+                ORDER BY lead_assignments DESC, unit""", p)
             for c in rows:
                 r = self._rates({**c, "total": c["lead_assignments"]})
                 c.update(completion_rate=r["completion_rate"], on_time_rate=r["on_time_rate"],
