@@ -16,6 +16,8 @@ Public API
                           satisfied_rate, a_rate, solved_rate, overdue, ...}], "categories": [{year, category,
                           total, share}]}
     ind.suggestion_list(scope, status=None) -> list[dict]   # status: 已办结 / 在办 / 逾期 / 临期 / 未办结
+    ind.suggestion_list_first(scope, limit) -> {"count": n, "rows": [...]}   # chase order, cut in SQL
+    ind.replies(scope) -> {number, deadline, last_reply_date}: arrays         # answered items (unit: U's leads)
     ind.overdue(scope) -> list[dict]           # one row per (suggestion, lead unit that has not replied)
     ind.unsatisfied(scope), ind.broken_promises(scope) -> list[dict]
     ind.unreported(scope) -> list[dict]        # per unit
@@ -23,6 +25,7 @@ Public API
     ind.unit_table(scope) -> list[dict]        # per unit, with numerators and denominators
     ind.unit_assignments(scope) -> list[dict]  # one row per assignment of the scope's unit
     ind.key_items(scope) -> list[dict]
+    ind.key_leaders(scope) -> list[{key_leader, total, completed, overdue}]
     ind.suggestion_detail(suggestion_id | (session, number), as_of=None, restrict_unit=None,
                           include_contacts=False) -> dict | None
     ind.data_status(restrict_unit=None) -> dict
@@ -816,27 +819,58 @@ class Indicators:
         last_reply AS last_reply_date, result_class, evaluation, is_key, key_leader, key_committee,
         face AS face_to_face"""
 
+    _LIST_ORDER = "year DESC, session, number, role NULLS FIRST"
+
     def suggestion_list(self, scope: Scope, status: str | None = None) -> list[dict]:
         """Rows per suggestion (unit scope: U's lead assignments judged on U's row, then U's co ones)."""
         def compute():
             p: dict = {}
-            cond = "true"
-            if status == "未办结":
-                cond = "NOT completed"
-            elif status is not None:
-                p["status"] = status
-                cond = "status = $status"
-            items = self._items(scope, p, details=True)
-            extra = ", unit, role" if scope.effective_unit else ", NULL AS unit, NULL AS role"
-            sql = f"SELECT {self._LIST_COLS}{extra} FROM {items} WHERE {cond}"
-            if scope.effective_unit:
-                # Co-handled suggestions are shown with the suggestion's own status.
-                _, sug = self._state(scope.as_of, scope.year)
-                sql += (f" UNION ALL SELECT {self._LIST_COLS}, $unit AS unit, '协办' AS role FROM {sug} "
-                        f"WHERE suggestion_id IN (SELECT suggestion_id FROM {self._assignments(scope, p, lead=False)})"
-                        f" AND {self._where(scope, p)} AND {cond}")
-            return self._q(f"SELECT * FROM ({sql}) ORDER BY year DESC, session, number, role NULLS FIRST", p)
+            return self._q(f"SELECT * FROM ({self._list_sql(scope, p, status)}) ORDER BY {self._LIST_ORDER}", p)
         return self._cached("list", (scope, status), compute)
+
+    def suggestion_list_first(self, scope: Scope, limit: int) -> dict:
+        """suggestion_list in chase order — 逾期 (longest overdue first), 临期, 在办, then 已办结 — cut
+        to its first ``limit`` rows in SQL: {"count": all rows, "rows": [...]} (a grid's page)."""
+        def compute():
+            p: dict = {}
+            rows = self._q(f"""
+                WITH listed AS MATERIALIZED ({self._list_sql(scope, p)})
+                SELECT (SELECT count(*) FROM listed) AS _count, * FROM listed
+                ORDER BY CASE status WHEN '逾期' THEN 0 WHEN '临期' THEN 1 WHEN '在办' THEN 2 ELSE 3 END,
+                         days_overdue DESC NULLS LAST, {self._LIST_ORDER}
+                LIMIT {int(limit)}""", p)
+            return {"count": rows[0]["_count"] if rows else 0,
+                    "rows": [{k: v for k, v in r.items() if k != "_count"} for r in rows]}
+        return self._cached("list_first", (scope, limit), compute)
+
+    def _list_sql(self, scope: Scope, p: dict, status: str | None = None) -> str:
+        cond = "true"
+        if status == "未办结":
+            cond = "NOT completed"
+        elif status is not None:
+            p["status"] = status
+            cond = "status = $status"
+        items = self._items(scope, p, details=True)
+        extra = ", unit, role" if scope.effective_unit else ", NULL AS unit, NULL AS role"
+        sql = f"SELECT {self._LIST_COLS}{extra} FROM {items} WHERE {cond}"
+        if scope.effective_unit:
+            # Co-handled suggestions are shown with the suggestion's own status.
+            _, sug = self._state(scope.as_of, scope.year)
+            sql += (f" UNION ALL SELECT {self._LIST_COLS}, $unit AS unit, '协办' AS role FROM {sug} "
+                    f"WHERE suggestion_id IN (SELECT suggestion_id FROM {self._assignments(scope, p, lead=False)})"
+                    f" AND {self._where(scope, p)} AND {cond}")
+        return sql
+
+    def replies(self, scope: Scope) -> dict:
+        """The items answered by T (unit scope: U's lead assignments) as columns for a figure:
+        {"number", "deadline", "last_reply_date"} → numpy arrays (dates as datetime64[D])."""
+        def compute():
+            p: dict = {}
+            cols = self.conn.execute(f"""
+                SELECT number, deadline, last_reply AS last_reply_date FROM {self._items(scope, p)}
+                WHERE last_reply IS NOT NULL AND deadline IS NOT NULL ORDER BY deadline, number""", p).fetchnumpy()
+            return {k: v.astype("datetime64[D]") if v.dtype.kind == "M" else v for k, v in cols.items()}
+        return self._cached("replies", (scope,), compute)
 
     def overdue(self, scope: Scope) -> list[dict]:
         """Overdue and due-soon items: one row per (suggestion, lead unit that has not replied by T)."""
@@ -1011,6 +1045,17 @@ class Indicators:
                 r["stage"] = reached[-1] if reached else "待交办"
             return rows
         return self._cached("key", (scope,), compute)
+
+    def key_leaders(self, scope: Scope) -> list[dict]:
+        """Per 督办领导 (None: not named, last): their key items' total, completed and overdue."""
+        def compute():
+            p: dict = {}
+            counts = [c for c in _COUNTS if c[0] in ("total", "completed", "overdue")]
+            return self._q(f"""
+                SELECT key_leader, {_count_sql(counts)}
+                FROM {self._items(replace(scope, key_only=True), p, details=True)}
+                GROUP BY key_leader ORDER BY key_leader NULLS LAST""", p)
+        return self._cached("key_leaders", (scope,), compute)
 
     def unit_assignments(self, scope: Scope) -> list[dict]:
         """One row per assignment of the scope's unit (lead and co; all units without one)."""

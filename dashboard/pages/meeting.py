@@ -11,7 +11,6 @@ from dash import ALL, Input, Output, State, dcc, html
 from dashboard import components as C
 from dashboard.pages.overview import completion_curve_figure, curve_years, yoy_note
 from dashboard.pages.units import ranking
-from exports.xlsx import as_rows
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate_short
 
 LIST_LIMIT = 8
@@ -98,16 +97,11 @@ def units_panel(ctx: C.ViewContext) -> html.Div:
 
 
 def key_panel(ctx: C.ViewContext, scope) -> html.Div:
-    rows = as_rows(ctx.ind.key_items(scope))
-    by_leader: dict[str, list[dict]] = {}
-    for r in rows:
-        by_leader.setdefault(r.get("key_leader") or "未注明", []).append(r)
-    items = []
-    for leader, group in by_leader.items():
-        done = sum(1 for r in group if r.get("status") == "已办结")
-        late = sum(1 for r in group if r.get("status") == "逾期")
-        items.append(html.Li([html.Span(leader, className="text-literal"), f":  {len(group)} 件, 已办结 {done} 件  ",
-                              html.Span(f"⚠ 逾期 {late} 件", className="mark mark-red") if late else html.Span("✓ 无逾期", className="mark mark-green")]))
+    items = [html.Li([html.Span(r["key_leader"] or "未注明", className="text-literal"),
+                      f":  {r['total']} 件, 已办结 {r['completed']} 件  ",
+                      html.Span(f"⚠ 逾期 {r['overdue']} 件", className="mark mark-red") if r["overdue"]
+                      else html.Span("✓ 无逾期", className="mark mark-green")])
+             for r in ctx.ind.key_leaders(scope)]
     return html.Div([html.Div("重点督办件 (按督办领导)", className="m-panel-title"),
                      html.Ul(items, className="m-list") if items else html.Div("本年度无重点督办件", className="m-list")])
 

@@ -33,11 +33,6 @@ def assignment_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
 # Rows sent to the grid: the unfinished first (逾期 longest overdue, 临期, 在办), then the done; the
 # 承办清单 download has every row (the largest unit has ~5,000 a year at provincial size).
 GRID_LIMIT = 1000
-_STATUS_ORDER = {"逾期": 0, "临期": 1, "在办": 2}
-
-
-def grid_order(rows: list[dict]) -> list[dict]:
-    return sorted(rows, key=lambda r: (_STATUS_ORDER.get(r.get("status") or "", 3), -(r.get("days_overdue") or 0)))
 
 
 ASSIGNMENT_COLUMNS = [
@@ -55,21 +50,20 @@ ASSIGNMENT_COLUMNS = [
 ]
 
 
-def replies_figure(rows: list[dict]) -> go.Figure:
-    """Each lead item as a point: x = deadline, y = reply date; above the diagonal is late."""
+def replies_figure(replied: dict) -> go.Figure:
+    """Each answered lead item as a point: x = deadline, y = reply date; above the diagonal is late."""
     fig = C.figure(height=340, xaxis_title="办理期限", yaxis_title="答复日期")
-    replied = [r for r in rows if r.get("role") != "协办" and r.get("last_reply_date") and r.get("deadline")]
-    for label, on_time, symbol, color in (("按期答复", True, "circle", "#1e7b34"), ("超期答复", False, "x", "#b42318")):
-        pts = [r for r in replied if (r["last_reply_date"] <= r["deadline"]) == on_time]
-        fig.add_trace(go.Scatter(x=C.series([r["deadline"] for r in pts], "datetime64[D]"),
-                                 y=C.series([r["last_reply_date"] for r in pts], "datetime64[D]"), mode="markers",
-                                 name=f"{label} ({len(pts)} 件)", marker=dict(symbol=symbol, size=10, color=color),
-                                 text=C.series([f"第{r['number']}号" for r in pts], "U"), hoverinfo="text+x+y"))
+    deadline, reply, number = replied["deadline"], replied["last_reply_date"], replied["number"]
+    on_time = reply <= deadline
+    for label, mask, symbol, color in (("按期答复", on_time, "circle", "#1e7b34"), ("超期答复", ~on_time, "x", "#b42318")):
+        fig.add_trace(go.Scatter(x=deadline[mask], y=reply[mask], mode="markers",
+                                 name=f"{label} ({int(mask.sum())} 件)", marker=dict(symbol=symbol, size=10, color=color),
+                                 text=C.series([f"第{n}号" for n in number[mask]], "U"), hoverinfo="text+x+y"))
     fig.update_xaxes(tickformat="%Y-%m-%d")
     fig.update_yaxes(tickformat="%Y-%m-%d", rangemode="normal")
-    dates = [d for r in replied for d in (r["deadline"], r["last_reply_date"])]
-    if dates:
-        fig.add_trace(go.Scatter(x=[min(dates), max(dates)], y=[min(dates), max(dates)], mode="lines", name="期限线 (线上方为超期)",
+    if len(deadline):
+        low, high = min(deadline.min(), reply.min()), max(deadline.max(), reply.max())
+        fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="期限线 (线上方为超期)",
                                  line=dict(color="#888", dash="dot"), hoverinfo="skip"))
     return fig
 
@@ -83,7 +77,7 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
     table = next((r for r in as_rows(ctx.ind.unit_table(ctx.scope())) if r["unit"] == unit), {})
     if not m.get("lead_assignments") and not m.get("co_assignments") and not table:
         return html.Div([C.view_meta(ctx, f"承办单位: {unit}"), html.H3(unit, className="text-literal"), C.empty("该单位在所选范围内没有承办件。")])
-    rows = as_rows(ctx.ind.suggestion_list(scope))
+    listed = ctx.ind.suggestion_list_first(scope, GRID_LIMIT)
     unreported = as_rows(ctx.ind.unreported_items(scope))
     cards = [
         C.kpi_card("lead", "主办/分办件", C.count(m.get("lead_assignments")), note=f"协办件 {C.count(m.get('co_assignments'))}"),
@@ -107,11 +101,11 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
                   f"   ·   已催办 {len(chases)} 次"], className="mb-2"),
         dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-3"),
         C.card("承办件 (可排序、筛选)", [
-            C.grid("grid-unit-assignments", assignment_rows(ctx, grid_order(rows)[:GRID_LIMIT]), ASSIGNMENT_COLUMNS),
-            html.Div(f"表中只列出 {GRID_LIMIT} 件 (共 {len(rows)} 件; 逾期、临期、在办优先); 全部请导出承办清单。",
-                     className="small text-muted mt-1") if len(rows) > GRID_LIMIT else None]),
+            C.grid("grid-unit-assignments", assignment_rows(ctx, listed["rows"]), ASSIGNMENT_COLUMNS),
+            html.Div(f"表中只列出 {GRID_LIMIT} 件 (共 {listed['count']} 件; 逾期、临期、在办优先); 全部请导出承办清单。",
+                     className="small text-muted mt-1") if listed["count"] > GRID_LIMIT else None]),
         dbc.Row([
-            dbc.Col(C.card("答复与办理期限", C.graph(replies_figure(rows), "fig-unit-replies")), lg=7),
+            dbc.Col(C.card("答复与办理期限", C.graph(replies_figure(ctx.ind.replies(scope)), "fig-unit-replies")), lg=7),
             dbc.Col(C.card(f"未报送件 ({len(unreported)})", html.Ul([
                 html.Li([C.suggestion_link(ctx, r["session"], r["number"]), " ", html.Span(r.get("title") or "", className="text-literal"),
                          " ", C.mark("! 未报送", "yellow")]) for r in unreported
