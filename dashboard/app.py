@@ -255,7 +255,8 @@ def freeze_long_lived() -> None:
 def create_app(warehouse: Path | str, settings: Settings | None = None, home: Path | None = None, auth: bool = True) -> dash.Dash:
     home = Path(home) if home is not None else duban_home()
     settings = settings or load_settings(home)
-    board = Dashboard(PublishedWarehouse(warehouse, memory_mb=settings.query_memory_mb), settings, home)
+    board = Dashboard(PublishedWarehouse(warehouse, memory_mb=settings.query_memory_mb, threads=settings.query_threads),
+                      settings, home)
 
     app = dash.Dash(
         __name__,

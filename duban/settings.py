@@ -55,6 +55,7 @@ class Settings:
     ranking: RankingSettings
     rotate_seconds: int
     query_memory_mb: int
+    query_threads: int
     idle_timeout_minutes: int
     max_failed_logins: int
     lockout_minutes: int
@@ -160,6 +161,7 @@ def _validate(data: dict) -> Settings:
         ranking=ranking,
         rotate_seconds=_int(meeting, "meeting", "rotate_seconds", 3, 600),
         query_memory_mb=_int(serve, "serve", "query_memory_mb", 64, 1024 * 1024),
+        query_threads=_int(serve, "serve", "query_threads", 1, 256),
         idle_timeout_minutes=_int(auth, "auth", "idle_timeout_minutes", 1, 24 * 60),
         max_failed_logins=_int(auth, "auth", "max_failed_logins", 1, 100),
         lockout_minutes=_int(auth, "auth", "lockout_minutes", 1, 24 * 60),

@@ -157,3 +157,17 @@ def test_query_memory_is_bounded_and_a_build_does_not_change_it(version, tmp_pat
     conn = open_readonly(version, memory_mb=100)
     Indicators(conn.cursor(), load_settings(home=tmp_path), version=str(version)).metrics(Scope(as_of=T))
     assert conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "95.3 MiB"
+
+
+def test_the_dashboard_queries_with_the_configured_memory_and_threads(version, tmp_path):
+    """[serve] query_memory_mb and query_threads reach the serve workers' DuckDB connection."""
+    from dashboard.app import create_app
+
+    link = version.parent.parent / version.parent.name.removesuffix(".versions")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "settings.toml").write_text("[serve]\nquery_memory_mb = 100\nquery_threads = 3\n", encoding="utf-8")
+    board = create_app(link, home=tmp_path / "home", auth=False).duban
+    _, cur = board.pw.snapshot()
+    assert cur.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchall()[0] == ("95.3 MiB", 3)
+    assert load_settings(home=tmp_path / "none").query_threads == 1  # the default: small queries run fastest on one thread
+    board.pw.close()

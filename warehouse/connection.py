@@ -63,10 +63,12 @@ class WarehousePaths:
         return sorted(self.versions.glob("v*.duckdb"))
 
 
-def open_readonly(path: Path, memory_mb: int | None = None) -> duckdb.DuckDBPyConnection:
+def open_readonly(path: Path, memory_mb: int | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """memory_mb bounds DuckDB's buffer pool (the serve workers' memory budget); beyond it,
-    DuckDB spills to ``<file>.tmp``."""
-    config = {"memory_limit": f"{memory_mb}MB"} if memory_mb else {}
+    DuckDB spills to ``<file>.tmp``. threads: DuckDB's threads per query (default: one per core)."""
+    config: dict = {"memory_limit": f"{memory_mb}MB"} if memory_mb else {}
+    if threads:
+        config["threads"] = threads
     return duckdb.connect(str(path), read_only=True, config=config)
 
 
@@ -78,9 +80,9 @@ class PublishedWarehouse:
     """
 
     def __init__(self, link: Path | str, prepare: Callable[[str, duckdb.DuckDBPyConnection], None] | None = None,
-                 memory_mb: int | None = None):
+                 memory_mb: int | None = None, threads: int | None = None):
         self.paths = WarehousePaths(Path(link))
-        self.memory_mb = memory_mb
+        self.memory_mb, self.threads = memory_mb, threads
         # prepare(version name, cursor): the server warms a newly published version with it in the
         # background and keeps answering from the previous version until that is done, so no
         # request after a refresh waits for the new version's state to be built.
@@ -102,7 +104,7 @@ class PublishedWarehouse:
                     threading.Thread(target=self._prepare_then_switch, args=(target,), daemon=True).start()
                 return self._version, self._conn
             if target != self._version or self._conn is None:
-                self._switch_to(target, open_readonly(target, self.memory_mb))
+                self._switch_to(target, open_readonly(target, self.memory_mb, self.threads))
             elif self._retired:
                 self._close_retired()
             return self._version, self._conn
@@ -124,7 +126,7 @@ class PublishedWarehouse:
     def _prepare_then_switch(self, target: Path) -> None:
         conn = None
         try:
-            conn = open_readonly(target, self.memory_mb)
+            conn = open_readonly(target, self.memory_mb, self.threads)
             self.prepare(str(target), conn.cursor())
         except Exception:  # a failed warm-up must not keep the new version away: switch cold
             logging.getLogger(__name__).exception("preparing %s", target)
