@@ -138,6 +138,10 @@ def rate(numerator: int | None, denominator: int | None) -> float | None:
 _LOCK = threading.Lock()
 _RESULTS: OrderedDict[tuple, Any] = OrderedDict()
 _RESULTS_MAX = 64  # the rendered pages are kept on disk (dashboard.page_cache); these only share work between views
+# What a version says whatever the scope (filter lists, 同比 reference dates, refresh time, unit
+# names): asked by every page, kept apart so that a burst of scope results never evicts them.
+_FACTS: OrderedDict[tuple, Any] = OrderedDict()
+_FACTS_MAX = 256
 # What the state and facts files are computed by (an upgrade changes their names).
 _CODE = statefiles.code_fingerprint(Path(__file__), Path(statefiles.__file__))
 
@@ -165,6 +169,7 @@ def _lru_put(cache: OrderedDict, key, value, limit: int) -> None:
 def clear_cache() -> None:
     with _LOCK:
         _RESULTS.clear()
+        _FACTS.clear()
 
 
 def _copy(result):
@@ -538,12 +543,15 @@ class Indicators:
         for year in self.reference_dates():
             self.yoy(replace(scope, year=year))
 
-    def _cached(self, name: str, args: tuple, compute):
+    def _cached(self, name: str, args: tuple, compute, fact: bool = False):
+        """compute() once per (version, settings, name, args); ``fact``: it does not depend on a
+        scope (kept in _FACTS)."""
         key = (self.version, self._settings_key, name, args)
-        hit = _lru_get(_RESULTS, key)
+        cache, limit = (_FACTS, _FACTS_MAX) if fact else (_RESULTS, _RESULTS_MAX)
+        hit = _lru_get(cache, key)
         if hit is _MISSING:
             hit = compute()
-            _lru_put(_RESULTS, key, hit, _RESULTS_MAX)
+            _lru_put(cache, key, hit, limit)
         return _copy(hit)
 
     def _q(self, sql: str, params: dict | None = None) -> list[dict]:
@@ -724,7 +732,7 @@ class Indicators:
         """ref(year): the earliest 交办 date of the year's 大会建议, else of any suggestion."""
         return self._cached("refdates", (), lambda: {r["year"]: r["ref"] for r in self._q(f"""
             SELECT year, COALESCE(min(first_assigned_congress), min(first_assigned)) AS ref
-            FROM {self._facts()}.scope_values GROUP BY year HAVING ref IS NOT NULL ORDER BY year""")})
+            FROM {self._facts()}.scope_values GROUP BY year HAVING ref IS NOT NULL ORDER BY year""")}, fact=True)
 
     def _scope_year(self, scope: Scope) -> int | None:
         if scope.year is not None:
@@ -1158,12 +1166,12 @@ class Indicators:
                 WHERE {fcond.replace('sender_unit', 'unit')}
                 ORDER BY last_report_date NULLS FIRST, unit""", p)
             return {"refreshes": refreshes, "files": files, "rejected_rows": rejected, "units": units}
-        return self._cached("data_status", (restrict_unit,), compute)
+        return self._cached("data_status", (restrict_unit,), compute, fact=True)
 
     def last_refreshed(self):
         """When the shown version was published (finished_at of its last refresh), or None."""
         return self._cached("last_refreshed", (), lambda: self._q(
-            "SELECT max(finished_at) AS t FROM refreshes")[0]["t"])
+            "SELECT max(finished_at) AS t FROM refreshes")[0]["t"], fact=True)
 
     def canonical_unit(self, name: str) -> str:
         """The warehouse's name for ``name`` (a unit account's --unit, say): itself when it is a
@@ -1179,7 +1187,7 @@ class Indicators:
             key = unit_key(name, self.settings.city_names)
             same = [u["unit"] for u in units if u["unit_key"] == key]
             return same[0] if len(same) == 1 else name
-        return self._cached("canonical_unit", (name,), compute)
+        return self._cached("canonical_unit", (name,), compute, fact=True)
 
     def available_filters(self, restrict_unit: str | None = None) -> dict:
         def compute():
@@ -1200,4 +1208,4 @@ class Indicators:
                 "date_range": q(f"SELECT (SELECT min(first_assigned) FROM {values}) AS first_assigned, "
                                 f"(SELECT d FROM {facts}.last_report) AS last_report")[0],
             }
-        return self._cached("filters", (restrict_unit,), compute)
+        return self._cached("filters", (restrict_unit,), compute, fact=True)
