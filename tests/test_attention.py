@@ -55,3 +55,19 @@ def test_attention_on_the_worked_sample(ind):
     assert (att["unsatisfied"]["count"], att["unsatisfied"]["rows"][0]["number"]) == (1, 5)
     assert att["overdue_units"]["count"] == 2  # 市交通局 (no. 4) and 市住建局 (no. 6)
     assert att["overdue_units"]["rows"] == [{"unit": "市交通局", "overdue": 1, "assignment_times": 2}]
+
+
+@pytest.mark.parametrize("scope", [Scope(year=2024, as_of=sample.AS_OF), Scope(as_of=sample.AS_OF),
+                                   Scope(year=2024, as_of=sample.AS_OF, unit="市交通局")], ids=["2024", "all", "unit"])
+def test_overdue_counts_and_first_rows_match_the_full_list(ind, scope):
+    """逾期预警 charts from overdue_counts, its list from overdue_first: what overdue() says."""
+    rows = ind.overdue(scope)
+    assert ind.overdue_counts(scope) == sorted(
+        ({"age_bucket": b, "unit": u, "status": s, "n": n}
+         for (b, u, s), n in Counter((r["age_bucket"], r["unit"], r["status"]) for r in rows).items()),
+        key=lambda c: (c["age_bucket"], c["unit"], c["status"]))
+    for bucket in (None, *{r["age_bucket"] for r in rows}):
+        for unit in (None, *{r["unit"] for r in rows}):
+            expected = [r for r in rows if bucket in (None, r["age_bucket"]) and unit in (None, r["unit"])]
+            for limit in (1, 100):
+                assert ind.overdue_first(scope, limit, bucket, unit) == expected[:limit], (bucket, unit, limit)

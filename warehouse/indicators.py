@@ -19,6 +19,8 @@ Public API
     ind.suggestion_list_first(scope, limit) -> {"count": n, "rows": [...]}   # chase order, cut in SQL
     ind.replies(scope) -> {number, deadline, last_reply_date}: arrays         # answered items (unit: U's leads)
     ind.overdue(scope) -> list[dict]           # one row per (suggestion, lead unit that has not replied)
+    ind.overdue_counts(scope) -> list[{age_bucket, unit, status, n}]      # overdue() counted
+    ind.overdue_first(scope, limit, age_bucket=None, unit=None) -> list[dict]  # its first rows, cut in SQL
     ind.unsatisfied(scope), ind.broken_promises(scope) -> list[dict]
     ind.unreported(scope) -> list[dict]        # per unit
     ind.unreported_items(scope) -> list[dict]  # the assignments behind it
@@ -880,26 +882,48 @@ class Indicators:
             return {k: v.astype("datetime64[D]") if v.dtype.kind == "M" else v for k, v in cols.items()}
         return self._cached("replies", (scope,), compute)
 
+    _OVERDUE_ORDER = "status = '逾期' DESC, days_overdue DESC NULLS LAST, days_to_deadline, unit, number"
+
     def overdue(self, scope: Scope) -> list[dict]:
         """Overdue and due-soon items: one row per (suggestion, lead unit that has not replied by T)."""
         def compute():
             p: dict = {}
-            items = self._items(scope, p, details=True)
-            soon = self.settings.deadline.due_soon_days
-            return self._q(f"""
-                SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.kind, i.category,
-                       a.unit, a.role, i.lead_units, i.co_units, i.assigned_date, i.deadline, i.status,
-                       i.days_overdue, i.days_to_deadline, i.is_key, i.key_leader,
-                       a.last_report_date, a.reported,
-                       CASE WHEN i.due_soon THEN '距期限0–{soon}天'
-                            WHEN i.days_overdue <= 30 THEN '{OVERDUE_BUCKETS[0]}'
-                            WHEN i.days_overdue <= 90 THEN '{OVERDUE_BUCKETS[1]}'
-                            ELSE '{OVERDUE_BUCKETS[2]}' END AS age_bucket
-                FROM {items} i JOIN {self._assignments(scope, p, lead=True)} a
-                  ON a.suggestion_id = i.suggestion_id AND a.reply_date IS NULL
-                WHERE i.overdue OR i.due_soon
-                ORDER BY i.overdue DESC, i.days_overdue DESC NULLS LAST, i.days_to_deadline, a.unit, i.number""", p)
+            return self._q(f"SELECT * FROM ({self._overdue_sql(scope, p)}) ORDER BY {self._OVERDUE_ORDER}", p)
         return self._cached("overdue", (scope,), compute)
+
+    def overdue_counts(self, scope: Scope) -> list[dict]:
+        """overdue() counted per (age_bucket, unit, status): what its charts and headings show."""
+        def compute():
+            p: dict = {}
+            return self._q(f"SELECT age_bucket, unit, status, count(*) AS n FROM ({self._overdue_sql(scope, p)}) "
+                           "GROUP BY ALL ORDER BY ALL", p)
+        return self._cached("overdue_counts", (scope,), compute)
+
+    def overdue_first(self, scope: Scope, limit: int, age_bucket: str | None = None, unit: str | None = None) -> list[dict]:
+        """The first ``limit`` rows of overdue() (in its order), of one age bucket and/or unit."""
+        def compute():
+            p: dict = {"bucket": age_bucket, "unit_": unit}
+            return self._q(f"""
+                SELECT * FROM ({self._overdue_sql(scope, p)})
+                WHERE ($bucket IS NULL OR age_bucket = $bucket) AND ($unit_ IS NULL OR unit = $unit_)
+                ORDER BY {self._OVERDUE_ORDER} LIMIT {int(limit)}""", p)
+        return self._cached("overdue_first", (scope, limit, age_bucket, unit), compute)
+
+    def _overdue_sql(self, scope: Scope, p: dict) -> str:
+        items = self._items(scope, p, details=True)
+        soon = self.settings.deadline.due_soon_days
+        return f"""
+            SELECT i.suggestion_id, i.session, i.year, i.number, i.title, i.kind, i.category,
+                   a.unit, a.role, i.lead_units, i.co_units, i.assigned_date, i.deadline, i.status,
+                   i.days_overdue, i.days_to_deadline, i.is_key, i.key_leader,
+                   a.last_report_date, a.reported,
+                   CASE WHEN i.due_soon THEN '距期限0–{soon}天'
+                        WHEN i.days_overdue <= 30 THEN '{OVERDUE_BUCKETS[0]}'
+                        WHEN i.days_overdue <= 90 THEN '{OVERDUE_BUCKETS[1]}'
+                        ELSE '{OVERDUE_BUCKETS[2]}' END AS age_bucket
+            FROM {items} i JOIN {self._assignments(scope, p, lead=True)} a
+              ON a.suggestion_id = i.suggestion_id AND a.reply_date IS NULL
+            WHERE i.overdue OR i.due_soon"""
 
     def contacts(self, scope: Scope) -> dict[tuple[str, str], dict]:
         """Personal data (supervisors only): the contact person and phone of each unanswered lead
@@ -1166,7 +1190,7 @@ class Indicators:
                 WHERE {fcond.replace('sender_unit', 'unit')}
                 ORDER BY last_report_date NULLS FIRST, unit""", p)
             return {"refreshes": refreshes, "files": files, "rejected_rows": rejected, "units": units}
-        return self._cached("data_status", (restrict_unit,), compute, fact=True)
+        return self._cached("data_status", (restrict_unit,), compute)
 
     def last_refreshed(self):
         """When the shown version was published (finished_at of its last refresh), or None."""

@@ -25,32 +25,31 @@ def bucket_order(settings) -> list[str]:
     return [f"距期限0–{settings.deadline.due_soon_days}天", *OVERDUE_BUCKETS]
 
 
-def filtered(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
-    """The list under the URL's cross-filters (status = age bucket, unit)."""
-    st = ctx.state
-    return [r for r in rows if (not st.status or r.get("age_bucket") == st.status) and (not st.unit or r.get("unit") == st.unit)]
-
-
-def bucket_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
-    source = [r for r in rows if not ctx.state.unit or r.get("unit") == ctx.state.unit]
-    counts = Counter(r["age_bucket"] for r in source)
+def bucket_figure(ctx: C.ViewContext, counts: list[dict]) -> go.Figure:
+    """Items per age bucket (of the selected unit, if one is)."""
+    by_bucket = Counter()
+    for c in counts:
+        if not ctx.state.unit or c["unit"] == ctx.state.unit:
+            by_bucket[c["age_bucket"]] += c["n"]
     order = bucket_order(ctx.settings)
     fig = C.figure(height=300)
     colors = ["#c99a00", "#e06c5a", "#c0392b", "#7b1010"]
     fig.add_trace(go.Bar(
-        x=order, y=[counts.get(b, 0) for b in order], customdata=order,
-        text=[f"{counts.get(b, 0)} 件" + (" ✔已选" if b == ctx.state.status else "") for b in order], textposition="auto",
+        x=order, y=[by_bucket.get(b, 0) for b in order], customdata=order,
+        text=[f"{by_bucket.get(b, 0)} 件" + (" ✔已选" if b == ctx.state.status else "") for b in order], textposition="auto",
         marker_color=colors, marker_line_width=[4 if b == ctx.state.status else 0 for b in order], marker_line_color="#000",
         hoverinfo="none",
     ))
     fig.update_layout(clickmode="event")
-    return C.integer_axis(fig, [counts.get(b, 0) for b in order])
+    return C.integer_axis(fig, [by_bucket.get(b, 0) for b in order])
 
 
-def unit_figure(ctx: C.ViewContext, rows: list[dict]) -> go.Figure:
-    source = [r for r in rows if not ctx.state.status or r.get("age_bucket") == ctx.state.status]
-    overdue = Counter(r["unit"] for r in source if r.get("status") == "逾期")
-    soon = Counter(r["unit"] for r in source if r.get("status") == "临期")
+def unit_figure(ctx: C.ViewContext, counts: list[dict]) -> go.Figure:
+    """Overdue and due-soon items per unit (of the selected bucket, if one is): the top 20."""
+    overdue, soon = Counter(), Counter()
+    for c in counts:
+        if not ctx.state.status or c["age_bucket"] == ctx.state.status:
+            (overdue if c["status"] == "逾期" else soon)[c["unit"]] += c["n"]
     units = sorted(set(overdue) | set(soon), key=lambda u: (-overdue.get(u, 0), -soon.get(u, 0), u))[:UNIT_BARS]
     units.reverse()
     fig = C.figure(height=max(260, 26 * len(units) + 80), barmode="stack")
@@ -96,10 +95,13 @@ COLUMNS = [
 
 def layout(ctx: C.ViewContext, *_):
     scope = ctx.scope()
-    rows = as_rows(ctx.ind.overdue(scope))
-    shown = filtered(ctx, rows)
-    n_overdue = sum(1 for r in shown if r.get("status") == "逾期")
-    n_soon = sum(1 for r in shown if r.get("status") == "临期")
+    st = ctx.state
+    counts = ctx.ind.overdue_counts(scope)
+    # the list's headings count what the cross-filters (bucket, unit) leave; its rows are cut in SQL
+    shown = [c for c in counts if (not st.status or c["age_bucket"] == st.status) and (not st.unit or c["unit"] == st.unit)]
+    n_overdue = sum(c["n"] for c in shown if c["status"] == "逾期")
+    n_soon = sum(c["n"] for c in shown if c["status"] == "临期")
+    rows = as_rows(ctx.ind.overdue_first(scope, LIST_LIMIT, st.status, st.unit))
     active = []
     if ctx.state.status:
         active.append(dcc.Link(f"分段: {ctx.state.status} ✕", href=ctx.here(status=None), className="badge bg-secondary me-2", id="clear-status"))
@@ -109,16 +111,16 @@ def layout(ctx: C.ViewContext, *_):
         C.view_meta(ctx, "逾期预警: 临期与逾期件 (按主办单位逐件列出)"),
         html.Div([html.Span("筛选: ", className="small"), *active] if active else "点击图中的分段或单位可筛选清单; 再点一次取消。", className="small mb-2", id="overdue-filters"),
         dbc.Row([
-            dbc.Col(C.card("按期限分段", C.graph(bucket_figure(ctx, rows), {"type": "xfilter", "key": "status"})), lg=5),
-            dbc.Col(C.card("按单位 (前20个)", C.graph(unit_figure(ctx, rows), {"type": "xfilter", "key": "unit"})), lg=7),
+            dbc.Col(C.card("按期限分段", C.graph(bucket_figure(ctx, counts), {"type": "xfilter", "key": "status"})), lg=5),
+            dbc.Col(C.card("按单位 (前20个)", C.graph(unit_figure(ctx, counts), {"type": "xfilter", "key": "unit"})), lg=7),
         ], className="g-3"),
         C.card(
             f"清单: 逾期 {n_overdue} 件次, 临期 {n_soon} 件次",
             [
                 html.Div(D.button(DOWNLOADS[0], ctx, color="danger"), className="mb-2 no-print"),
-                C.grid("grid-overdue", list_rows(ctx, shown[:LIST_LIMIT]), COLUMNS, height=520),
-                html.Div(f"清单只列出逾期最久的 {LIST_LIMIT} 件次 (共 {len(shown)} 件次); 全部请下载催办清单。",
-                         className="small text-muted mt-1", id="overdue-list-limit") if len(shown) > LIST_LIMIT else None,
+                C.grid("grid-overdue", list_rows(ctx, rows), COLUMNS, height=520),
+                html.Div(f"清单只列出逾期最久的 {LIST_LIMIT} 件次 (共 {n_overdue + n_soon} 件次); 全部请下载催办清单。",
+                         className="small text-muted mt-1", id="overdue-list-limit") if n_overdue + n_soon > LIST_LIMIT else None,
             ],
             id="overdue-list",
         ),
