@@ -235,6 +235,16 @@ def test_rejected_rows(ind):
     assert ws.cell(row=6, column=5).data_type == "s" and ws.cell(row=6, column=5).quotePrefix
 
 
+def test_the_page_lists_a_limit_of_rejected_rows_the_export_all(ind):
+    """/data shows at most REJECTED_LIMIT rejected rows and counts all; the 拒收清单 has them all
+    (it used to stop at 5,000 like the page's list)."""
+    everything = ind.data_status()
+    assert everything["rejected_count"] == len(everything["rejected_rows"]) == 1
+    shown = ind.data_status(rejected_limit=0)
+    assert shown["rejected_rows"] == [] and shown["rejected_count"] == 1
+    assert len(_table(_load(rejected_rows(ind, as_of=T))["拒收清单"], 4)) == 2  # the file rejected whole + the row
+
+
 def test_ranking_export_matches_rank_units(ind):
     from exports.xlsx import ranking
     from warehouse.ranking import rank_units

@@ -30,7 +30,7 @@ Public API
     ind.key_leaders(scope) -> list[{key_leader, total, completed, overdue}]
     ind.suggestion_detail(suggestion_id | (session, number), as_of=None, restrict_unit=None,
                           include_contacts=False) -> dict | None
-    ind.data_status(restrict_unit=None) -> dict
+    ind.data_status(restrict_unit=None, rejected_limit=None) -> dict
     ind.available_filters(restrict_unit=None) -> dict
     ind.last_refreshed() -> datetime | None
     ind.warm(as_of=None)                       # build the state for T and its 同比 date ahead of requests
@@ -1164,7 +1164,9 @@ class Indicators:
         return self._cached("detail", (ref, as_of, restrict_unit, include_contacts), compute)
 
     # -- data status and filters ------------------------------------------------------------
-    def data_status(self, restrict_unit: str | None = None) -> dict:
+    def data_status(self, restrict_unit: str | None = None, rejected_limit: int | None = None) -> dict:
+        """Refreshes, files with their rows' outcomes, per-unit reports, and the rejected rows (newest
+        file first; at most ``rejected_limit`` of them, all when None; "rejected_count" counts all)."""
         def compute():
             p: dict = {}
             fcond = "true"
@@ -1181,16 +1183,19 @@ class Indicators:
                 FROM files f LEFT JOIN {facts}.file_outcomes o USING (file_id)
                 WHERE {fcond.replace('sender', 'f.sender')}
                 ORDER BY f.received_at DESC, f.file_id DESC""", p)
+            limit = "" if rejected_limit is None else f"LIMIT {int(rejected_limit)}"
             rejected = self._q(f"""
                 SELECT file_id, file_name, sheet, row_no, column_name, value, reason
                 FROM {facts}.rejected_rows WHERE {fcond}
-                ORDER BY received_at DESC, file_id, sheet, row_no LIMIT 5000""", p)
+                ORDER BY received_at DESC, file_id, sheet, row_no {limit}""", p)
+            rejected_count = self._q(f"SELECT count(*) AS n FROM {facts}.rejected_rows WHERE {fcond}", p)[0]["n"]
             units = self._q(f"""
                 SELECT unit, last_report_date, files, assignments FROM {facts}.unit_reports
                 WHERE {fcond.replace('sender_unit', 'unit')}
                 ORDER BY last_report_date NULLS FIRST, unit""", p)
-            return {"refreshes": refreshes, "files": files, "rejected_rows": rejected, "units": units}
-        return self._cached("data_status", (restrict_unit,), compute)
+            return {"refreshes": refreshes, "files": files, "rejected_rows": rejected, "rejected_count": rejected_count,
+                    "units": units}
+        return self._cached("data_status", (restrict_unit, rejected_limit), compute)
 
     def last_refreshed(self):
         """When the shown version was published (finished_at of its last refresh), or None."""

@@ -31,7 +31,7 @@ REJECTED_LIMIT = 1000
 
 
 def layout(ctx: C.ViewContext, *_):
-    st = ctx.ind.data_status(ctx.restrict_unit)
+    st = ctx.ind.data_status(ctx.restrict_unit, rejected_limit=REJECTED_LIMIT)
     refreshes = as_rows(st.get("refreshes"))
     files = as_rows(st.get("files"))
     rejected = as_rows(st.get("rejected_rows"))
@@ -51,7 +51,7 @@ def layout(ctx: C.ViewContext, *_):
         {"field": "reason", "headerName": "拒收原因", "minWidth": 220, "wrapText": True, "autoHeight": True},
     ]
     rej_rows = [{"file": r.get("file_name") or "", "sheet": r.get("sheet") or "", "row": r.get("row_no"), "column": r.get("column_name") or "",
-                 "value": r.get("value") or "", "reason": r.get("reason") or ""} for r in rejected[:REJECTED_LIMIT]]
+                 "value": r.get("value") or "", "reason": r.get("reason") or ""} for r in rejected]
     rej_cols = [
         {"field": "file", "headerName": "文件", "minWidth": 200}, {"field": "sheet", "headerName": "工作表", "maxWidth": 120},
         {"field": "row", "headerName": "行", "maxWidth": 80}, {"field": "column", "headerName": "列", "maxWidth": 120},
@@ -67,11 +67,11 @@ def layout(ctx: C.ViewContext, *_):
         C.card("最近的刷新", refreshes_table(refreshes) if refreshes else C.empty("尚无刷新记录")),
         C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
         C.card(f"收到的文件 ({len(files)})", C.grid("grid-data-files", file_rows, file_cols, height=360)),
-        C.card(f"拒收的行 ({len(rejected)}; 可在表头筛选)", [
+        C.card(f"拒收的行 ({st['rejected_count']}; 可在表头筛选)", [
             html.Div(D.button(DOWNLOADS[0], ctx), className="mb-2 no-print"),
             C.grid("grid-rejected", rej_rows, rej_cols, height=420),
             html.Div(f"此处只列出最近的 {REJECTED_LIMIT} 行; 全部请下载拒收清单。", className="small text-muted mt-1")
-            if len(rejected) > REJECTED_LIMIT else None,
+            if st["rejected_count"] > REJECTED_LIMIT else None,
         ], id="rejected-card"),
     ])
 
