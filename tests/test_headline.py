@@ -56,10 +56,17 @@ def test_per_year_lookups_equal_each_years_counts(ind):
     assert [r["year"] for r in ind._headline(Scope(as_of=sample.AS_OF), "items", by_year=True)] == [2023, 2024]
 
 
-def test_unit_scopes_count_their_lead_rows(ind):
-    scope = Scope(year=2024, unit="市交通局", as_of=sample.AS_OF)
-    assert ind._headline(scope, "items")[0] == counted(ind, scope, _COUNTS, lambda s, p: ind._assignments(s, p, lead=True))
-    assert ind._headline(scope, "items")[0]["total"] == 2  # it leads nos. 3 and 4
+def test_unit_scopes_count_their_rows_from_the_unit_cube(ind):
+    for unit in ("市交通局", "市教育局", "市住建局"):
+        for scope in (Scope(year=2024, unit=unit, as_of=sample.AS_OF), Scope(unit=unit, as_of=sample.AS_OF),
+                      Scope(year=2024, unit=unit, key_only=True, as_of=sample.AS_OF)):
+            leads = lambda s, p: ind._assignments(s, p, lead=True)  # noqa: E731
+            assert ind._headline(scope, "items")[0] == counted(ind, scope, _COUNTS, leads), scope
+            assert ind._headline(scope, "leads")[0] == counted(ind, scope, _PROMISES, leads), scope
+            m = ind.metrics(scope)
+            rows = counted(ind, scope, (("lead_assignments", "is_lead"), *_UNIT_COUNTS), ind._assignments)
+            assert {k: m[k] for k in rows} == rows, scope
+    assert ind._headline(Scope(year=2024, unit="市交通局", as_of=sample.AS_OF), "items")[0]["total"] == 2  # nos. 3 and 4
 
 
 def test_the_unit_table_from_its_cube_equals_counting_the_assignments(ind):

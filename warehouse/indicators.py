@@ -615,8 +615,9 @@ class Indicators:
         table, counts = {"items": ("headline", _COUNTS), "leads": ("headline_leads", _PROMISES)}[what]
         p: dict = {}
         by = "year, " if by_year else ""
-        if scope.effective_unit is not None:
-            rows = self._q(f"SELECT {by}{_count_sql(counts)} FROM {self._assignments(scope, p, lead=True)}"
+        if scope.effective_unit is not None:  # U's lead rows, from the unit cube
+            rows = self._q(f"SELECT {by}{_count_sql(counts, cube=True)} "
+                           f"FROM {self._assignments(scope, p, lead=True, table='unit_cube')}"
                            + (" GROUP BY year ORDER BY year" if by_year else ""), p)
         else:
             values = {"year": scope.year, "session": scope.session, "kind": scope.kind, "category": scope.category,
@@ -711,12 +712,8 @@ class Indicators:
         if scope.effective_unit is not None:
             pa: dict = {}
             u = self._q(f"""
-                SELECT count(*) FILTER (WHERE is_lead) AS lead_assignments,
-                       count(*) FILTER (WHERE NOT is_lead) AS co_assignments,
-                       count(*) FILTER (WHERE co_due) AS co_due,
-                       count(*) FILTER (WHERE co_due AND co_on_time) AS co_on_time,
-                       count(*) FILTER (WHERE NOT reported) AS unreported
-                FROM {self._assignments(scope, pa)}""", pa)[0]
+                SELECT {_count_sql((("lead_assignments", "is_lead"), *_UNIT_COUNTS), cube=True)}
+                FROM {self._assignments(scope, pa, table="unit_cube")}""", pa)[0]
             out.update({
                 "unit": scope.effective_unit,
                 "lead_assignments": u["lead_assignments"],
