@@ -9,14 +9,14 @@ No component here renders HTML or markdown from data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dash_ag_grid as dag
-import numpy as np
 import dash_bootstrap_components as dbc
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 from dash import dcc, html
