@@ -315,9 +315,20 @@ def bench_read(inbox: Path, settings, limit_per_format: int = 25) -> dict:
 class _RecordingCursor:
     """Passes everything to the DuckDB cursor and keeps the SQL it was asked to run."""
 
-    def __init__(self, cursor):
+    def __init__(self, cursor, statements: list | None = None):
         self._cursor = cursor
-        self.statements: list[tuple[str, Any]] = []
+        self.statements: list[tuple[str, Any]] = [] if statements is None else statements
+
+    def cursor(self) -> "_RecordingCursor":
+        """A cursor of its own (Indicators.prefetch runs a page's queries side by side): its SQL is
+        kept with this one's and replayed here, so the floor is all the DuckDB work of the request."""
+        return _RecordingCursor(self._cursor.cursor(), self.statements)
+
+    def __enter__(self) -> "_RecordingCursor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._cursor.close()
 
     def execute(self, sql, params=None):
         if not sql.lstrip().upper().startswith("ATTACH"):  # attaching a state file is not query work

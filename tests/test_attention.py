@@ -71,3 +71,18 @@ def test_overdue_counts_and_first_rows_match_the_full_list(ind, scope):
             expected = [r for r in rows if bucket in (None, r["age_bucket"]) and unit in (None, r["unit"])]
             for limit in (1, 100):
                 assert ind.overdue_first(scope, limit, bucket, unit) == expected[:limit], (bucket, unit, limit)
+
+
+def test_prefetch_fills_the_cache_with_what_the_calls_return(ind):
+    """Indicators.prefetch (总览, 会议大屏): the results computed side by side are the ones the page's
+    own calls then read from the cache; a call that fails is left for the page's own call."""
+    from warehouse import indicators
+
+    scope = Scope(year=2024, as_of=sample.AS_OF)
+    indicators.clear_cache()
+    direct = {"metrics": ind.metrics(scope), "attention": ind.attention(scope, 3), "key_leaders": ind.key_leaders(scope)}
+    indicators.clear_cache()
+    ind.prefetch(("metrics", (scope,)), ("attention", (scope, 3)), ("key_leaders", (scope,)), ("no_such_figure", ()))
+    for name, args in (("metrics", (scope,)), ("attention", (scope, 3)), ("key_leaders", (scope,))):
+        assert (ind.version, ind._settings_key, name, args) in indicators._RESULTS
+    assert {"metrics": ind.metrics(scope), "attention": ind.attention(scope, 3), "key_leaders": ind.key_leaders(scope)} == direct

@@ -34,6 +34,7 @@ Public API
     ind.available_filters(restrict_unit=None) -> dict
     ind.last_refreshed() -> datetime | None
     ind.warm(as_of=None)                       # build the state for T and its 同比 date ahead of requests
+    ind.prefetch(("metrics", (scope,)), …)     # a page's independent results side by side, into the cache
     ind.reference_dates() -> {year: date}      # 交办 reference date of each year (同比)
 Returned rows are plain dicts (dates as datetime.date); callers may mutate their copies.
 
@@ -83,10 +84,12 @@ process per (version, settings, method, scope).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -149,6 +152,9 @@ _CODE = statefiles.code_fingerprint(Path(__file__), Path(statefiles.__file__))
 
 
 _MISSING = object()
+# Independent results of one page computed side by side (Indicators.prefetch): DuckDB releases the
+# GIL while it runs a query, so a page's queries overlap on a second core when one is free.
+_PREFETCH = ThreadPoolExecutor(max_workers=4, thread_name_prefix="duban-prefetch")
 
 
 def _lru_get(cache: OrderedDict, key):
@@ -544,6 +550,19 @@ class Indicators:
         self.metrics(scope)
         for year in self.reference_dates():
             self.yoy(replace(scope, year=year))
+
+    def prefetch(self, *calls: tuple[str, tuple]) -> None:
+        """Compute independent results side by side — ``("metrics", (scope,))`` … — each on a cursor
+        of its own, into the results cache, where the page's own calls then find them. A failure is
+        left for that call to raise (and the router to show)."""
+        def run(method: str, args: tuple) -> None:
+            with self.conn.cursor() as cursor:
+                getattr(Indicators(cursor, self.settings, version=self.version), method)(*args)
+        for future in [_PREFETCH.submit(run, method, args) for method, args in calls]:
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 - recomputed (and raised) by the page's own call
+                logging.getLogger(__name__).debug("prefetch failed", exc_info=True)
 
     def _cached(self, name: str, args: tuple, compute, fact: bool = False):
         """compute() once per (version, settings, name, args); ``fact``: it does not depend on a

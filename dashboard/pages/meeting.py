@@ -9,9 +9,10 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, dcc, html
 
 from dashboard import components as C
-from dashboard.pages.overview import completion_curve_figure, curve_years, yoy_note
+from dashboard.pages.overview import completion_curve_figure, curve_years, prefetch, yoy_note
 from dashboard.pages.units import ranking
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate_short
+from warehouse.indicators import Scope
 
 LIST_LIMIT = 8
 
@@ -108,6 +109,8 @@ def key_panel(ctx: C.ViewContext, scope) -> html.Div:
 
 def layout(ctx: C.ViewContext, *_):
     scope = ctx.scope()
+    ranking_table = [("unit_table", (Scope(year=ctx.year, as_of=ctx.as_of),))] if ctx.year else []  # what ranking() reads
+    prefetch(ctx, scope, LIST_LIMIT, ("key_leaders", (scope,)), *ranking_table)
     m = ctx.ind.metrics(scope)
     yoy = ctx.ind.yoy(scope)
     prev = (yoy or {}).get("previous") or {}

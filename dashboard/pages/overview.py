@@ -41,6 +41,13 @@ def curve_years(ctx: C.ViewContext, yoy: dict | None) -> list[int]:
     return [year, year - 1] if year else []
 
 
+def prefetch(ctx: C.ViewContext, scope, attention_limit: int, *more: tuple) -> None:
+    """总览 and 会议大屏 show the same independent figures (同比, 需关注, the curves): computed side by
+    side first (Indicators.prefetch), then drawn from the cache. ``more``: a page's own."""
+    curves = [("completion_curve", (scope, curve_years(ctx, None)))] if ctx.year else []  # else yoy names the year
+    ctx.ind.prefetch(("yoy", (scope,)), ("attention", (scope, attention_limit)), *curves, *more)
+
+
 def yoy_note(yoy: dict | None) -> str:
     if not yoy or not yoy.get("previous_as_of"):
         return "同比: 无上年同期数据"
@@ -132,6 +139,7 @@ def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:
 
 def layout(ctx: C.ViewContext):
     scope = ctx.scope()
+    prefetch(ctx, scope, ATTENTION_LIMIT)
     m = ctx.ind.metrics(scope)
     yoy = ctx.ind.yoy(scope)
     prev = (yoy or {}).get("previous")
