@@ -283,3 +283,10 @@ def test_ranking_export_convenience_and_unit_account(ind):
     assert {r["承办单位"] for r in rows} == {EDU, TRANSPORT, FINANCE}
     rows = _table(_load(ranking_export(ind, Scope(year=2024, as_of=T, restrict_unit=EDU)))["排名"], 5)
     assert [r["承办单位"] for r in rows] == [EDU]
+
+
+def test_the_page_lists_a_limit_of_files_and_counts_all(ind):
+    everything = ind.data_status()
+    newest = ind.data_status(files_limit=1)
+    assert newest["files_count"] == everything["files_count"] == len(everything["files"]) > 1
+    assert newest["files"] == everything["files"][:1]

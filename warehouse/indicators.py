@@ -30,7 +30,7 @@ Public API
     ind.key_leaders(scope) -> list[{key_leader, total, completed, overdue}]
     ind.suggestion_detail(suggestion_id | (session, number), as_of=None, restrict_unit=None,
                           include_contacts=False) -> dict | None
-    ind.data_status(restrict_unit=None, rejected_limit=None) -> dict
+    ind.data_status(restrict_unit=None, rejected_limit=None, files_limit=None) -> dict
     ind.available_filters(restrict_unit=None) -> dict
     ind.last_refreshed() -> datetime | None
     ind.warm(as_of=None)                       # build the state for T and its 同比 date ahead of requests
@@ -192,6 +192,10 @@ def _copy(result):
 def _rows(rel: duckdb.DuckDBPyRelation | duckdb.DuckDBPyConnection) -> list[dict]:
     cols = [d[0] for d in rel.description]
     return [dict(zip(cols, r)) for r in rel.fetchall()]
+
+
+def _limit(n: int | None) -> str:
+    return "" if n is None else f"LIMIT {int(n)}"
 
 
 def _d(day: date) -> str:
@@ -1180,9 +1184,11 @@ class Indicators:
         return self._cached("detail", (ref, as_of, restrict_unit, include_contacts), compute)
 
     # -- data status and filters ------------------------------------------------------------
-    def data_status(self, restrict_unit: str | None = None, rejected_limit: int | None = None) -> dict:
-        """Refreshes, files with their rows' outcomes, per-unit reports, and the rejected rows (newest
-        file first; at most ``rejected_limit`` of them, all when None; "rejected_count" counts all)."""
+    def data_status(self, restrict_unit: str | None = None, rejected_limit: int | None = None,
+                    files_limit: int | None = None) -> dict:
+        """Refreshes, files with their rows' outcomes (newest first; at most ``files_limit``),
+        per-unit reports, and the rejected rows (newest file first; at most ``rejected_limit``);
+        None: all. "files_count" and "rejected_count" count all."""
         def compute():
             p: dict = {}
             fcond = "true"
@@ -1198,20 +1204,20 @@ class Indicators:
                        COALESCE(o.rows_rejected, 0) AS rows_rejected
                 FROM files f LEFT JOIN {facts}.file_outcomes o USING (file_id)
                 WHERE {fcond.replace('sender', 'f.sender')}
-                ORDER BY f.received_at DESC, f.file_id DESC""", p)
-            limit = "" if rejected_limit is None else f"LIMIT {int(rejected_limit)}"
+                ORDER BY f.received_at DESC, f.file_id DESC {_limit(files_limit)}""", p)
+            files_count = self._q(f"SELECT count(*) AS n FROM files WHERE {fcond}", p)[0]["n"]
             rejected = self._q(f"""
                 SELECT file_id, file_name, sheet, row_no, column_name, value, reason
                 FROM {facts}.rejected_rows WHERE {fcond}
-                ORDER BY received_at DESC, file_id, sheet, row_no {limit}""", p)
+                ORDER BY received_at DESC, file_id, sheet, row_no {_limit(rejected_limit)}""", p)
             rejected_count = self._q(f"SELECT count(*) AS n FROM {facts}.rejected_rows WHERE {fcond}", p)[0]["n"]
             units = self._q(f"""
                 SELECT unit, last_report_date, files, assignments FROM {facts}.unit_reports
                 WHERE {fcond.replace('sender_unit', 'unit')}
                 ORDER BY last_report_date NULLS FIRST, unit""", p)
-            return {"refreshes": refreshes, "files": files, "rejected_rows": rejected, "rejected_count": rejected_count,
-                    "units": units}
-        return self._cached("data_status", (restrict_unit, rejected_limit), compute)
+            return {"refreshes": refreshes, "files": files, "files_count": files_count, "rejected_rows": rejected,
+                    "rejected_count": rejected_count, "units": units}
+        return self._cached("data_status", (restrict_unit, rejected_limit, files_limit), compute)
 
     def last_refreshed(self):
         """When the shown version was published (finished_at of its last refresh), or None."""

@@ -28,10 +28,12 @@ def refreshes_table(rows: list[dict]) -> dbc.Table:
 
 # Rejected rows sent to the browser (the newest files first); the download has all of them.
 REJECTED_LIMIT = 1000
+# Received files listed (the newest first; a province receives ~130 a year): `duban etl status` lists all.
+FILES_LIMIT = 500
 
 
 def layout(ctx: C.ViewContext, *_):
-    st = ctx.ind.data_status(ctx.restrict_unit, rejected_limit=REJECTED_LIMIT)
+    st = ctx.ind.data_status(ctx.restrict_unit, rejected_limit=REJECTED_LIMIT, files_limit=FILES_LIMIT)
     refreshes = as_rows(st.get("refreshes"))
     files = as_rows(st.get("files"))
     rejected = as_rows(st.get("rejected_rows"))
@@ -66,7 +68,10 @@ def layout(ctx: C.ViewContext, *_):
         C.view_meta(ctx, "数据状态: 刷新记录、收到的文件、各单位报送情况、拒收的行及原因", scoped=False),
         C.card("最近的刷新", refreshes_table(refreshes) if refreshes else C.empty("尚无刷新记录")),
         C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
-        C.card(f"收到的文件 ({len(files)})", C.grid("grid-data-files", file_rows, file_cols, height=360)),
+        C.card(f"收到的文件 ({st['files_count']})", [
+            C.grid("grid-data-files", file_rows, file_cols, height=360),
+            html.Div(f"此处只列出最近收到的 {FILES_LIMIT} 个文件; 全部文件及其载入情况请运行 duban etl status。",
+                     className="small text-muted mt-1") if st["files_count"] > FILES_LIMIT else None]),
         C.card(f"拒收的行 ({st['rejected_count']}; 可在表头筛选)", [
             html.Div(D.button(DOWNLOADS[0], ctx), className="mb-2 no-print"),
             C.grid("grid-rejected", rej_rows, rej_cols, height=420),
