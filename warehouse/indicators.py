@@ -17,7 +17,7 @@ Public API
                           total, share}]}
     ind.suggestion_list(scope, status=None) -> list[dict]   # status: 已办结 / 在办 / 逾期 / 临期 / 未办结
     ind.suggestion_list_first(scope, limit) -> {"count": n, "rows": [...]}   # chase order, cut in SQL
-    ind.replies(scope) -> {number, deadline, last_reply_date}: arrays         # answered items (unit: U's leads)
+    ind.replies(scope) -> {number, deadline, last_reply_date, on_time}: arrays        # answered items (unit: U's leads)
     ind.overdue(scope) -> list[dict]           # one row per (suggestion, lead unit that has not replied)
     ind.overdue_counts(scope) -> list[{age_bucket, unit, status, n}]      # overdue() counted
     ind.overdue_first(scope, limit, age_bucket=None, unit=None) -> list[dict]  # its first rows, cut in SQL
@@ -893,11 +893,11 @@ class Indicators:
 
     def replies(self, scope: Scope) -> dict:
         """The items answered by T (unit scope: U's lead assignments) as columns for a figure:
-        {"number", "deadline", "last_reply_date"} → numpy arrays (dates as datetime64[D])."""
+        {"number", "deadline", "last_reply_date", "on_time"} → numpy arrays (dates as datetime64[D])."""
         def compute():
             p: dict = {}
             cols = self.conn.execute(f"""
-                SELECT number, deadline, last_reply AS last_reply_date FROM {self._items(scope, p)}
+                SELECT number, deadline, last_reply AS last_reply_date, on_time FROM {self._items(scope, p)}
                 WHERE last_reply IS NOT NULL AND deadline IS NOT NULL ORDER BY deadline, number""", p).fetchnumpy()
             return {k: v.astype("datetime64[D]") if v.dtype.kind == "M" else v for k, v in cols.items()}
         return self._cached("replies", (scope,), compute)

@@ -70,7 +70,8 @@ def layout(ctx: C.ViewContext, *_):
     # key_items come ordered by leader (no leader last), then year and number
     return html.Div([
         C.view_meta(ctx, "重点督办件: 按督办领导与联系委室, 逐件进度 (交办 → 面商 → 答复 → 测评)"), cards,
-        dbc.Row([dbc.Col(leader_summary(rows), lg=6), dbc.Col(committee_summary(rows), lg=6)], className="g-3"),
+        dbc.Row([dbc.Col(leader_summary(ctx.ind.key_leaders(ctx.scope())), lg=6), dbc.Col(committee_summary(rows), lg=6)],
+                className="g-3"),
         C.card(f"重点督办件 ({len(rows)} 件, 可按督办领导、联系委室、状态排序筛选)", [
             C.grid("grid-key-items", grid_rows(ctx, grid_order(rows)[:GRID_LIMIT]), COLUMNS, height=560),
             html.Div(f"表中只列出 {GRID_LIMIT} 件 (逾期、临期、在办优先); 请选择年度、会次或类别缩小范围。",
@@ -78,29 +79,21 @@ def layout(ctx: C.ViewContext, *_):
     ], id="key-items")
 
 
-def _groups(rows: list[dict], field: str, missing: str) -> dict[str, list[dict]]:
-    groups: dict[str, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(r.get(field) or missing, []).append(r)
-    return groups
-
-
-def leader_summary(rows: list[dict]) -> dbc.Card:
-    """Per 督办领导: how many items, done, late (in the order of key_items: by leader)."""
-    items = []
-    for leader, group in _groups(rows, "key_leader", NO_LEADER).items():
-        done = sum(1 for r in group if r.get("status") == "已办结")
-        late = sum(1 for r in group if r.get("status") == "逾期")
-        items.append(html.Li([f"督办领导: {leader} — {len(group)} 件, 已办结 {done} 件",
-                              *([", ", C.mark(f"⚠ 逾期 {late} 件", "red")] if late else [])]))
+def leader_summary(leaders: list[dict]) -> dbc.Card:
+    """Per 督办领导 (Indicators.key_leaders, as on 会议大屏): how many items, done, late."""
+    items = [html.Li([f"督办领导: {r['key_leader'] or NO_LEADER} — {r['total']} 件, 已办结 {r['completed']} 件",
+                      *([", ", C.mark(f"⚠ 逾期 {r['overdue']} 件", "red")] if r["overdue"] else [])]) for r in leaders]
     return C.card("按督办领导", html.Ul(items, className="attention-list mb-0", id="key-leaders"))
 
 
 def committee_summary(rows: list[dict]) -> dbc.Card:
     """Per 联系委室: how many items it follows, done, late, and their leaders."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r.get("key_committee") or NO_COMMITTEE, []).append(r)
     body = [html.Tr([html.Td(name), html.Td(len(g)), html.Td(sum(1 for r in g if r.get("status") == "已办结")),
                      html.Td([C.mark(f"⚠ {late}", "red")] if (late := sum(1 for r in g if r.get("status") == "逾期")) else "0"),
                      html.Td(", ".join(sorted({r.get("key_leader") or "—" for r in g})))])
-            for name, g in sorted(_groups(rows, "key_committee", NO_COMMITTEE).items())]
+            for name, g in sorted(groups.items())]
     head = html.Thead(html.Tr([html.Th(h) for h in ("联系委室", "件数", "已办结", "逾期", "督办领导")]))
     return C.card("按联系委室", dbc.Table([head, html.Tbody(body)], size="sm", bordered=True, id="key-committees"))

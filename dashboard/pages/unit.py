@@ -53,8 +53,7 @@ ASSIGNMENT_COLUMNS = [
 def replies_figure(replied: dict) -> go.Figure:
     """Each answered lead item as a point: x = deadline, y = reply date; above the diagonal is late."""
     fig = C.figure(height=340, xaxis_title="办理期限", yaxis_title="答复日期")
-    deadline, reply, number = replied["deadline"], replied["last_reply_date"], replied["number"]
-    on_time = reply <= deadline
+    deadline, reply, number, on_time = (replied[k] for k in ("deadline", "last_reply_date", "number", "on_time"))
     for label, mask, symbol, color in (("按期答复", on_time, "circle", "#1e7b34"), ("超期答复", ~on_time, "x", "#b42318")):
         fig.add_trace(go.Scatter(x=deadline[mask], y=reply[mask], mode="markers",
                                  name=f"{label} ({int(mask.sum())} 件)", marker=dict(symbol=symbol, size=10, color=color),
