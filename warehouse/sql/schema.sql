@@ -100,7 +100,9 @@ CREATE TABLE assignments (
 );
 
 -- Every accepted unit-export row, current and superseded: the status history that lets the
--- indicator layer answer any earlier as-of date.
+-- indicator layer answer any earlier as-of date. The fact columns hold the EFFECTIVE values after
+-- this report (silence erases nothing: a blank cell keeps what the unit's earlier reports gave,
+-- 20_handling.sql); ``reported`` keeps the row as the file gave it.
 CREATE TABLE handling_reports (
     report_id         INTEGER PRIMARY KEY,
     suggestion_id     VARCHAR NOT NULL,
@@ -124,7 +126,27 @@ CREATE TABLE handling_reports (
     extension_date    DATE,
     contact_name      VARCHAR,              -- personal data: supervisors only
     contact_phone     VARCHAR,
-    is_current        BOOLEAN NOT NULL      -- the newest row for (suggestion, unit)
+    is_current        BOOLEAN NOT NULL,     -- the newest row for (suggestion, unit)
+    reported          STRUCT(status_text VARCHAR, reply_date DATE, result_class VARCHAR, face_to_face BOOLEAN,
+                             evaluation VARCHAR, evaluation_work VARCHAR, evaluation_date DATE,
+                             promise_text VARCHAR, promise_date DATE, promise_kept BOOLEAN,
+                             promise_kept_date DATE, extension_date DATE, contact_name VARCHAR,
+                             contact_phone VARCHAR)  -- the values as written in the file (blank: NULL)
+);
+
+-- Where a unit's newer report gives another value than it gave before (another reply date, a
+-- changed class or evaluation, a status moved back): loaded, and listed here for the operator.
+CREATE TABLE handling_changes (
+    suggestion_id VARCHAR NOT NULL,
+    unit          VARCHAR NOT NULL,
+    field         VARCHAR NOT NULL,     -- the column as a clerk names it: 答复日期, 办理结果 …
+    old_value     VARCHAR NOT NULL,
+    new_value     VARCHAR NOT NULL,
+    report_id     INTEGER NOT NULL,     -- the report that changed it
+    report_date   DATE NOT NULL,
+    file_id       INTEGER NOT NULL,
+    sheet         VARCHAR,
+    row_no        INTEGER
 );
 
 -- The congress's own evaluation (满意度测评); outranks what a unit reports.
