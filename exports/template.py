@@ -1,9 +1,10 @@
 """The pre-filled 办理情况 template a unit fills in and sends back (issue 7, item 3).
 
 One sheet 办理情况 with the unit's assignments of the year already filled in (编号, 届次, 标题,
-承办方式, 办理期限 — the deadline as the indicator layer computes it), the handling columns to
-fill in with dropdowns and date validation, and 填报单位 / 填报日期 cells above the header; a
-second sheet 填表说明 explains every column. The header spellings are the ones the ETL
+承办方式, 办理期限 — the deadline as the indicator layer computes it), the handling columns
+pre-filled with what the unit last reported (Indicators.reported_values, so a template sent back
+unchanged changes nothing) with dropdowns and date validation, and 填报单位 / 填报日期 cells
+above the header; a second sheet 填表说明 explains every column. The header spellings are the ones the ETL
 recognises (data-contract.md), so a filled template loads with zero rejections.
 """
 
@@ -38,34 +39,37 @@ PREFILLED = [
     ("承办方式", "role", TEXT, 10),
     ("办理期限", "deadline", DATE, 12),
 ]
-INPUTS = [  # (header, kind, width, dropdown name)
-    ("办理状态", TEXT, 14, "status"),
-    ("答复日期", DATE, 12, None),
-    ("办理结果", TEXT, 10, "result"),
-    ("是否面商", TEXT, 10, "face"),
-    ("代表意见", TEXT, 12, "evaluation"),
-    ("承诺事项", TEXT, 24, None),
-    ("承诺完成时限", DATE, 14, None),
-    ("是否兑现", TEXT, 10, "kept"),
-    ("延期至", DATE, 12, None),
-    ("联系人", TEXT, 10, None),
-    ("联系电话", TEXT, 14, None),
+INPUTS = [  # (header, kind, width, dropdown name, the reported value it is pre-filled with)
+    ("办理状态", TEXT, 14, "status", "status_text"),
+    ("答复日期", DATE, 12, None, "reply_date"),
+    ("办理结果", TEXT, 10, "result", "result_class"),
+    ("是否面商", TEXT, 10, "face", "face_to_face"),
+    ("代表意见", TEXT, 12, "evaluation", "evaluation"),
+    ("承诺事项", TEXT, 24, None, "promise_text"),
+    ("承诺完成时限", DATE, 14, None, "promise_date"),
+    ("是否兑现", TEXT, 10, "kept", "promise_kept"),
+    ("延期至", DATE, 12, None, "extension_date"),
+    ("联系人", TEXT, 10, None, "contact_name"),
+    ("联系电话", TEXT, 14, None, "contact_phone"),
 ]
 
 INSTRUCTIONS = [
     ("填报说明", ""),
     ("1", "本表已预先填好本单位本年度承办的全部代表建议 (建议编号、届次、建议标题、承办方式、办理期限), 请勿修改、删除或增加行。"),
-    ("2", "请在表头上方填写“填报日期”(即本次数据的截至日期, 格式 2024-06-30); 每次报送都填当天日期, 系统按填报日期区分新旧数据。"),
-    ("3", "黄色单元格由本单位填写; 有下拉箭头的列请从下拉列表中选择, 日期列请按 年-月-日 (如 2024-06-30) 填写。"),
-    ("4", "办理状态: 未办理 / 办理中 / 已答复 / 已办结 / 协办意见已报送 (仅供参考, 统计以日期为准)。"),
-    ("5", "答复日期: 主办、分办单位填书面答复代表的日期; 协办单位填向主办单位报送协办意见的日期。尚未答复的请留空。"),
-    ("6", "办理结果: A类 已解决或基本解决; B类 正在解决或列入计划逐步解决; C类 因条件限制需以后解决; D类 留作参考。"),
-    ("7", "是否面商: 答复前是否与领衔代表当面沟通 (是/否)。"),
-    ("8", "代表意见: 代表对答复的评价 (满意 / 基本满意 / 不满意 / 未表态); 代表重新评价后请填最新意见。"),
-    ("9", "B类答复请填写承诺事项和承诺完成时限; 承诺落实后在“是否兑现”选择“是”。"),
-    ("10", "经批准延期的, 在“延期至”填写批准的新期限。"),
-    ("11", "联系人、联系电话仅供督办人员联系, 不在会议材料中公开。"),
-    ("12", "填好后请保存为 .xlsx, 文件名建议为 单位名称_填报日期.xlsx (如 市教育局_2024-06-30.xlsx), 按要求报送。"),
+    ("2", "黄色单元格已预先填好本单位此前报送的办理情况: 没有变化的不用改动, 原样报回不会改变任何数据; 有新进展或需要更正的, 直接改成新的内容。"
+         "留空的单元格表示“没有变化”, 不会清除此前报送的内容; 更改了此前报送的日期或分类, 系统会列出这一变化, 请确认无误。"),
+    ("3", "请在表头上方填写“填报日期”(即本次数据的截至日期, 格式 2024-06-30); 每次报送都填当天日期, 系统按填报日期区分新旧数据。"),
+    ("4", "黄色单元格由本单位填写; 有下拉箭头的列请从下拉列表中选择, 日期列请按 年-月-日 (如 2024-06-30) 填写。"),
+    ("5", "办理状态: 未办理 / 办理中 / 已答复 / 已办结 / 协办意见已报送 (仅供参考, 统计以日期为准)。"),
+    ("6", "答复日期: 主办、分办单位填书面答复代表的日期; 协办单位填向主办单位报送协办意见的日期。尚未答复的请留空。"
+          "日期不能晚于填报当天。"),
+    ("7", "办理结果: A类 已解决或基本解决; B类 正在解决或列入计划逐步解决; C类 因条件限制需以后解决; D类 留作参考。"),
+    ("8", "是否面商: 答复前是否与领衔代表当面沟通 (是/否)。"),
+    ("9", "代表意见: 代表对答复的评价 (满意 / 基本满意 / 不满意 / 未表态); 代表重新评价后请填最新意见。"),
+    ("10", "B类答复请填写承诺事项和承诺完成时限; 承诺落实后在“是否兑现”选择“是”。"),
+    ("11", "经批准延期的, 在“延期至”填写批准的新期限。"),
+    ("12", "联系人、联系电话仅供督办人员联系, 不在会议材料中公开。"),
+    ("13", "填好后请保存为 .xlsx, 文件名建议为 单位名称_填报日期.xlsx (如 市教育局_2024-06-30.xlsx), 按要求报送。"),
 ]
 
 
@@ -84,7 +88,8 @@ def template_rows(conn_or_indicators: Any, unit: str, year: int, as_of: date | N
 
     ind = _indicators(conn_or_indicators)
     scope = Scope(year=year, unit=unit, restrict_unit=unit, **({"as_of": as_of} if as_of else {}))
-    rows = as_rows(ind.unit_assignments(scope))
+    reported = ind.reported_values(unit, year)
+    rows = [{**r, "reported": reported.get(r["suggestion_id"], {})} for r in as_rows(ind.unit_assignments(scope))]
     return sorted(rows, key=lambda r: (str(r.get("session") or ""), r.get("number") or 0))
 
 
@@ -130,9 +135,9 @@ def _fill_sheet(book: OfficeWorkbook, unit: str, year: int, rows: list[dict], re
         r = first + i
         for c, (_, key, kind, _w) in enumerate(PREFILLED):
             book.write_cell(ws, r, c, row.get(key), kind, wrap=(key == "title"))
-        for c, (_, kind, _w, _d) in enumerate(INPUTS, start=len(PREFILLED)):
-            book.write_cell(ws, r, c, None, kind, input_cell=True)
-    widths = [w for *_, w in PREFILLED] + [w for _, _, w, _ in INPUTS]
+        for c, (_, kind, _w, _d, key) in enumerate(INPUTS, start=len(PREFILLED)):
+            book.write_cell(ws, r, c, _as_written(key, row["reported"].get(key), results), kind, input_cell=True)
+    widths = [w for *_, w in PREFILLED] + [w for _, _, w, _, _ in INPUTS]
     for c, w in enumerate(widths):
         ws.set_column(c, c, max(w, display_width(headers[c]) + 2))
 
@@ -140,7 +145,7 @@ def _fill_sheet(book: OfficeWorkbook, unit: str, year: int, rows: list[dict], re
              "evaluation": EVALUATION_CHOICES, "kept": KEPT_CHOICES}
     if n:
         last_row = first + n - 1
-        for c, (header, kind, _w, dropdown) in enumerate(INPUTS, start=len(PREFILLED)):
+        for c, (header, kind, _w, dropdown, _k) in enumerate(INPUTS, start=len(PREFILLED)):
             if dropdown:
                 ws.data_validation(first, c, last_row, c, {
                     "validate": "list", "source": lists[dropdown],
@@ -158,6 +163,16 @@ def _fill_sheet(book: OfficeWorkbook, unit: str, year: int, rows: list[dict], re
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(header_row)
     ws.activate()
+
+
+def _as_written(key: str, value: Any, results: list[str]) -> Any:
+    """A reported value as the template's dropdowns spell it (A → A类 / 甲类, True → 是)."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    classes = ("A", "B", "C", "D")
+    if key == "result_class" and value in classes and classes.index(value) < len(results):
+        return results[classes.index(value)]
+    return value
 
 
 def _date_validation(header: str) -> dict:

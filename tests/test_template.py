@@ -166,3 +166,75 @@ def test_filled_template_loads_without_rejections(env, tmp_path):
     assert m["completion_rate"] == 1.0
     # 协办 no. 4: window ends 2024-04-01, opinion sent 03-20 → on time 1/1
     assert m["co_on_time_rate"] == 1.0 and m["unreported"] == 0
+
+
+def _refresh_with(env, template, name, report_date, filled: dict[int, list]):
+    """The unit sends ``template`` back as ``name``: rows in ``filled`` get those values (None:
+    the cell as the template had it), every other row is left as it came."""
+    settings, inbox, warehouse, home = env
+    book = openpyxl.load_workbook(template)
+    ws = book[SHEET]
+    ws[REPORT_DATE_CELL] = report_date
+    header, _ = _rows(ws)
+    start = header.index("办理状态") + 1
+    for row in ws.iter_rows(min_row=HEADER_ROW + 1):
+        for offset, value in enumerate(filled.get(row[0].value, [])):
+            if value is not None:
+                ws.cell(row=row[0].row, column=start + offset, value=value)
+    book.save(inbox / name)
+    run_refresh(warehouse, settings, inbox=inbox, home=home)
+
+
+def _unit_figures(env):
+    settings, _, warehouse, _ = env
+    conn, ind = _indicators(warehouse, settings)
+    try:
+        m = ind.metrics(Scope(year=2024, unit=EDU, as_of=date(2024, 7, 31)))
+        changes = conn.execute("SELECT count(*) FROM handling_changes").fetchall()[0][0]
+    finally:
+        conn.close()
+    keys = ("completed", "overdue", "evaluated", "face_count", "class_counts", "co_on_time_rate", "unreported",
+            "promise_due", "satisfied_rate")
+    return {k: m.get(k) for k in keys}, changes
+
+
+def _template(env, out):
+    settings, _, warehouse, _ = env
+    conn, ind = _indicators(warehouse, settings)
+    try:
+        return write_template(ind, EDU, 2024, out)
+    finally:
+        conn.close()
+
+
+def test_a_template_sent_back_unchanged_changes_nothing(env, tmp_path):
+    _refresh_with(env, _template(env, tmp_path / "模板.xlsx"), "第一次.xlsx", date(2024, 6, 30), FILLED)
+    before, _ = _unit_figures(env)
+
+    again = _template(env, tmp_path / "模板2.xlsx")
+    _, rows = _rows(openpyxl.load_workbook(again)[SHEET])
+    by_number = {r["建议编号"]: r for r in rows}
+    # the template carries what the unit reported, spelt as its dropdowns spell it
+    assert [by_number[3][h] for h in ("办理状态", "答复日期", "办理结果", "是否面商", "代表意见", "承诺事项", "是否兑现")] == [
+        "已答复", datetime(2024, 6, 10), "B类", "否", "基本满意", "年底前完成校门口改造", "否"]
+    _refresh_with(env, again, "第二次.xlsx", date(2024, 7, 15), {})
+
+    after, changes = _unit_figures(env)
+    assert after == before and changes == 0
+    assert before["completed"] == 2 and before["class_counts"]["B"] == 1
+
+
+def test_the_round_trip_of_issue_13_loses_nothing(env, tmp_path):
+    """A unit's second report gives one new reply and leaves the other rows blank (as the old,
+    unfilled template came): what it reported the first time stands, the counts are exact."""
+    blank_template = _template(env, tmp_path / "空模板.xlsx")
+    _refresh_with(env, blank_template, "第一次.xlsx", date(2024, 6, 30), {1: FILLED[1], 4: FILLED[4]})
+    first, _ = _unit_figures(env)
+    assert first["completed"] == 1 and first["co_on_time_rate"] == 1.0
+
+    _refresh_with(env, blank_template, "第二次.xlsx", date(2024, 7, 15), {3: FILLED[3]})
+    after, changes = _unit_figures(env)
+    # by hand: 1 (05-10, A, 面商, 满意) still stands, 3 replied 06-10 (B, 基本满意); co-handled 4 still on time
+    assert after["completed"] == 2 and after["class_counts"] == {"A": 1, "B": 1, "C": 0, "D": 0}
+    assert after["face_count"] == 1 and after["evaluated"] == 2 and after["co_on_time_rate"] == 1.0
+    assert after["unreported"] == 0 and changes == 0

@@ -1123,6 +1123,20 @@ class Indicators:
                 FROM {self._assignments(scope, p, details=True)} ORDER BY session, number, unit""", p)
         return self._cached("unit_assignments", (scope,), compute)
 
+    def reported_values(self, unit: str, year: int) -> dict[str, dict]:
+        """What ``unit`` last reported for each of its assignments of ``year``, by suggestion_id: the
+        facts in force after its newest report (a blank cell kept the earlier value), as the unit
+        gave them, not judged as of any date. The template carries them back to the unit."""
+        def compute():
+            rows = self._q("""
+                SELECT h.suggestion_id, h.status_text, h.reply_date, h.result_class, h.face_to_face, h.evaluation,
+                       h.promise_text, h.promise_date, h.promise_kept, h.extension_date, h.contact_name,
+                       h.contact_phone
+                FROM handling_reports h JOIN suggestions s USING (suggestion_id)
+                WHERE h.is_current AND h.unit = $unit AND s.year = $year""", {"unit": unit, "year": int(year)})
+            return {r.pop("suggestion_id"): r for r in rows}
+        return self._cached("reported_values", (unit, int(year)), compute)
+
     # -- one suggestion ---------------------------------------------------------------------
     def suggestion_detail(self, ref: str | tuple[str, int], as_of: date | None = None,
                           restrict_unit: str | None = None, include_contacts: bool = False) -> dict | None:
