@@ -32,6 +32,7 @@ import warehouse
 from duban import appstate
 from duban.settings import Settings
 from warehouse.connection import WarehouseMissing
+from warehouse.ranking import hand_scores_identity
 from warehouse.statefiles import code_fingerprint, file_identity
 
 PAGE_OUTPUT = "page.children"
@@ -51,7 +52,7 @@ class StoredAnswers:
 
     def path(self, version: str, viewer: Any, request: tuple) -> Path:
         key = repr((file_identity(version), self._code_and_settings, viewer, date.today().isoformat(),
-                    appstate.chase_revision(self.home), request))
+                    appstate.chase_revision(self.home), operator_inputs(version), request))
         return folder(version, self.kind) / hashlib.sha256(key.encode()).hexdigest()
 
     @staticmethod
@@ -72,6 +73,14 @@ class StoredAnswers:
                 os.replace(tmp, path)
         except OSError:  # a full or read-only disk costs speed, never the answer
             pass
+
+
+def operator_inputs(version: str) -> tuple[str, str]:
+    """What an answer depends on besides the version and the 催办 records: the assessors' hand-score
+    file (the ranking) and the refresh log beside the version's folder (a held refresh is shown on
+    /data without a new version)."""
+    refresh_log = Path(version).parent.with_suffix(".archive") / "refresh_log.jsonl"
+    return hand_scores_identity(), file_identity(str(refresh_log))
 
 
 def folder(version: str, kind: str = "pages") -> Path:

@@ -103,3 +103,22 @@ def test_anonymous_requests_never_reach_the_store(site):
     page(app, logged_in(app, "duban"), "/")
     body = callback_body(app, "page.children", {"url.pathname": "/", "url.search": Q})
     assert app.server.test_client().post("/_dash-update-component", json=body).status_code == 401
+
+
+def test_a_changed_hand_score_file_gives_the_new_ranking_on_units(site, monkeypatch):
+    """The assessors' file is an input of /units besides the version: it is named in the key."""
+    app, home, renders = site
+    monkeypatch.setenv("DUBAN_HOME", str(home))
+    scores = home / "考核人工评分.csv"
+
+    def ranking_with(leader: str) -> str:
+        others = [u for u in ("市教育局", "市交通局") if u != leader]
+        scores.write_text("单位,领导重视程度,工作制度健全\n" + f"{leader},100,100\n"
+                          + "".join(f"{u},0,0\n" for u in others), encoding="utf-8")
+        text = page(app, client, "/units")
+        return "市教育局" if text.index("市教育局") < text.index("市交通局") else "市交通局"
+
+    client = logged_in(app, "duban")
+    assert ranking_with("市教育局") == "市教育局"
+    assert ranking_with("市交通局") == "市交通局"  # computed anew, not the stored page
+    assert len(renders) == 2
