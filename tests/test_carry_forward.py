@@ -87,3 +87,17 @@ def test_an_older_report_arriving_later_fills_the_newer_ones_gaps_as_a_full_buil
     incremental = all_tables(warehouse)
     run_refresh(warehouse, settings, rebuild=True)
     assert all_tables(warehouse) == incremental
+
+
+def test_dates_after_today_are_rejected_with_the_reason(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2099-01-01", "A", "是", "满意"],
+                                                  [3, "分办", "2024-05-10", "A", "是", "满意"]])
+    write_csv(inbox / "市交通运输局_2099-01-01.csv", [EXPORT_HEADER, [2, "主办", "2024-05-10", "A", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    run_refresh(warehouse, settings, inbox=inbox)
+    rejected = query(warehouse, "SELECT reason FROM row_outcomes WHERE outcome = 'rejected' ORDER BY reason")
+    assert rejected == [("第2行 文件的填报日期 \"2099-01-01\" 晚于今天, 本文件不载入 (请改正填报日期后重新报送)",),
+                        ("第2行 答复日期 \"2099-01-01\" 晚于今天",)]
+    assert query(warehouse, "SELECT suggestion_id FROM handling_reports") == [("十八届一次-3",)]

@@ -11,12 +11,31 @@
 -- history of each (suggestion, unit) pair they touch is redone with the rows kept earlier for
 -- that pair, so extending a version gives the tables a full build gives.
 
+-- Dates after today cannot be true: a row replying in the future, or every row of an export whose
+-- 填报日期 is in the future (it would outrank every later report), is rejected with the reason.
+CREATE TEMP TABLE ux_future AS
+SELECT file_id, sheet, row_no,
+       CASE WHEN report_date > current_date THEN '填报日期' ELSE '答复日期' END AS column_name,
+       strftime(CASE WHEN report_date > current_date THEN report_date ELSE reply_date END, '%Y-%m-%d') AS value
+FROM ux_resolved
+WHERE report_date > current_date OR reply_date > current_date;
+
+INSERT INTO row_outcomes
+SELECT file_id, sheet, row_no, 'rejected', column_name, value,
+       CASE column_name
+           WHEN '填报日期' THEN '第' || row_no || '行 文件的填报日期 "' || value || '" 晚于今天, 本文件不载入 (请改正填报日期后重新报送)'
+           ELSE '第' || row_no || '行 答复日期 "' || value || '" 晚于今天'
+       END
+FROM ux_future;
+
 CREATE TEMP TABLE ux_content AS
 SELECT r.*,
        hash(struct_pack(r.reply_date, r.result_class, r.face_to_face, r.evaluation, r.evaluation_work,
                         r.evaluation_date, r.promise_text, r.promise_date, r.promise_kept,
                         r.promise_kept_date, r.extension_date, r.status_text, r.role)) AS content_hash
-FROM ux_resolved r;
+FROM ux_resolved r
+WHERE NOT EXISTS (SELECT 1 FROM ux_future f
+                  WHERE f.file_id = r.file_id AND f.row_no = r.row_no AND f.sheet IS NOT DISTINCT FROM r.sheet);
 
 CREATE TEMP TABLE ux_in_file AS
 SELECT *,
