@@ -334,7 +334,7 @@ def dates_in_text(text: str) -> list[tuple[date, int, int]]:
 
 
 # ── units and people ─────────────────────────────────────────────────────────────────────────
-_UNIT_SEPARATORS = r"[、，,;；/\n\r]+"
+_UNIT_SEPARATOR_CHARS = "、，,;；/\n\r"
 _TRAILING_BRACKET = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]$")
 
 
@@ -344,10 +344,22 @@ def clean_unit(name: Any) -> str | None:
 
 
 def split_units(text: Any) -> list[str]:
-    """'市教育局、市财政局\n市民政局' → three names (separators 、，,;；/ and line breaks)."""
+    """'市教育局、市财政局\n市民政局' → three names (separators 、，,;；/ and line breaks; not inside
+    brackets: 市委统战部（侨办、台办） is one unit)."""
     if text is None:
         return []
-    parts = re.split(_UNIT_SEPARATORS, unicodedata.normalize("NFKC", str(text)))
+    parts, current, depth = [], [], 0
+    for char in unicodedata.normalize("NFKC", str(text)):
+        if char in "([【":
+            depth += 1
+        elif char in ")]】" and depth:
+            depth -= 1
+        if depth == 0 and char in _UNIT_SEPARATOR_CHARS:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
     return [name for name in (clean_unit(p) for p in parts) if name]
 
 
@@ -360,15 +372,17 @@ def unit_key(name: str, city_names: Sequence[str]) -> str:
         if stripped == key or not stripped:
             break
         key = stripped
-    # One prefix is dropped: the city's name or a bare 市 (示范市市政局 and 市市政局 both → 市政局),
-    # but not the 市 of 市场 (市场监督管理局 keeps it).
+    # One prefix is dropped: a place's name or a bare 市 (示范市市政局 and 市市政局 both → 市政局),
+    # but not the 市 of 市场 (市场监督管理局 keeps it). Where the places include a district or
+    # county, its units write 区教育局 / 县教育局 as the city's write 市教育局.
     prefix_dropped = False
     for city in sorted((clean_token(c) or "" for c in city_names), key=len, reverse=True):
         if city and key.startswith(city) and len(key) > len(city):
             key = key[len(city) :]
-            prefix_dropped = city.endswith("市")
+            prefix_dropped = city[-1] in "省市区县州旗盟"  # a city named without 市 leaves it to strip
             break
-    if not prefix_dropped and key.startswith("市") and len(key) > 1 and not key.startswith("市场"):
+    bare = {"市"} | {c[-1] for c in city_names if c and c[-1] in "区县旗"}
+    if not prefix_dropped and len(key) > 1 and key[0] in bare and not key.startswith("市场"):
         key = key[1:]
     # A government's office answers for the government, and 区政府 is the short form of
     # 区人民政府: 望江区人民政府办公室 / 望江区政府 → 望江区人民政府.
@@ -574,16 +588,8 @@ def _units(source: pl.Series | None, n: int) -> pl.Series:
     """Multi-unit cells → list of cleaned names (never null: no unit is an empty list)."""
     if source is None:
         return pl.Series([[] for _ in range(n)], dtype=pl.List(pl.Utf8))
-    expr = (
-        pl.col(source.name)
-        .str.normalize("NFKC")
-        .str.replace_all(_UNIT_SEPARATORS, "\x1f")
-        .str.split("\x1f")
-        .list.eval(pl.element().str.replace_all(r"\s+", ""))
-        .list.eval(pl.element().filter(pl.element().str.len_bytes() > 0))
-        .fill_null(pl.lit([], dtype=pl.List(pl.Utf8)))
-    )
-    return source.to_frame().select(expr).to_series()
+    units, _ = map_unique(source, split_units, pl.List(pl.Utf8))
+    return units.fill_null(pl.lit([], dtype=pl.List(pl.Utf8)))
 
 
 def _session_or_raise(value: str) -> str | None:

@@ -27,6 +27,7 @@ from duban.settings import Settings, duban_home
 from etl.archive import ArchivedFile
 from etl.model import REGISTER, SCHEMAS, ParsedFile
 from etl.normalise import unit_key
+from etl.unitnames import Place, infer_places, spelling_candidates, unambiguous_bracket_match
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "warehouse" / "sql"
 FINGERPRINT_TABLE = "stg_fingerprint"
@@ -70,12 +71,27 @@ def build_fingerprint(parser_fingerprint: str, settings: Settings, unit_aliases:
     return digest.hexdigest()[:16]
 
 
-def _unit_name_map(con: duckdb.DuckDBPyConnection, settings: Settings, aliases: dict[str, str]) -> pl.DataFrame:
+@dataclass
+class UnitNames:
+    """How every unit spelling seen in any file maps to the register's names."""
+
+    name_map: pl.DataFrame  # raw_name → unit (or null), unit_key, source
+    places: list[Place]
+    candidates: pl.DataFrame  # spelling → candidates (for the spellings left unmatched)
+
+
+_CANDIDATE_TYPE = pl.List(pl.Struct({"unit": pl.Utf8, "score": pl.Float64, "rule": pl.Utf8}))
+
+
+def _unit_names(con: duckdb.DuckDBPyConnection, settings: Settings, aliases: dict[str, str]) -> UnitNames:
     """Map every unit spelling seen in any file to the register's canonical name (or nothing).
 
     The register's spellings are canonical; where it spells one unit two ways, the more frequent
     spelling wins. Other spellings reach it through the operator's alias table first, then
-    through the normalised key (city prefix, brackets, spaces, full-width folded).
+    through the normalised key (place prefix, brackets, spaces, full-width folded), then — the one
+    match made without asking — through a register unit's bracketed second name. The place
+    prefixes are the setting [etl] city_names when given, else inferred from the data
+    (etl/unitnames.py). A spelling still unmatched gets its likeliest register units as proposals.
     """
     register_counts = con.sql(
         """
@@ -85,16 +101,7 @@ def _unit_name_map(con: duckdb.DuckDBPyConnection, settings: Settings, aliases: 
         WHERE name IS NOT NULL AND name <> '' GROUP BY name
         """
     ).fetchall()
-    cities = settings.city_names
-    canonical_by_key: dict[str, tuple[int, str]] = {}
-    for name, count in register_counts:
-        key = unit_key(name, cities)
-        best = canonical_by_key.get(key)
-        if best is None or (count, -len(name), name) > (best[0], -len(best[1]), best[1]):
-            canonical_by_key[key] = (count, name)
-    alias_by_key = {unit_key(alias, cities): target for alias, target in aliases.items()}
-
-    seen = con.sql(
+    seen = [name for (name,) in con.sql(
         """
         SELECT DISTINCT name FROM (
             SELECT unnest(lead_units) AS name FROM stg_register
@@ -103,10 +110,26 @@ def _unit_name_map(con: duckdb.DuckDBPyConnection, settings: Settings, aliases: 
             UNION ALL SELECT unit FROM stg_evaluation
             UNION ALL SELECT sender_unit_raw FROM files)
         WHERE name IS NOT NULL AND name <> ''
+        ORDER BY name
         """
-    ).fetchall()
-    rows = []
-    for (name,) in seen:
+    ).fetchall()]
+    register_names = [name for name, _ in register_counts]
+    if settings.city_names:
+        places = [Place(name, "设置") for name in settings.city_names]
+    else:
+        places = infer_places(register_names, [n for n in seen if n not in aliases])
+    cities = [p.name for p in places]
+    canonical_by_key: dict[str, tuple[int, str]] = {}
+    for name, count in register_counts:
+        key = unit_key(name, cities)
+        best = canonical_by_key.get(key)
+        if best is None or (count, -len(name), name) > (best[0], -len(best[1]), best[1]):
+            canonical_by_key[key] = (count, name)
+    alias_by_key = {unit_key(alias, cities): target for alias, target in aliases.items()}
+
+    rows, proposals = [], []
+    canonical_names = sorted(name for _, name in canonical_by_key.values())
+    for name in seen:
         key = unit_key(name, cities)
         target, source = None, None
         if name in aliases or key in alias_by_key:
@@ -114,8 +137,20 @@ def _unit_name_map(con: duckdb.DuckDBPyConnection, settings: Settings, aliases: 
             target, source = canonical_by_key.get(target_key, (0, None))[1], "别名表"
         if target is None and key in canonical_by_key:
             target, source = canonical_by_key[key][1], "自动"
+        if target is None:
+            candidates = spelling_candidates(name, canonical_names, cities)
+            target = unambiguous_bracket_match(candidates)
+            if target is not None:
+                source = "括号中的别称"
+            elif candidates:
+                proposals.append({"spelling": name, "candidates": [vars(c) for c in candidates]})
         rows.append({"raw_name": name, "unit": target, "unit_key": key, "source": source})
-    return pl.DataFrame(rows, schema={"raw_name": pl.Utf8, "unit": pl.Utf8, "unit_key": pl.Utf8, "source": pl.Utf8})
+    return UnitNames(
+        name_map=pl.DataFrame(rows, schema={"raw_name": pl.Utf8, "unit": pl.Utf8, "unit_key": pl.Utf8,
+                                            "source": pl.Utf8}),
+        places=places,
+        candidates=pl.DataFrame(proposals, schema={"spelling": pl.Utf8, "candidates": _CANDIDATE_TYPE}),
+    )
 
 
 def _staging_frame(kind: str, parts: list[pl.DataFrame], first_key: int) -> pl.DataFrame:
@@ -220,9 +255,18 @@ def build_version(
                     "FROM stg_rejects WHERE file_id > ?", [files_before])
         con.execute(f"CREATE OR REPLACE TABLE {FINGERPRINT_TABLE} AS SELECT ? AS fingerprint", [fingerprint])
 
-        name_map = _unit_name_map(con, settings, unit_aliases)
-        con.register("name_map_frame", name_map)
+        names = _unit_names(con, settings, unit_aliases)
+        con.register("name_map_frame", names.name_map)
         con.execute("CREATE TEMP TABLE unit_name_map AS SELECT * FROM name_map_frame")
+        con.register("places_frame", pl.DataFrame([vars(p) for p in names.places],
+                                                  schema={"name": pl.Utf8, "found_in": pl.Utf8}))
+        con.register("candidates_frame", names.candidates)
+        con.execute("""
+            DELETE FROM place_names;
+            INSERT INTO place_names SELECT * FROM places_frame;
+            DELETE FROM unit_spelling_candidates;
+            INSERT INTO unit_spelling_candidates SELECT * FROM candidates_frame;
+        """)
         closing = pl.DataFrame(
             [{"session": s, "closing_date": d} for s, d in settings.session_closing.items()],
             schema={"session": pl.Utf8, "closing_date": pl.Date},

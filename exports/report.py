@@ -318,8 +318,7 @@ def write_report(indicators: Any, scope: Any, out: Path, ranking_rows: Sequence[
 
         ranking_rows = rank_units(indicators.conn, indicators.settings, year, scope.as_of, hand_scores,
                                   version=getattr(indicators, "version", None))
-    settings = getattr(indicators, "settings", None)
-    city = (getattr(settings, "city_names", None) or ("示范市",))[0]
+    city = indicators.body_name()
 
     doc = _new_document()
     title = _para(doc, f"关于{year}年代表建议办理情况的通报", font=TITLE_FONT, size=22, bold=True,

@@ -263,9 +263,8 @@ def table_xlsx(title: str, columns: Sequence[Col], rows: Iterable[Mapping[str, A
 
 # ── the specific exports ────────────────────────────────────────────────────────────────────
 def _city(indicators: Any) -> str:
-    settings = getattr(indicators, "settings", None)
-    names = getattr(settings, "city_names", None) or ("示范市",)
-    return names[0]
+    """The body's place for titles (成都市 …): from the data or the setting, '' when unknown."""
+    return indicators.body_name()
 
 
 def _scope_meta(scope: Any) -> list[str]:
@@ -453,7 +452,7 @@ def rejected_rows(indicators: Any, restrict_unit: str | None = None, *, as_of: d
     return table_xlsx(title, REJECT_COLUMNS, rows, sheet_name="拒收清单", as_of=as_of or date.today(), meta=meta)
 
 
-def ranking(rows: Sequence[Mapping[str, Any]], *, year: int, as_of: date, city: str = "示范市") -> bytes:
+def ranking(rows: Sequence[Mapping[str, Any]], *, year: int, as_of: date, city: str = "") -> bytes:
     """考核排名 from warehouse.ranking.rank_units rows, in three sheets that each print on one page
     width: 排名 (total and each aspect's points, the weight in the header), 原始值 (each aspect's raw
     value: the unit's own rate, or the hand score) and 计分明细 (one row per unit and aspect: raw

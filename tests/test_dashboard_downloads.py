@@ -169,7 +169,7 @@ def test_file_names_lose_unsafe_characters():
     assert D.path_unit("/overdue") == ""
 
 
-@pytest.mark.parametrize("spelling", ["市交通局", "示范市交通局", "交通局", "交通运输局"])
+@pytest.mark.parametrize("spelling", ["市交通局", "汉中市交通局", "交通局", "交通运输局"])
 def test_unit_account_name_matches_the_warehouse_unit(board, spelling):
     viewer = Viewer("jt", "unit", spelling)
     page = board.render("/", Q, viewer=viewer)
@@ -183,6 +183,6 @@ def test_unit_account_name_matches_the_warehouse_unit(board, spelling):
 def test_unknown_unit_names_stay_as_given(board):
     _, conn = board.pw.snapshot()
     assert Indicators(conn, load_settings()).canonical_unit("市无此局") == "市无此局"
-    assert Indicators(conn, load_settings()).canonical_unit("示范市住建局") == "市住建局"
+    assert Indicators(conn, load_settings()).canonical_unit("汉中市住建局") == "市住建局"
     page = board.render("/", Q, viewer=Viewer("x", "unit", "市无此局"))
     assert text(by_id(page, "kpi-total")) == "0"

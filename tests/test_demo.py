@@ -12,6 +12,7 @@ import fastexcel
 import pytest
 
 from duban.demo import (
+    CITY,
     MESS_KINDS,
     demo_sessions,
     demo_unit_aliases,
@@ -233,11 +234,16 @@ def test_simulation_is_realistic():
 
 def test_spellings_resolve_with_shipped_aliases(tmp_path):
     """Every spelling a demo unit uses for itself maps back to its register name through the ETL's
-    own rules and shipped alias table (so demo figures are whole); the one typo does not."""
+    own rules, the place names it infers and the shipped alias table (so demo figures are whole);
+    the one typo does not."""
     from etl.normalise import unit_key
     from etl.stage import read_unit_aliases
+    from etl.unitnames import infer_places
 
-    cities = ("示范市",)
+    units = demo_units(100)
+    spellings = [s for unit in units for s in unit_spellings(unit)]
+    cities = [p.name for p in infer_places([u.name for u in units], spellings)]
+    assert cities == [CITY]  # found in the units' spellings: the register writes 市教育局
     aliases = read_unit_aliases(tmp_path)  # shipped defaults only: tmp_path has no alias file
     alias_by_key = {unit_key(a, cities): t for a, t in aliases.items()}
 
@@ -245,7 +251,6 @@ def test_spellings_resolve_with_shipped_aliases(tmp_path):
         target = aliases.get(spelling) or alias_by_key.get(unit_key(spelling, cities))
         return unit_key(target or spelling, cities)
 
-    units = demo_units(100)
     keys = [unit_key(u.name, cities) for u in units]
     assert len(set(keys)) == len(keys)  # no two demo units collide
     for unit in units:

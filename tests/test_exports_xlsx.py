@@ -36,7 +36,7 @@ def _no_formulas(data: bytes) -> None:
 def test_hostile_text_stays_text():
     cols = [Col("标题", "title"), Col("单位", "unit")]
     rows = [{"title": t, "unit": "市教育局"} for t in HOSTILE]
-    data = table_xlsx("示范市人大代表建议催办清单", cols, rows, as_of=date(2024, 6, 30))
+    data = table_xlsx("汉中市人大代表建议催办清单", cols, rows, as_of=date(2024, 6, 30))
     _no_formulas(data)
     ws = _load(data).active
     # title, 截至日期 line, header, then the data from row 4
@@ -126,7 +126,7 @@ def ind(tmp_path):
         {"number": 4, "unit": TRANSPORT, "report_date": date(2024, 6, 20), "reply_date": date(2024, 5, 28),
          "result_class": "C", "face_to_face": True, "evaluation": "不满意"},
     ]
-    link = make_warehouse(tmp_path, suggestions=sugs, assignments=asg, reports=rep)
+    link = make_warehouse(tmp_path, suggestions=sugs, assignments=asg, reports=rep, places=["汉中市"])
     # Rejected input, as the ETL records it: one whole file and one row with a hostile value.
     with duckdb.connect(str(WarehousePaths(link).current_version())) as con:
         con.execute("INSERT INTO files (file_id, sha256, original_name, received_at, status, reject_reason) "
@@ -156,7 +156,7 @@ def test_chase_list_all_units(ind):
     _no_formulas(data)
     book = _load(data)
     ws = book["催办清单"]
-    assert ws["A1"].value == "示范市人大代表建议催办清单"
+    assert ws["A1"].value == "汉中市人大代表建议催办清单"
     assert ws["A2"].value == "截至日期：2024-06-30"
     assert ws["A3"].value == "年度：2024"
     rows = _table(ws, 4)
@@ -186,7 +186,7 @@ def test_chase_list_one_unit_with_contacts(ind):
     book = _load(data)
     assert book.sheetnames == ["催办清单"]
     ws = book["催办清单"]
-    assert ws["A1"].value == "示范市人大代表建议催办清单（市教育局）"
+    assert ws["A1"].value == "汉中市人大代表建议催办清单（市教育局）"
     rows = _table(ws, 4)
     assert [(r["编号"], r["联系人"], r["联系电话"]) for r in rows] == [(2, "张三", "13800000000"), (5, None, None)]
     # the phone is text (keeps a leading zero, never a number)
@@ -227,7 +227,7 @@ def test_rejected_rows(ind):
     data = rejected_rows(ind, as_of=T)
     _no_formulas(data)
     ws = _load(data)["拒收清单"]
-    assert ws["A1"].value == "示范市人大代表建议数据拒收清单"
+    assert ws["A1"].value == "汉中市人大代表建议数据拒收清单"
     rows = _table(ws, 4)
     assert rows[0]["文件"] == "坏文件.xlsx" and rows[0]["原因"] == "文件已损坏, 无法读取" and rows[0]["行号"] is None
     assert rows[1] == {"文件": "市交通运输局_2024-06-20.xlsx", "工作表": "主办", "行号": 14, "列": "答复日期",
@@ -250,11 +250,11 @@ def test_ranking_export_matches_rank_units(ind):
     from warehouse.ranking import rank_units
 
     ranked = rank_units(ind.conn, ind.settings, 2024, T)
-    data = ranking(ranked, year=2024, as_of=T)
+    data = ranking(ranked, year=2024, as_of=T, city=ind.body_name())
     _no_formulas(data)
     book = _load(data)
     ws = book["排名"]
-    assert ws["A1"].value == "示范市承办单位代表建议办理工作考核排名"
+    assert ws["A1"].value == "汉中市承办单位代表建议办理工作考核排名"
     rows = _table(ws, 5)  # title, 截至日期, 年度, note, header
     assert [r["承办单位"] for r in rows] == [u["unit"] for u in ranked]
     assert [r["名次"] for r in rows] == [u["rank"] for u in ranked]

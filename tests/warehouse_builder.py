@@ -50,6 +50,7 @@ def make_warehouse(
     sessions: list[dict] | None = None,
     name: str = "warehouse.duckdb",
     version: int = 1,
+    places: list[str] = (),
 ) -> Path:
     """Build a published warehouse under tmp_path; returns the link path (``--warehouse FILE``)."""
     paths = WarehousePaths(Path(tmp_path) / name)
@@ -82,6 +83,8 @@ def make_warehouse(
     units = sorted({u for _, u in roles} | {r["unit"] for r in reports})
     for u in units:
         _insert(con, "units", {"unit": u, "unit_key": u.removeprefix("市")})
+    for place in places:  # as a refresh infers them from the register's unit names
+        _insert(con, "place_names", {"name": place, "found_in": "交办台账"})
 
     # One file per (unit, report date), as a unit sends one export per report.
     file_ids: dict[tuple, int] = {}

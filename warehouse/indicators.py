@@ -415,6 +415,33 @@ def prepare_version(version_file: Path, settings: Settings, as_of: date | None =
     return time.perf_counter() - clock
 
 
+def version_figures(version_file: Path, settings: Settings, as_of: date | None = None) -> dict:
+    """What a refresh compares between the published version and the one it built (etl/guard.py):
+    per year its suggestions, completed, overdue and evaluated; per unit (all years) its lead
+    assignments' completed, overdue and evaluated, and the rows of the files it sent, loaded and
+    rejected. The derived files go beside ``version_file`` (a caller checking a build removes them)."""
+    as_of = as_of or date.today()
+    conn = duckdb.connect(str(Path(version_file).resolve()), read_only=True)
+    try:
+        ind = Indicators(conn, settings)  # versioned by the file's identity: a build path is reused
+        years = {}
+        for year in ind.available_filters()["years"]:
+            m = ind.metrics(Scope(year=year, as_of=as_of))
+            years[year] = {"suggestions": m["total"], "completed": m["completed"], "overdue": m["overdue"],
+                           "evaluated": m["evaluated"]}
+        unit_keys = ("completed", "overdue", "evaluated", "rows_loaded", "rows_rejected")
+        units = {r["unit"]: {**dict.fromkeys(unit_keys, 0), **{k: r[k] for k in unit_keys[:3]}}
+                 for r in ind.unit_table(Scope(as_of=as_of))}
+        for f in ind.data_status()["files"]:
+            if f["sender_unit"]:
+                unit = units.setdefault(f["sender_unit"], dict.fromkeys(unit_keys, 0))
+                unit["rows_loaded"] += f["rows_loaded"] or 0
+                unit["rows_rejected"] += f["rows_rejected"] or 0
+        return {"years": years, "units": units}
+    finally:
+        conn.close()
+
+
 # ── the indicator layer ───────────────────────────────────────────────────────────────────────
 class Indicators:
     def __init__(self, conn: duckdb.DuckDBPyConnection, settings: Settings, version: str | None = None):
@@ -1238,6 +1265,22 @@ class Indicators:
         return self._cached("last_refreshed", (), lambda: self._q(
             "SELECT max(finished_at) AS t FROM refreshes")[0]["t"], fact=True)
 
+    def place_names(self) -> list[str]:
+        """The place prefixes this version compared unit spellings with (the setting, or inferred
+        from the data at refresh time: etl/unitnames.py), longest first."""
+        return self._cached("place_names", (), lambda: [
+            r["name"] for r in self._q("SELECT name FROM place_names ORDER BY length(name) DESC, name")], fact=True)
+
+    def body_name(self) -> str:
+        """The place whose congress this is, for titles and signatures (成都市 → 成都市人大常委会):
+        the first of [etl] city_names when set, else the longest place inferred from the register's
+        own unit names, else one inferred from the units' spellings; '' when the data names none."""
+        def compute():
+            rows = self._q("SELECT name FROM place_names ORDER BY found_in = '单位来文', "
+                           "found_in <> '设置', length(name) DESC, name LIMIT 1")
+            return rows[0]["name"] if rows else ""
+        return self._cached("body_name", (), compute, fact=True)
+
     def canonical_unit(self, name: str) -> str:
         """The warehouse's name for ``name`` (a unit account's --unit, say): itself when it is a
         unit, else the unit of a known alias, else the one unit with the same normalised key
@@ -1249,7 +1292,7 @@ class Indicators:
             aliased = self._q("SELECT DISTINCT unit FROM unit_aliases WHERE alias = $name", {"name": name})
             if len(aliased) == 1:
                 return aliased[0]["unit"]
-            key = unit_key(name, self.settings.city_names)
+            key = unit_key(name, self.place_names())
             same = [u["unit"] for u in units if u["unit_key"] == key]
             return same[0] if len(same) == 1 else name
         return self._cached("canonical_unit", (name,), compute, fact=True)

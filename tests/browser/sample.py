@@ -71,4 +71,5 @@ def build(tmp_path: Path) -> Path:
         dict(number=3, unit="市住建局", session="十七届五次", report_date="2023-08-31", reply_date="2023-08-01", result_class="A",
              face_to_face=True, evaluation="满意"),
     ]
-    return make_warehouse(tmp_path, suggestions=suggestions, assignments=assignments, reports=reports)
+    return make_warehouse(tmp_path, suggestions=suggestions, assignments=assignments, reports=reports,
+                          places=["汉中市"])

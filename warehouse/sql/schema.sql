@@ -61,6 +61,20 @@ CREATE TABLE units (
     unit_key VARCHAR NOT NULL           -- normalised key used to match other spellings
 );
 
+-- The place names stripped when unit spellings are compared (成都市 in 成都市教育局 ↔ 市教育局):
+-- the setting [etl] city_names when given, else inferred from the data (etl/unitnames.py).
+CREATE TABLE place_names (
+    name     VARCHAR PRIMARY KEY,
+    found_in VARCHAR NOT NULL           -- 设置 / 交办台账 (the register's names) / 单位来文 (units' spellings)
+);
+
+-- Spellings in units' files that match no register unit, with the register units they most
+-- likely mean (best first); their rows are rejected until a supervisor confirms a match.
+CREATE TABLE unit_spelling_candidates (
+    spelling   VARCHAR PRIMARY KEY,
+    candidates STRUCT(unit VARCHAR, score DOUBLE, rule VARCHAR)[] NOT NULL
+);
+
 CREATE TABLE unit_aliases (
     alias  VARCHAR NOT NULL,            -- a spelling seen in a file
     unit   VARCHAR NOT NULL,

@@ -48,7 +48,9 @@ SELECT x.*,
            WHEN x.unit_written IS NULL AND NOT {unitless_means_leads} THEN
                '第' || x.row_no || '行 承办单位 无法确定: 表中没有承办单位, 表头和文件名也未注明填报单位'
            WHEN x.unit_written IS NOT NULL AND x.unit_c IS NULL THEN
-               '第' || x.row_no || '行 承办单位 "' || x.unit_written || '" 不是交办台账中的单位 (可在单位别名表中登记这一写法)'
+               '第' || x.row_no || '行 承办单位 "' || x.unit_written || '" 不是交办台账中的单位'
+               || coalesce(': 可能是 "' || c.candidates[1].unit || '", 待督办人员在数据状态页确认后载入',
+                           ': 请核对单位名称, 或由督办人员在数据状态页登记这一写法')
            WHEN v.n_numbered = 0 THEN
                '第' || x.row_no || '行 建议编号 ' || x.number || ' 在交办台账中不存在'
                || coalesce(' (届次: ' || x.eff_session || ')', '') || coalesce(' (年度: ' || x.eff_year || ')', '')
@@ -69,7 +71,8 @@ SELECT x.*,
            WHEN v.n_fits <> 1 THEN CAST(x.number AS VARCHAR)
        END AS reject_value
 FROM {prefix}_rows x
-JOIN {prefix}_verdict v USING (row_key);
+JOIN {prefix}_verdict v USING (row_key)
+LEFT JOIN unit_spelling_candidates c ON c.spelling = x.unit_written;
 
 CREATE TEMP TABLE {prefix}_resolved AS
 SELECT x.*, fi.suggestion_id, fi.assigned_unit AS resolved_unit
