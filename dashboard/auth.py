@@ -6,8 +6,14 @@ callbacks, component bundles) and download routes answer 401 JSON; pages redirec
 Every check happens on the server; hiding things in the layout is not what protects the data.
 
 Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax) with the key kept in
-$DUBAN_HOME/secret_key. Each request re-reads the account, so disabling it or changing its password
-ends its sessions at once.
+$DUBAN_HOME/secret_key; the cookie carries a session token whose record lives in the app state
+(duban.appstate.start_session). Each request checks that record and the account, so logging out,
+disabling the account or changing its password ends every copy of the cookie at once.
+
+The edge of every request, before anything is read: a body larger than ``[serve] max_request_mb``
+gets 413; a POST from another site (its Origin or Referer names another host) gets 403; logout is a
+POST carrying the session's CSRF token. Every answer carries a Content-Security-Policy that allows
+this server only (``content_security_policy``).
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import os
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import flask
 from flask import g, jsonify, redirect, render_template_string, request, session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from duban import appstate
 from duban.settings import Settings
@@ -41,6 +48,8 @@ DATA_PREFIXES = ("/_", "/download", "/export", "/api", "/assets", "/static")
 TOUCH_EVERY_SECONDS = 15
 # A session ends after this long even when in use; people log in again the next working day.
 MAX_SESSION_SECONDS = 12 * 3600
+# Methods that change something: refused when another site sends them.
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class _State:
     home: Path
     settings: Settings
     enabled: bool
+    script_hashes: tuple[str, ...] = field(default=())  # Dash's inline scripts (allow_inline_scripts)
 
 
 def _clock() -> float:
@@ -116,8 +126,101 @@ def install(server: flask.Flask, home: Path, settings: Settings, enabled: bool) 
         server.add_url_rule(url, f"{EXTENSION}_" + re.sub(r"\W", "_", path), public_file(path))
     server.add_url_rule("/login", "duban_login", _login, methods=["GET", "POST"])
     server.add_url_rule("/logout", "duban_logout", _logout, methods=["GET", "POST"])
+    server.before_request(_limit_body)
+    server.before_request(_same_site_only)
     server.before_request(_guard)
     server.after_request(_headers)
+    server.register_error_handler(RequestEntityTooLarge, _too_large)
+
+
+def allow_inline_scripts(server: flask.Flask, hashes: list[str]) -> None:
+    """Let the page's own inline scripts (Dash's renderer start-up, by their CSP hashes) run."""
+    state = server.extensions[EXTENSION]
+    server.extensions[EXTENSION] = replace(state, script_hashes=tuple(hashes))
+
+
+def content_security_policy(script_hashes: tuple[str, ...] = ()) -> str:
+    """This server only. Plotly draws its styles inline ('unsafe-inline' for styles, never for
+    scripts); the PNG download is a data: image; nothing may frame the pages."""
+    scripts = " ".join(("'self'", *(f"'{h}'" for h in script_hashes)))
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src {scripts}",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def _max_request_bytes(settings: Settings) -> int:
+    return int(settings.max_request_mb * 1024 * 1024)
+
+
+class _CappedInput:
+    """A request body without Content-Length (chunked): 413 as soon as more than the limit is read."""
+
+    def __init__(self, stream, limit: int):
+        self._stream, self._left = stream, limit + 1  # one byte past the limit proves "beyond"
+
+    def _take(self, read, size: int | None) -> bytes:
+        want = self._left if size is None or size < 0 else min(size, self._left)
+        data = read(want) if want else b""
+        self._left -= len(data)
+        if self._left <= 0:
+            raise RequestEntityTooLarge()
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._take(self._stream.read, size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._take(self._stream.readline, size)
+
+
+def _limit_body():
+    """413 before a byte of an oversized body is read (its Content-Length says so), or while a
+    body without a length is read."""
+    state = _state()
+    if state is None:
+        return None
+    limit = _max_request_bytes(state.settings)
+    length = request.content_length
+    if length is not None and length > limit:
+        return _too_large(None)
+    # whatever the header said, no more than the limit is ever read
+    request.environ["wsgi.input"] = _CappedInput(request.environ["wsgi.input"], limit)
+    return None
+
+
+def _too_large(_error):
+    state = _state()
+    limit = state.settings.max_request_mb if state else 0
+    response = flask.Response(f"请求内容超过上限 ({limit:g} MB), 未处理。", status=413,
+                              mimetype="text/plain; charset=utf-8")
+    response.headers["Connection"] = "close"  # the server must not read the rest to find the next request
+    return response
+
+
+def _same_site_only():
+    """A POST (callback, login, logout, 催办) from a page of another site is refused: browsers name
+    the sending page in Origin (or at least Referer); requests without either are not a browser's."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    sender = request.headers.get("Origin") or request.headers.get("Referer")
+    if not sender:
+        return None
+    if sender == "null" or urlsplit(sender).netloc != request.host:
+        return _text("拒绝来自其他网站的请求。", 403)
+    return None
+
+
+def _text(message: str, status: int) -> flask.Response:
+    return flask.Response(message, status=status, mimetype="text/plain; charset=utf-8")
 
 
 def _state() -> _State | None:
@@ -141,27 +244,31 @@ def _guard():
 def _session_viewer(state: _State) -> Viewer | None:
     """The logged-in viewer, or None; ends sessions that are idle, too old or no longer valid."""
     name = session.get("user")
-    if not name:
+    token = session.get("sid")
+    if not name or not token:
         return None
     now = _clock()
     last = session.get("last", 0)
     if now - last > state.settings.idle_timeout_minutes * 60:
-        _end_session("长时间未操作, 已自动退出, 请重新登录")
+        _end_session(state, "长时间未操作, 已自动退出, 请重新登录")
         appstate.audit(state.home, name, "退出", "超时自动退出", request.remote_addr)
         return None
     if now - session.get("login_at", 0) > MAX_SESSION_SECONDS:
-        _end_session("登录已过期, 请重新登录")
+        _end_session(state, "登录已过期, 请重新登录")
         return None
-    account = appstate.active_account(state.home, name)
-    if account is None or account.session_epoch != session.get("epoch"):
-        _end_session("账号已停用或密码已修改, 请重新登录")
+    account = appstate.session_account(state.home, token)
+    if account is None or account.username != name:
+        _end_session(state, "已退出登录, 或账号已停用、密码已修改, 请重新登录")
         return None
     if now - last >= TOUCH_EVERY_SECONDS:
         session["last"] = now
     return Viewer(account.username, account.role, account.unit)
 
 
-def _end_session(notice: str) -> None:
+def _end_session(state: _State, notice: str) -> None:
+    """End the session for good (its record too, so a copy of the cookie is worthless) and start
+    an anonymous one carrying the notice for the login page."""
+    appstate.end_session(state.home, session.get("sid"))
     session.clear()
     session["notice"] = notice
 
@@ -182,8 +289,11 @@ def _refuse():
 
 
 def _headers(response: flask.Response) -> flask.Response:
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    state = _state()
+    response.headers.setdefault("Content-Security-Policy", content_security_policy(state.script_hashes if state else ()))
+    response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.status_code == 401 or request.path in ("/login", "/logout"):
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -208,6 +318,12 @@ def _csrf_token() -> str:
     return token
 
 
+def _csrf_ok() -> bool:
+    sent = request.form.get("csrf", "")
+    expected = session.get("csrf", "")
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
 def _login():
     state = _state()
     next_url = safe_next(request.values.get("next"))
@@ -216,9 +332,7 @@ def _login():
     if request.method == "GET":
         return _login_page(next_url, session.pop("notice", None))
 
-    sent = request.form.get("csrf", "")
-    expected = session.get("csrf", "")
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if not _csrf_ok():
         return _login_page(next_url, "页面已过期或请求无效, 请重新登录", status=400)
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
@@ -234,17 +348,25 @@ def _login():
     # A fresh session on login: nothing from the anonymous one (e.g. its CSRF token) carries over.
     session.clear()
     now = _clock()
-    session.update(user=result.username, epoch=result.session_epoch, login_at=now, last=now)
+    session.update(user=result.username, sid=appstate.start_session(state.home, result.username),
+                   login_at=now, last=now)
     return redirect(next_url, code=302)
 
 
 def _logout():
+    """GET asks (a link, or another site's image tag, must not log anyone out); POST with the
+    session's CSRF token logs out and ends the session's record."""
     state = _state()
     viewer = g.get("duban_viewer")
-    if state is not None and state.enabled and viewer is not None:
-        appstate.audit(state.home, viewer.username, "退出", "主动退出", request.remote_addr)
-    session.clear()
-    session["notice"] = "已退出登录"
+    if state is None or not state.enabled or viewer is None:
+        return redirect("/login", code=302)
+    if request.method != "POST":
+        return _page(_LOGOUT_HTML, csrf=_csrf_token(), username=viewer.username)
+    if not _csrf_ok():
+        return _page(_LOGOUT_HTML, csrf=_csrf_token(), username=viewer.username,
+                     message="页面已过期或请求无效, 请再点一次退出", status=400)
+    appstate.audit(state.home, viewer.username, "退出", "主动退出", request.remote_addr)
+    _end_session(state, "已退出登录")
     return redirect("/login", code=302)
 
 
@@ -283,10 +405,38 @@ _LOGIN_HTML = """<!doctype html>
 """
 
 
-def _login_page(next_url: str, message: str | None, username: str = "", status: int = 200):
-    html = render_template_string(_LOGIN_HTML, csrf=_csrf_token(), next_url=next_url,
-                                  message=message, username=username)
+_LOGOUT_HTML = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>退出登录 - 代表建议办理督办</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
+<link rel="stylesheet" href="/assets/login.css">
+</head>
+<body class="duban-login">
+<main class="duban-login-box">
+  <h1>退出登录</h1>
+  {% if message %}<div class="alert alert-warning" role="alert">{{ message }}</div>{% endif %}
+  <p class="duban-login-sub">当前账号: {{ username }}</p>
+  <form method="post" action="/logout">
+    <input type="hidden" name="csrf" value="{{ csrf }}">
+    <button class="btn btn-primary w-100" type="submit">确认退出</button>
+  </form>
+  <p class="mt-3 text-center"><a href="/">返回看板</a></p>
+</main>
+</body>
+</html>
+"""
+
+
+def _page(template: str, status: int = 200, **values):
+    html = render_template_string(template, **values)
     return html, status, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def _login_page(next_url: str, message: str | None, username: str = "", status: int = 200):
+    return _page(_LOGIN_HTML, status, csrf=_csrf_token(), next_url=next_url, message=message, username=username)
 
 
 def current_viewer() -> Viewer | None:

@@ -9,8 +9,10 @@ Errors meant for an operator are raised as AppStateError with a Chinese message.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -49,6 +51,11 @@ ACTION_LOGIN = "登录"
 ACTION_LOGIN_FAILED = "登录失败"
 ACTION_CHASE = "催办登记"
 ACTION_USER = "账号管理"
+ACTION_CHASE_WITHDRAWN = "撤回催办"
+# A 催办 note is a line or two for the history and the 催办清单, not a document.
+MAX_CHASE_NOTE = 500
+# Sessions older than this are deleted (they end after 12 hours in any case: dashboard.auth).
+SESSION_RETENTION = timedelta(days=2)
 
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so an unknown name costs as much time as a
@@ -107,6 +114,18 @@ class AuditEntry(_Base):
     address: Mapped[str | None] = mapped_column(String(64))
 
 
+class LiveSession(_Base):
+    """A login's server-side record: the signed cookie carries only its token, so ending the row
+    (logout, password change, disabling) ends every copy of the cookie."""
+
+    __tablename__ = "sessions"
+    # sha256 of the cookie's token: app.db alone does not give anyone a working cookie.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class Chase(_Base):
     __tablename__ = "chases"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -117,6 +136,16 @@ class Chase(_Base):
     note: Mapped[str] = mapped_column(Text, default="")
     by: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
+
+
+class ChaseWithdrawal(_Base):
+    """A 催办 record taken back by its author (kept, with the audit entry, but no longer shown or counted)."""
+
+    __tablename__ = "chase_withdrawals"
+    chase_id: Mapped[int] = mapped_column(ForeignKey("chases.id"), primary_key=True)
+    by: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    at: Mapped[datetime] = mapped_column(DateTime)
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
 
 
@@ -255,6 +284,7 @@ def disable_user(home: Path, name: str) -> None:
         user = _get_user(db, name)
         user.disabled = True
         user.session_epoch += 1
+        _end_sessions(db, name)
         db.add(AuditEntry(at=_now(), username="系统", action=ACTION_USER, detail=f"停用账号 {name}"))
 
 
@@ -265,6 +295,7 @@ def set_password(home: Path, name: str, password: str) -> None:
         user = _get_user(db, name)
         user.password_hash = hashed
         user.session_epoch += 1
+        _end_sessions(db, name)
         db.add(AuditEntry(at=_now(), username="系统", action=ACTION_USER, detail=f"修改账号 {name} 的密码"))
 
 
@@ -275,6 +306,51 @@ def active_account(home: Path, name: str) -> Account | None:
         if user is None or user.disabled:
             return None
         return Account(user.name, user.role, user.unit, user.session_epoch)
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _end_sessions(db: Session, name: str) -> None:
+    for live in db.scalars(select(LiveSession).where(LiveSession.username == name, LiveSession.ended_at.is_(None))):
+        live.ended_at = _now()
+
+
+def start_session(home: Path, name: str) -> str:
+    """A new session of ``name``; returns the token its cookie carries (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    with _session(home) as db, db.begin():
+        db.execute(delete(LiveSession).where(LiveSession.started_at < now - SESSION_RETENTION))
+        db.add(LiveSession(id=_token_id(token), username=name, started_at=now))
+    return token
+
+
+def session_account(home: Path, token: str) -> Account | None:
+    """The account of a live session, or None when the session ended (logout, password change,
+    disabling), is unknown, or its account no longer exists or is disabled."""
+    if not isinstance(token, str) or not token:
+        return None
+    with _session(home) as db:
+        user = db.scalar(
+            select(User).join(LiveSession, LiveSession.username == User.name)
+            .where(LiveSession.id == _token_id(token), LiveSession.ended_at.is_(None), User.disabled.is_(False))
+        )
+        return None if user is None else Account(user.name, user.role, user.unit, user.session_epoch)
+
+
+def end_session(home: Path, token: str) -> None:
+    """End one session (logout): its cookie, wherever it was copied, no longer works."""
+    if not isinstance(token, str) or not token:
+        return
+    with _session(home) as db, db.begin():
+        live = db.get(LiveSession, _token_id(token))
+        if live is not None and live.ended_at is None:
+            live.ended_at = _now()
 
 
 def _minutes_left(times: list[datetime], limit: int, window: timedelta, now: datetime) -> int:
@@ -417,6 +493,11 @@ def record_chase(
         chase_date = chase_date.date()
     if not way:
         raise AppStateError("请填写催办方式")
+    note = (note or "").strip()
+    if not note:
+        raise AppStateError("请填写催办说明 (如: 已电话提醒, 要求本周内答复)")
+    if len(note) > MAX_CHASE_NOTE:
+        raise AppStateError(f"催办说明不超过 {MAX_CHASE_NOTE} 个字, 现为 {len(note)} 个字")
     by = (by or "").strip() or "?"
     with _session(home) as db, db.begin():
         now = _now()
@@ -426,15 +507,40 @@ def record_chase(
         db.add(entry)
         db.flush()
         chase = Chase(suggestion_id=suggestion_id, unit=unit, chase_date=chase_date, way=way,
-                      note=note or "", by=by, created_at=now, audit_id=entry.id)
+                      note=note, by=by, created_at=now, audit_id=entry.id)
         db.add(chase)
         db.flush()
         return chase.id
 
 
+def _live_chases():
+    """催办 records not withdrawn."""
+    return Chase.id.not_in(select(ChaseWithdrawal.chase_id))
+
+
+def withdraw_chase(home: Path, chase_id: int, by: str, within_minutes: int) -> None:
+    """Take back a 催办 record: only its author, only within ``within_minutes`` of recording it.
+    The record stays in the database (and in the audit log) but leaves every list and count."""
+    with _session(home) as db, db.begin():
+        chase = db.get(Chase, chase_id) if isinstance(chase_id, int) and not isinstance(chase_id, bool) else None
+        if chase is None or db.get(ChaseWithdrawal, chase_id) is not None:
+            raise AppStateError("没有这条催办记录, 或已撤回")
+        if chase.by != by:
+            raise AppStateError("只有记录人本人可以撤回这条催办记录")
+        now = _now()
+        if now - chase.created_at > timedelta(minutes=within_minutes):
+            raise AppStateError(f"催办记录只能在记录后 {within_minutes} 分钟内撤回")
+        target = "、".join(part for part in (chase.unit, chase.suggestion_id and f"建议 {chase.suggestion_id}") if part)
+        entry = AuditEntry(at=now, username=by, action=ACTION_CHASE_WITHDRAWN,
+                           detail=f"{target} {chase.chase_date.isoformat()} {chase.way} (记录 {chase.id})")
+        db.add(entry)
+        db.flush()
+        db.add(ChaseWithdrawal(chase_id=chase.id, by=by, at=now, audit_id=entry.id))
+
+
 def chases(home: Path, suggestion_id: str | None = None, unit: str | None = None) -> list[dict]:
-    """催办 records, newest chase first, optionally only for one suggestion and/or one unit."""
-    query = select(Chase).order_by(Chase.chase_date.desc(), Chase.id.desc())
+    """催办 records (not withdrawn), newest chase first, optionally only for one suggestion and/or one unit."""
+    query = select(Chase).where(_live_chases()).order_by(Chase.chase_date.desc(), Chase.id.desc())
     if suggestion_id is not None:
         query = query.where(Chase.suggestion_id == suggestion_id)
     if unit is not None:
@@ -447,17 +553,18 @@ def chases(home: Path, suggestion_id: str | None = None, unit: str | None = None
         ]
 
 
-def chase_revision(home: Path) -> tuple[int, int]:
-    """(count, newest id) of the 催办 records: changes whenever one is added or removed."""
+def chase_revision(home: Path) -> tuple[int, int, int]:
+    """(count, newest id, withdrawals) of the 催办 records: changes whenever one is added or withdrawn."""
     with _session(home) as db:
         count, newest = db.execute(select(func.count(), func.max(Chase.id))).one()
-        return count, newest or 0
+        withdrawn = db.scalar(select(func.count()).select_from(ChaseWithdrawal))
+        return count, newest or 0, withdrawn
 
 
 def chase_counts_by_unit(home: Path) -> dict[str, int]:
     """How many times each unit has been chased (records without a unit are not counted)."""
     with _session(home) as db:
         rows = db.execute(
-            select(Chase.unit, func.count()).where(Chase.unit.is_not(None)).group_by(Chase.unit)
+            select(Chase.unit, func.count()).where(Chase.unit.is_not(None), _live_chases()).group_by(Chase.unit)
         ).all()
         return {unit: count for unit, count in rows}

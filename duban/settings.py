@@ -52,6 +52,8 @@ class Settings:
     keep_versions: int
     max_file_mb: float
     max_rows: int
+    parse_memory_mb: int
+    parse_seconds: int
     ranking: RankingSettings
     rotate_seconds: int
     query_memory_mb: int
@@ -59,6 +61,8 @@ class Settings:
     idle_timeout_minutes: int
     max_failed_logins: int
     lockout_minutes: int
+    max_request_mb: float
+    chase_withdraw_minutes: int
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
 
@@ -158,6 +162,8 @@ def _validate(data: dict) -> Settings:
         keep_versions=_int(etl, "etl", "keep_versions", 1, 100),
         max_file_mb=_number(etl, "etl", "max_file_mb", 0.001, 2048),
         max_rows=_int(etl, "etl", "max_rows", 1, 10_000_000),
+        parse_memory_mb=_int(etl, "etl", "parse_memory_mb", 256, 1024 * 1024),
+        parse_seconds=_int(etl, "etl", "parse_seconds", 1, 24 * 3600),
         ranking=ranking,
         rotate_seconds=_int(meeting, "meeting", "rotate_seconds", 3, 600),
         query_memory_mb=_int(serve, "serve", "query_memory_mb", 64, 1024 * 1024),
@@ -165,6 +171,8 @@ def _validate(data: dict) -> Settings:
         idle_timeout_minutes=_int(auth, "auth", "idle_timeout_minutes", 1, 24 * 60),
         max_failed_logins=_int(auth, "auth", "max_failed_logins", 1, 100),
         lockout_minutes=_int(auth, "auth", "lockout_minutes", 1, 24 * 60),
+        max_request_mb=_number(serve, "serve", "max_request_mb", 0.01, 2048),
+        chase_withdraw_minutes=_int(data.get("chase", {}), "chase", "withdraw_minutes", 0, 24 * 60),
         raw=data,
     )
 

@@ -27,6 +27,7 @@ import duckdb
 
 from duban.settings import Settings, duban_home
 from etl.archive import Archive, ArchivedFile, inbox_files
+from etl import guard
 from etl.model import REGISTER, ParsedFile
 from etl.parse import parse_file
 from etl.publish import new_build_path, publish, refresh_lock
@@ -44,6 +45,33 @@ FAULT_ENV = "DUBAN_FAULT_BEFORE_PUBLISH"
 
 class RefreshFailed(RuntimeError):
     """The refresh did not publish; the previous version is untouched. Message in Chinese."""
+
+
+class RefreshHeld(RefreshFailed):
+    """Built, but the differences look wrong (etl/guard.py): not published until accepted."""
+
+    def __init__(self, review: guard.Review):
+        super().__init__(review.reason())
+        self.review = review
+
+    def log_fields(self) -> dict:
+        return {"status": "暂缓发布", "differences": self.review.differences, "held": self.review.held}
+
+
+def _hold_if_wrong(paths: WarehousePaths, building: Path, compare: guard.FiguresOf, settings: Settings,
+                   accept: bool, progress: Callable[[str], None]) -> None:
+    """Print what the built version changes against the published one; hold it (RefreshHeld)
+    when that looks wrong and the operator has not accepted it."""
+    try:
+        published = paths.current_version()
+    except WarehouseMissing:
+        published = None
+    review = guard.check(published, building, compare, guard.thresholds(settings.raw))
+    progress(review.summary())
+    if review.held and not accept:
+        raise RefreshHeld(review)
+    if review.held:
+        progress("已确认 (--accept), 照常发布: " + "; ".join(review.held))
 
 
 @dataclass
@@ -167,6 +195,8 @@ def run_refresh(
     home: Path | None = None,
     progress: Callable[[str], None] = lambda message: None,
     rebuild: bool = False,
+    compare: guard.FiguresOf | None = None,
+    accept: bool = False,
 ) -> RefreshReport:
     """Receive the inbox (if given), then build and publish a new version. All or nothing."""
     paths = WarehousePaths(Path(warehouse))
@@ -200,12 +230,15 @@ def run_refresh(
                 time.sleep(60)
             elif fault == "fail":
                 raise RefreshFailed("测试: 在发布前故意中止")
+            if compare is not None:  # compare(version file) → the figures etl/guard.py compares
+                _hold_if_wrong(paths, building, compare, settings, accept, progress)
             # Serve workers that see the new link wait for _prepare below instead of building
             # the same states themselves (statefiles.wait_prepared).
             publishing.enter_context(statefiles.preparing(paths.versions))
             version = publish(paths, building, settings.keep_versions)
         except Exception as exc:
-            archive.log_refresh({"started_at": started, "status": "失败", "error": str(exc)})
+            archive.log_refresh({"started_at": started, "status": "失败", "error": str(exc),
+                                  **(exc.log_fields() if isinstance(exc, RefreshHeld) else {})})
             if isinstance(exc, RefreshFailed):
                 raise
             raise RefreshFailed(f"刷新失败, 已保留上一版本: {exc}") from exc

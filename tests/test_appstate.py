@@ -181,9 +181,9 @@ def test_audit_log_newest_first_with_limit_and_filters(home, clock):
 
 def test_chases_round_trip_filters_and_counts(home, clock):
     first = appstate.record_chase(home, "十八届一次/12", "教育局", date(2024, 5, 6), "电话", "请尽快答复", "alice")
-    appstate.record_chase(home, None, "教育局", date(2024, 6, 1), "书面通知", "", "alice")
-    appstate.record_chase(home, "十八届一次/30", "卫健委", date(2024, 5, 20), "现场督办", "", "bob")
-    appstate.record_chase(home, "十八届一次/31", None, date(2024, 5, 21), "电话", "", "bob")
+    appstate.record_chase(home, None, "教育局", date(2024, 6, 1), "书面通知", "发函督促", "alice")
+    appstate.record_chase(home, "十八届一次/30", "卫健委", date(2024, 5, 20), "现场督办", "到场了解", "bob")
+    appstate.record_chase(home, "十八届一次/31", None, date(2024, 5, 21), "电话", "已提醒", "bob")
 
     everything = appstate.chases(home)
     # Newest chase date first.
@@ -206,6 +206,7 @@ def test_chases_round_trip_filters_and_counts(home, clock):
     "suggestion_id, unit, chase_date, way, message",
     [
         (None, None, date(2024, 5, 6), "电话", "需指明建议或承办单位"),
+        ("十八届一次/12", None, date(2024, 5, 6), "电话", "请填写催办说明"),
         ("", " ", date(2024, 5, 6), "电话", "需指明建议或承办单位"),
         ("十八届一次/12", None, "2024-05-06", "电话", "催办日期应为日期"),
         ("十八届一次/12", None, date(2024, 5, 6), " ", "请填写催办方式"),
@@ -215,3 +216,45 @@ def test_record_chase_refuses_incomplete_records(home, suggestion_id, unit, chas
     with pytest.raises(AppStateError, match=message):
         appstate.record_chase(home, suggestion_id, unit, chase_date, way, "", "alice")
     assert appstate.chases(home) == []
+
+
+def test_record_chase_refuses_an_overlong_note(home):
+    with pytest.raises(AppStateError, match="不超过 500 个字"):
+        appstate.record_chase(home, "十八届一次/12", None, date(2024, 5, 6), "电话", "催" * 2_000_000, "alice")
+    assert appstate.chases(home) == []
+
+
+def test_a_chase_is_withdrawn_by_its_author_within_the_minutes(home, clock):
+    kept = appstate.record_chase(home, "十八届一次/12", "教育局", date(2024, 5, 6), "电话", "请尽快答复", "alice")
+    wrong = appstate.record_chase(home, "十八届一次/12", "教育局", date(2024, 5, 7), "电话", "误记", "alice")
+    before = appstate.chase_revision(home)
+    with pytest.raises(AppStateError, match="只有记录人本人"):
+        appstate.withdraw_chase(home, wrong, "bob", within_minutes=10)
+    clock.advance(minutes=9)
+    appstate.withdraw_chase(home, wrong, "alice", within_minutes=10)
+    assert [c["id"] for c in appstate.chases(home)] == [kept]
+    assert appstate.chase_counts_by_unit(home) == {"教育局": 1}
+    assert appstate.chase_revision(home) != before
+    assert appstate.audit_log(home, limit=1)[0]["action"] == "撤回催办"
+    with pytest.raises(AppStateError, match="已撤回"):
+        appstate.withdraw_chase(home, wrong, "alice", within_minutes=10)
+    clock.advance(minutes=2)
+    with pytest.raises(AppStateError, match="10 分钟内"):
+        appstate.withdraw_chase(home, kept, "alice", within_minutes=10)
+
+
+def test_a_session_ends_at_logout_and_with_its_accounts_password(home, clock):
+    first = appstate.start_session(home, "alice")
+    second = appstate.start_session(home, "alice")
+    assert appstate.session_account(home, first).username == "alice"
+    appstate.end_session(home, first)
+    assert appstate.session_account(home, first) is None
+    assert appstate.session_account(home, second).role == "supervisor"
+    appstate.set_password(home, "alice", "another password")
+    assert appstate.session_account(home, second) is None
+    unit = appstate.start_session(home, "jyj")
+    appstate.disable_user(home, "jyj")
+    assert appstate.session_account(home, unit) is None
+    assert appstate.session_account(home, "made-up") is None
+    with Session(appstate.engine_for(home)) as db:  # only the token's hash is stored
+        assert db.scalar(select(appstate.LiveSession.id).where(appstate.LiveSession.id == second)) is None

@@ -6,6 +6,7 @@ import stat
 import dash
 import pytest
 from dash import Input, Output, dcc, html
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from dashboard import auth
 from dashboard.auth import Viewer
@@ -264,72 +265,115 @@ def test_session_has_a_maximum_age(site, clock):
     assert call(client).status_code == 401
 
 
+def logout(client):
+    token = csrf_of(client, "/logout")
+    return client.post("/logout", data={"csrf": token})
+
+
 def test_logout_ends_the_session(site, home):
     client, _ = site
     post_login(client, "alice", PASSWORD)
-    response = client.get("/logout")
+    response = logout(client)
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert call(client).status_code == 401
     assert appstate.audit_log(home, limit=1)[0]["action"] == "退出"
 
 
-def test_disabling_an_account_ends_its_open_session(site, home):
+def test_a_cookie_copied_before_logout_no_longer_works(site):
     client, _ = site
-    post_login(client, "jyj", UNIT_PASSWORD)
+    post_login(client, "alice", PASSWORD)
+    captured = client.get_cookie("duban_session").value
+    logout(client)
+    thief = client.application.test_client()
+    thief.set_cookie("duban_session", captured)
+    assert call(thief).status_code == 401
+
+
+def test_logging_out_one_session_leaves_the_others(site):
+    client, _ = site
+    phone = client.application.test_client()
+    post_login(client, "alice", PASSWORD)
+    post_login(phone, "alice", PASSWORD)
+    logout(client)
+    assert call(phone).status_code == 200
+
+
+def test_get_logout_only_asks_and_logout_needs_the_token(site):
+    client, _ = site
+    post_login(client, "alice", PASSWORD)
+    page = client.get("/logout")  # a link or another site's <img src=/logout>
+    assert page.status_code == 200 and "确认退出" in page.get_data(as_text=True)
     assert call(client).status_code == 200
-    appstate.disable_user(home, "jyj")
-    assert call(client).status_code == 401
+    refused = client.post("/logout", data={"csrf": "forged"})
+    assert refused.status_code == 400
+    assert call(client).status_code == 200
 
 
-def test_changing_the_password_ends_open_sessions(site, home):
+def test_a_post_from_another_site_is_refused(site):
     client, _ = site
     post_login(client, "alice", PASSWORD)
-    appstate.set_password(home, "alice", "another password")
-    assert call(client).status_code == 401
+    evil = {"Origin": "http://evil.example"}
+    assert client.post("/_dash-update-component", json=CALLBACK, headers=evil).status_code == 403
+    assert client.post("/_dash-update-component", json=CALLBACK,
+                       headers={"Referer": "http://evil.example/page"}).status_code == 403
+    assert client.post("/logout", data={"csrf": csrf_of(client, "/logout")}, headers=evil).status_code == 403
+    assert call(client).status_code == 200  # still logged in
+    same = {"Origin": "http://localhost"}  # the test client's own host
+    assert client.post("/_dash-update-component", json=CALLBACK, headers=same).status_code == 200
 
 
-def test_forged_cookie_from_another_key_is_not_accepted(home, clock, tmp_path):
-    other_app, _ = make_app(tmp_path / "other-home")
-    appstate.add_user(tmp_path / "other-home", "alice", "supervisor", None, PASSWORD)
-    other = other_app.server.test_client()
-    post_login(other, "alice", PASSWORD)
-    cookie = other.get_cookie("duban_session").value
+class CountingStream:
+    """A request body that counts what the server reads of it."""
+
+    def __init__(self, size):
+        self.size, self.read_bytes = size, 0
+
+    def read(self, n=-1):
+        n = self.size - self.read_bytes if n is None or n < 0 else min(n, self.size - self.read_bytes)
+        self.read_bytes += n
+        return b"a" * n
+
+    def readline(self, n=-1):
+        return self.read(n if n and n > 0 else 65536)
+
+
+def post_stream(app, path, body, **environ):
+    """POST ``body`` to the WSGI app as a server would hand it over: (status, headers, text)."""
+    env = EnvironBuilder(path=path, method="POST", content_type="application/x-www-form-urlencoded").get_environ()
+    env.pop("CONTENT_LENGTH", None)
+    env.update({"wsgi.input": body, **environ})
+    response, status, headers = run_wsgi_app(app, env)
+    return int(status.split()[0]), dict(headers), b"".join(response).decode()
+
+
+def test_a_20_mb_post_gets_413_without_being_read(home, clock):
     app, _ = make_app(home)
-    client = app.server.test_client()
-    client.set_cookie("duban_session", cookie)
-    assert call(client).status_code == 401
+    body = CountingStream(20 * 1024 * 1024)
+    status, headers, text = post_stream(app.server, "/login", body, CONTENT_LENGTH=str(body.size))
+    assert status == 413 and "10 MB" in text
+    assert headers["Connection"] == "close"
+    assert body.read_bytes == 0
 
 
-# ------------------------------------------------------------ key, headers, audit, no-auth
-
-
-def test_secret_key_is_private_and_persisted(home, clock):
+def test_a_body_without_length_is_cut_off_at_the_limit(home, clock):
     app, _ = make_app(home)
-    key_file = home / "secret_key"
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    client = app.server.test_client()
-    post_login(client, "alice", PASSWORD)
-    cookie = client.get_cookie("duban_session").value
-    # A restarted server (new app, same home) accepts the session: the key was kept.
-    again, _ = make_app(home)
-    client2 = again.server.test_client()
-    client2.set_cookie("duban_session", cookie)
-    assert call(client2).status_code == 200
-
-
-def test_existing_key_file_readable_by_others_is_made_private(tmp_path, clock):
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "secret_key").write_text("k" * 64, encoding="ascii")
-    (home / "secret_key").chmod(0o644)
-    app, _ = make_app(home)
-    assert app.server.secret_key == b"k" * 64
-    assert stat.S_IMODE((home / "secret_key").stat().st_mode) == 0o600
+    body = CountingStream(20 * 1024 * 1024)
+    status, _, _ = post_stream(app.server, "/login", body, HTTP_TRANSFER_ENCODING="chunked",
+                              **{"wsgi.input_terminated": True})
+    assert status == 413
+    assert body.read_bytes <= 10 * 1024 * 1024 + 65536
 
 
 def test_pages_refuse_to_be_framed_by_other_sites(site):
     client, _ = site
-    assert client.get("/login").headers["X-Frame-Options"] == "SAMEORIGIN"
+    headers = client.get("/login").headers
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    policy = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
+    assert policy["default-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in policy["script-src"] and "unsafe-eval" not in policy["script-src"]
+    assert "http" not in headers["Content-Security-Policy"]  # no other host anywhere
 
 
 def test_audit_from_a_request_records_the_viewer(site, home):

@@ -163,6 +163,14 @@ CREATE TABLE handling_changes (
     row_no        INTEGER
 );
 
+-- What the refresh that built this version changed against the version published before it, in
+-- the indicator layer's figures (etl/guard.py), and why it was held if it was (then accepted).
+CREATE TABLE refresh_differences (
+    position INTEGER NOT NULL,
+    line     VARCHAR NOT NULL,     -- Chinese: 2026年 办结 18 → 1 / 市教育局 已办结 18 → 1
+    is_hold  BOOLEAN NOT NULL      -- a reason the refresh was held
+);
+
 -- The congress's own evaluation (满意度测评); outranks what a unit reports.
 CREATE TABLE congress_evaluations (
     suggestion_id               VARCHAR NOT NULL,
