@@ -50,14 +50,16 @@ def _print_refresh(report) -> None:
 def cmd_etl_run(args, settings) -> None:
     from etl.pipeline import run_refresh
 
-    report = run_refresh(args.warehouse, settings, inbox=args.inbox, home=duban_home(), progress=_echo)
+    report = run_refresh(args.warehouse, settings, inbox=args.inbox, home=duban_home(), progress=_echo,
+                         compare=_figures(settings), accept=args.accept)
     _print_refresh(report)
 
 
 def cmd_etl_rebuild(args, settings) -> None:
     from etl.pipeline import run_refresh
 
-    report = run_refresh(args.warehouse, settings, home=duban_home(), progress=_echo, rebuild=True)
+    report = run_refresh(args.warehouse, settings, home=duban_home(), progress=_echo, rebuild=True,
+                         compare=_figures(settings), accept=args.accept)
     _print_refresh(report)
 
 

@@ -17,7 +17,7 @@ from croniter import croniter
 from duban.settings import Settings
 from etl.pipeline import RefreshFailed, run_refresh
 from etl.publish import RefreshBusy
-from etl.sources import load_sources, pull_sources
+from etl.sources import load_sources, pull_folder, pull_sources
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -38,15 +38,19 @@ def next_run(now: datetime, every: str | None, cron: str | None) -> datetime:
 
 
 def run_once(warehouse: Path, inbox: Path, settings: Settings, home: Path | None, sources_file: Path | None,
-             log: Callable[[str], None]) -> bool:
-    """Pull, then refresh. Returns whether a new version was published."""
+             log: Callable[[str], None], trusted: bool = False) -> bool:
+    """Pull, then refresh. Returns whether a new version was published. ``trusted``: the whole inbox
+    is a trusted source; otherwise only the folders of sources marked trusted are."""
+    trusted_folders = [inbox] if trusted else []
     if sources_file is not None:
-        written, errors = pull_sources(load_sources(sources_file), inbox)
+        sources = load_sources(sources_file)
+        trusted_folders += [pull_folder(source, inbox) for source in sources if source.trusted]
+        written, errors = pull_sources(sources, inbox)
         log(f"已从数据来源取得 {written} 个文件")
         for error in errors:
             log(f"数据来源出错: {error}")
     try:
-        report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=log)
+        report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=log, trusted_folders=trusted_folders)
     except RefreshBusy as exc:
         log(f"跳过本次: {exc}")
         return False
@@ -61,13 +65,13 @@ def run_once(warehouse: Path, inbox: Path, settings: Settings, home: Path | None
 def run_schedule(warehouse: Path, inbox: Path, settings: Settings, home: Path | None = None,
                  every: str | None = None, cron: str | None = None, sources_file: Path | None = None,
                  max_runs: int | None = None, log: Callable[[str], None] = print,
-                 sleep: Callable[[float], None] = time.sleep) -> int:
+                 sleep: Callable[[float], None] = time.sleep, trusted: bool = False) -> int:
     """Refresh now, then at every scheduled time, until stopped (or ``max_runs``)."""
     next_run(datetime.now(), every, cron)  # validate before the first run
     runs = 0
     while True:
         log(f"{datetime.now():%Y-%m-%d %H:%M:%S} 开始刷新")
-        run_once(warehouse, inbox, settings, home, sources_file, log)
+        run_once(warehouse, inbox, settings, home, sources_file, log, trusted)
         runs += 1
         if max_runs is not None and runs >= max_runs:
             return runs

@@ -16,8 +16,15 @@ The sources file (TOML, default $DUBAN_HOME/sources.toml) lists them:
     query = "SELECT 编号 AS 建议编号, 答复日期, 办理结果 FROM v_export"
     unit = "市卫生健康委员会"
 
+    [[source]]
+    name = "代表工委交办台账"
+    folder = "/mnt/share/代表工委"
+    trusted = true      # its registers and evaluations are taken without a supervisor's acceptance
+
 Everything pulled lands in ``<inbox>/_pulled/<name>/`` and is then loaded like any dropped file
-(recognised from its content, archived by hash, so an unchanged pull is not read again).
+(recognised from its content, archived by hash, so an unchanged pull is not read again). A trusted
+source's folder is emptied before each pull, so it holds only what that source sent
+(etl/provenance.py: only trusted sources may bring a register or an evaluation).
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ class Source:
     database: str | None = None
     query: str | None = None
     unit: str | None = None
+    trusted: bool = False
 
 
 def _safe_name(text: str) -> str:
@@ -75,9 +83,11 @@ def load_sources(path: Path) -> list[Source]:
             raise SourceError(f"数据来源 {name}: database 需要同时给出 query")
         if entry.get("url") and urllib.parse.urlparse(entry["url"]).scheme not in ("http", "https"):
             raise SourceError(f"数据来源 {name}: 只支持 http/https 地址")
+        if not isinstance(entry.get("trusted", False), bool):
+            raise SourceError(f"数据来源 {name}: trusted 应为 true 或 false")
         sources.append(Source(name=name, folder=Path(entry["folder"]) if entry.get("folder") else None,
                               url=entry.get("url"), database=entry.get("database"), query=entry.get("query"),
-                              unit=entry.get("unit")))
+                              unit=entry.get("unit"), trusted=entry.get("trusted", False)))
     return sources
 
 
@@ -127,12 +137,19 @@ def _pull_database(source: Source, target: Path, today: date) -> int:
     return 1
 
 
+def pull_folder(source: Source, inbox: Path) -> Path:
+    """Where a source's files land in the inbox."""
+    return inbox / PULLED_DIR / _safe_name(source.name)
+
+
 def pull_sources(sources: list[Source], inbox: Path, today: date | None = None) -> tuple[int, list[str]]:
     """Pull every source into the inbox; returns (files written, Chinese error lines)."""
     today = today or date.today()
     written, errors = 0, []
     for source in sources:
-        target = inbox / PULLED_DIR / _safe_name(source.name)
+        target = pull_folder(source, inbox)
+        if source.trusted:  # nothing but what the source sent may sit in a trusted folder
+            shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True, exist_ok=True)
         try:
             if source.folder:

@@ -43,7 +43,7 @@ def warehouse(tmp_path, monkeypatch):
         [n, "主办", reply, cls, face, evaluation, promise] for n, reply, cls, face, evaluation, promise in REPLIES]
     write_xlsx(inbox / "住建局办理情况.xlsx", {"办理情况": export})
     path = tmp_path / "wh" / "duban.duckdb"
-    assert main(["etl", "run", "--inbox", str(inbox), "--warehouse", str(path)]) == 0
+    assert main(["etl", "run", "--inbox", str(inbox), "--warehouse", str(path), "--trusted"]) == 0
     return path
 
 

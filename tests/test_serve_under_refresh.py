@@ -60,7 +60,7 @@ def served(tmp_path, monkeypatch):
                                                 [3, "主办", "2024-05-03", "A类", "是", "满意"]])
     warehouse = tmp_path / "wh" / "duban.duckdb"
     paths = WarehousePaths(warehouse)
-    run_refresh(warehouse, settings, inbox=inbox_a, home=home)
+    run_refresh(warehouse, settings, inbox=inbox_a, home=home, trusted_folders=[inbox_a])
     version_a = tmp_path / "version_a.duckdb"  # kept aside: publishing a copy of it brings A back
     shutil.copyfile(paths.current_version(), version_a)
     with ServeProcess(warehouse, home, workers=2) as server:

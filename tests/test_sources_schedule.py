@@ -65,7 +65,7 @@ def test_http_pull_and_scheduled_refresh_publish(tmp_path, settings):
     try:
         sources = tmp_path / "sources.toml"
         sources.write_text(
-            f'[[source]]\nname = "督查室"\nurl = "http://127.0.0.1:{server.server_port}/register.csv"\n',
+            f'[[source]]\nname = "督查室"\nurl = "http://127.0.0.1:{server.server_port}/register.csv"\ntrusted = true\n',
             encoding="utf-8")
         inbox, warehouse = tmp_path / "inbox", tmp_path / "duban.duckdb"
         inbox.mkdir()
@@ -95,7 +95,7 @@ def test_sqlite_database_pull_becomes_a_unit_export(tmp_path, settings):
     assert (written, errors) == (1, [])
     from etl.pipeline import run_refresh
     warehouse = tmp_path / "duban.duckdb"
-    run_refresh(warehouse, settings, inbox=inbox)
+    run_refresh(warehouse, settings, inbox=inbox, trusted_folders=[inbox])
     with duckdb.connect(str(WarehousePaths(warehouse).current_version()), read_only=True) as con:
         assert con.execute("SELECT unit, report_date::VARCHAR, result_class FROM handling_reports").fetchall() == [
             ("市教育局", "2024-06-30", "A")]

@@ -46,7 +46,7 @@ def env(tmp_path, monkeypatch):
     inbox.mkdir()
     write_xlsx(inbox / "交办台账.xlsx", {"交办台账": REGISTER})
     warehouse = tmp_path / "wh" / "warehouse.duckdb"
-    run_refresh(warehouse, settings, inbox=inbox, home=home)
+    run_refresh(warehouse, settings, inbox=inbox, home=home, trusted_folders=[inbox])
     return settings, inbox, warehouse, home
 
 
@@ -152,7 +152,7 @@ def test_filled_template_loads_without_rejections(env, tmp_path):
 
     # the full refresh: register + filled template → every row loaded, none rejected
     shutil.copy(filled, inbox / "填报表.xlsx")
-    run_refresh(warehouse, settings, inbox=inbox, home=home)
+    run_refresh(warehouse, settings, inbox=inbox, home=home, trusted_folders=[inbox])
     conn, ind = _indicators(warehouse, settings)
     try:
         outcomes = dict(conn.execute("SELECT outcome, count(*) FROM row_outcomes o JOIN files f USING (file_id) "
@@ -182,7 +182,7 @@ def _refresh_with(env, template, name, report_date, filled: dict[int, list]):
             if value is not None:
                 ws.cell(row=row[0].row, column=start + offset, value=value)
     book.save(inbox / name)
-    run_refresh(warehouse, settings, inbox=inbox, home=home)
+    run_refresh(warehouse, settings, inbox=inbox, home=home, trusted_folders=[inbox])
 
 
 def _unit_figures(env):
