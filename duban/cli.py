@@ -47,6 +47,14 @@ def _print_refresh(report) -> None:
         print("拒收行的原因见 duban etl status 或看板的 数据状态 页")
 
 
+def _figures(settings):
+    """What a refresh compares before it publishes: the indicator layer's figures of a version
+    file (etl/guard.py holds a refresh whose figures drop)."""
+    from warehouse.indicators import version_figures
+
+    return lambda version_file: version_figures(version_file, settings)
+
+
 def cmd_etl_run(args, settings) -> None:
     from etl.pipeline import run_refresh
 
@@ -297,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_etl_status)
     rebuild = etl.add_parser("rebuild", help="从存档重建仓库 / rebuild from the archive", description="从存档重建仓库 / rebuild from the archive")
     _warehouse_arg(rebuild)
+    for parser in (run, rebuild):
+        parser.add_argument("--accept", action="store_true",
+                            help="发布被暂缓的刷新 (已核对与上一版本的差异) / publish a held refresh")
     rebuild.set_defaults(func=cmd_etl_rebuild)
     rollback = etl.add_parser("rollback", help="回到上一个发布版本 / return to the previous version", description="回到上一个发布版本 / return to the previous version")
     _warehouse_arg(rollback)

@@ -1,0 +1,76 @@
+"""Each refresh says what changed against the published version, in the indicator layer's
+figures, and a refresh whose figures drop (or a unit's rows are mostly rejected) is held until
+accepted. Real files, real versions."""
+
+from __future__ import annotations
+
+import pytest
+
+from etl import guard
+from etl.archive import Archive
+from etl.pipeline import RefreshHeld, run_refresh
+from tests.test_pipeline import EXPORT_HEADER, query, register_rows, settings, write_csv  # noqa: F401
+from warehouse.connection import WarehousePaths
+from warehouse.indicators import version_figures
+
+LIMITS = guard.thresholds({})
+
+
+def year(suggestions, completed, overdue=0, evaluated=0):
+    return {"suggestions": suggestions, "completed": completed, "overdue": overdue, "evaluated": evaluated}
+
+
+def unit(completed, loaded, rejected=0):
+    return {"completed": completed, "overdue": 0, "evaluated": 0, "rows_loaded": loaded, "rows_rejected": rejected}
+
+
+def test_the_differences_in_chinese_and_what_holds():
+    before = {"years": {2026: year(200, 30)}, "units": {"市教育局": unit(18, 24), "市财政局": unit(12, 10)}}
+    after = {"years": {2026: year(200, 42)}, "units": {"市教育局": unit(1, 24), "市财政局": unit(41, 10)}}
+    review = guard.review(before, after, LIMITS)
+    assert review.summary() == ("与上一版本相比: 办结 +12; 2026年 办结 30 → 42; 市教育局 已办结 18 → 1; "
+                                "市财政局 已办结 12 → 41")
+    assert review.held == ["市教育局 已办结 18 → 1"]
+    # a small move is no reason to hold: 2 items of 30, 2 of 18, 1 of 12
+    small = {"years": {2026: year(200, 28)}, "units": {"市教育局": unit(16, 24), "市财政局": unit(11, 10)}}
+    assert guard.review(before, small, LIMITS).held == []
+    gone = {"years": {}, "units": before["units"]}
+    assert guard.review(before, gone, LIMITS).held == ["2026年的 200 件建议全部不见了 (交办台账是否缺失?)",
+                                                       "2026年 办结 30 → 0"]
+    rejected = {**before, "units": {**before["units"], "市财政局": unit(12, 10, rejected=8)}}
+    assert guard.review(before, rejected, LIMITS).held == ["市财政局 的行大多被拒收 (此前载入 10 行, 本次新增拒收 8 行)"]
+
+
+def test_a_bad_file_is_held_then_accepted_and_a_rebuild_without_the_register_is_held(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市交通运输局_2024-05-15.csv", [EXPORT_HEADER, [2, "主办", "2024-05-10", "A", "是", "满意"],
+                                                       [3, "分办", "2024-05-10", "A", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    compare = lambda path: version_figures(path, settings)  # noqa: E731 - what the CLI passes
+    first = run_refresh(warehouse, settings, inbox=inbox, compare=compare)
+
+    bad = tmp_path / "bad"
+    write_csv(bad / "市交通运输局_2024-06-30.csv", [EXPORT_HEADER, [7, "主办", "2024-06-10", "A", "是", "满意"],
+                                                     [8, "主办", "2024-06-10", "A", "是", "满意"],
+                                                     [9, "主办", "2024-06-10", "A", "是", "满意"]])
+    printed: list[str] = []
+    with pytest.raises(RefreshHeld) as held:
+        run_refresh(warehouse, settings, inbox=bad, compare=compare, progress=printed.append)
+    assert str(held.value).startswith("暂缓发布: 市交通运输局 的行大多被拒收 (此前载入 2 行, 本次新增拒收 3 行)")
+    assert "与上一版本相比: 市交通运输局 拒收行 0 → 3" in printed
+    assert WarehousePaths(warehouse).current_version() == first.version  # not published
+    log = Archive(WarehousePaths(warehouse).archive).refresh_log()[-1]
+    assert log["status"] == "暂缓发布" and log["held"] == held.value.review.held
+
+    accepted = run_refresh(warehouse, settings, compare=compare, accept=True)
+    assert WarehousePaths(warehouse).current_version() == accepted.version != first.version
+    assert query(warehouse, "SELECT line FROM refresh_differences WHERE is_hold") == [
+        ("市交通运输局 的行大多被拒收 (此前载入 2 行, 本次新增拒收 3 行)",)]
+
+    archive = Archive(WarehousePaths(warehouse).archive)
+    register = next(e for e in archive.manifest().values() if e.original_name == "台账.csv")
+    archive.path_of(register.sha256).unlink()  # the register lost from the archive
+    with pytest.raises(RefreshHeld, match="2024年的 3 件建议全部不见了"):
+        run_refresh(warehouse, settings, rebuild=True, compare=compare)
+    assert WarehousePaths(warehouse).current_version() == accepted.version
