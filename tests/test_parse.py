@@ -172,7 +172,7 @@ def test_duplicated_rows_are_kept(tmp_path, settings):
 @pytest.mark.parametrize(
     "content,reason",
     [
-        (b"%PDF-1.4\n1 0 obj<<>>endobj\n", "文件无法读取: 不是有效的Excel或CSV文件 (这是PDF文件)"),
+        (b"%PDF-1.4\n1 0 obj<<>>endobj\n", "文件无法读取: 这是PDF文件, 无法读取表格: 请报送生成它的 Excel 或 Word 原文件, 或把表格复制到 Excel 另存为 .xlsx 后重新报送"),
         (bytes(range(256)) * 4, "文件无法读取: 不是有效的Excel或CSV文件"),
         (b"", "文件没有数据行 (空文件)"),
         ("建议编号,答复日期,办理结果\r\n".encode(), "文件没有数据行"),

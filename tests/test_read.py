@@ -80,8 +80,7 @@ def test_pdf_named_xlsx_is_rejected(tmp_path, settings):
     path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
     with pytest.raises(UnreadableFile) as info:
         read_sheets(path, settings)
-    assert str(info.value).startswith(NOT_A_TABLE)
-    assert "PDF" in str(info.value)
+    assert str(info.value).startswith("文件无法读取: 这是PDF文件, 无法读取表格: 请报送生成它的 Excel 或 Word 原文件")
 
 
 def test_random_bytes_are_rejected(tmp_path, settings):
@@ -95,7 +94,7 @@ def test_random_bytes_are_rejected(tmp_path, settings):
 def test_zip_that_is_not_a_workbook_is_rejected(tmp_path, settings):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("word/document.xml", "<w/>")
+        archive.writestr("报表/说明.txt", "见附件")
     path = tmp_path / "a.xlsx"
     path.write_bytes(buffer.getvalue())
     with pytest.raises(UnreadableFile, match="不是Excel工作簿"):
