@@ -25,6 +25,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
+import flask
 from dash import ALL, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
 
 import assets as assets_pkg
@@ -62,6 +63,10 @@ def _auth():
 
 def install_auth(server, home: Path, settings: Settings, enabled: bool) -> None:
     _auth().install(server, home, settings, enabled)
+
+
+def allow_inline_scripts(server, hashes: list[str]) -> None:
+    _auth().allow_inline_scripts(server, hashes)
 
 
 def audit(action: str, detail: str) -> None:
@@ -207,20 +212,48 @@ class Dashboard:
 
 
     def record_chase(self, target: dict | None, unit: str | None, chase_date: str | None, way: str | None, note: str | None, viewer: Any) -> tuple:
-        """Store one 催办 record; returns (message, refreshed history) for the form."""
+        """Store one 催办 record; returns (message, refreshed history, the note field) for the form:
+        the note is cleared after a save, so a second click has nothing to record twice."""
         if not C.can_chase(viewer):
-            return dbc.Alert("本账号不能记录催办。", color="warning"), no_update
+            return dbc.Alert("本账号不能记录催办 (催办由督办人员记录)。", color="warning"), no_update, no_update
         suggestion_id = (target or {}).get("suggestion_id")
         try:
             day = date.fromisoformat(chase_date[:10]) if chase_date else date.today()
         except ValueError:
-            return dbc.Alert(f"催办日期 “{chase_date}” 不是有效日期。", color="warning"), no_update
+            return dbc.Alert(f"催办日期 “{chase_date}” 不是有效日期。", color="warning"), no_update, no_update
         try:
-            appstate.record_chase(self.home, suggestion_id, unit, day, way or "", (note or "").strip(), viewer.username)
+            self._check_chase_target(suggestion_id, unit, viewer)
+            appstate.record_chase(self.home, suggestion_id, unit, day, way or "", note or "", viewer.username)
+        except appstate.AppStateError as exc:
+            return dbc.Alert(str(exc), color="warning"), no_update, no_update
+        return (dbc.Alert(f"已记录: {day.isoformat()} {way}" + (f" ({unit})" if unit else ""), color="success"),
+                self._chase_history(suggestion_id, unit, viewer), "")
+
+    def withdraw_chase(self, chase_id: Any, target: dict | None, unit: str | None, viewer: Any) -> tuple:
+        """Take back one of the viewer's own recent 催办 records; (message, refreshed history)."""
+        try:
+            appstate.withdraw_chase(self.home, chase_id, viewer.username, self.settings.chase_withdraw_minutes)
         except appstate.AppStateError as exc:
             return dbc.Alert(str(exc), color="warning"), no_update
+        return (dbc.Alert("已撤回该条催办记录。", color="success"),
+                self._chase_history((target or {}).get("suggestion_id"), unit, viewer))
+
+    def _chase_history(self, suggestion_id: str | None, unit: str | None, viewer: Any) -> Any:
         rows = appstate.chases(self.home, suggestion_id=suggestion_id) if suggestion_id else appstate.chases(self.home, unit=unit)
-        return dbc.Alert(f"已记录: {day.isoformat()} {way}" + (f" ({unit})" if unit else ""), color="success"), C.chase_history(rows)
+        return C.chase_history(rows, viewer, self.settings.chase_withdraw_minutes)
+
+    def _check_chase_target(self, suggestion_id: Any, unit: Any, viewer: Any) -> None:
+        """The suggestion and the unit of a 催办 exist in the published version (and the unit handles
+        the suggestion): a crafted request cannot record 催办 of things that are not there."""
+        ctx = self.context("/", "", viewer)
+        if unit and unit not in (ctx.filters.get("units") or []):
+            raise appstate.AppStateError(f"承办单位 “{unit}” 不在当前数据中")
+        if suggestion_id:
+            detail = ctx.ind.suggestion_detail(suggestion_id, ctx.as_of)
+            if detail is None:
+                raise appstate.AppStateError(f"建议 “{suggestion_id}” 不在当前数据中")
+            if unit and unit not in {a["unit"] for a in detail["assignments"]}:
+                raise appstate.AppStateError(f"{unit} 不是该建议的承办单位")
 
 
 def _clicked_value(click: dict | None) -> Any:
@@ -237,6 +270,53 @@ def _clicked_value(click: dict | None) -> Any:
 
 def _shell_message(title: str, text: str) -> html.Div:
     return dbc.Container([html.H3(title, className="mt-4"), html.P(text)], className="py-4")
+
+
+# ── callback requests: their shape and value types, checked before Dash dispatches them ───────
+
+CALLBACK_ROUTE = "/_dash-update-component"
+# What each property of a callback input or state may hold (None always allowed); anything
+# else is a crafted request, answered 400 instead of failing inside a callback with 500.
+VALUE_TYPES: dict[str, tuple[type, ...]] = {
+    "pathname": (str,), "search": (str,), "date": (str,), "value": (str,),
+    "n_clicks": (int,), "n_intervals": (int,), "clickData": (dict,), "data": (dict,),
+}
+VALUE_TYPES_BY_ID = {("filter-year", "value"): (int,)}
+
+
+def malformed_callback(body: Any, callback_map: dict) -> str | None:
+    """Why a callback request body is not one this app's pages send, or None when it is."""
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
+        return "请求格式无效"
+    if body["output"] not in callback_map:
+        return "没有这个回调"
+    for key in ("inputs", "state", "changedPropIds"):
+        if not isinstance(body.get(key, []), list):
+            return f"请求格式无效: {key}"
+    entries = [entry for group in (body.get("inputs", []), body.get("state", [])) for item in group
+               for entry in (item if isinstance(item, list) else [item])]
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("property"), str) \
+                or not isinstance(entry.get("id"), (str, dict)):
+            return "请求格式无效: 输入项"
+        value, prop = entry.get("value"), entry["property"]
+        element = entry["id"] if isinstance(entry["id"], str) else entry["id"].get("type")
+        allowed = VALUE_TYPES_BY_ID.get((element, prop)) or VALUE_TYPES.get(prop)
+        if value is not None and allowed and (not isinstance(value, allowed) or isinstance(value, bool)):
+            return f"请求格式无效: {element}.{prop}"
+    return None
+
+
+def _refuse_malformed_callbacks(app: dash.Dash) -> None:
+    def check():
+        if flask.request.path != CALLBACK_ROUTE or flask.request.method != "POST":
+            return None
+        why = malformed_callback(flask.request.get_json(silent=True), app.callback_map)
+        if why is None:
+            return None
+        return flask.Response(why, status=400, mimetype="text/plain; charset=utf-8")
+
+    app.server.before_request(check)  # after the login guard: an anonymous request still gets 401
 
 
 # ── the app ───────────────────────────────────────────────────────────────────────────────────
@@ -317,6 +397,7 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
     @app.callback(
         Output("chase-message", "children"),
         Output("chase-history", "children"),
+        Output("chase-note", "value"),
         Input("chase-submit", "n_clicks"),
         State("chase-target", "data"),
         State("chase-unit", "value"),
@@ -327,12 +408,28 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
     )
     def _chase(n, target, unit, chase_date, way, note):
         if not n:
-            return no_update, no_update
+            return no_update, no_update, no_update
         return board.record_chase(target, unit, chase_date, way, note, current_viewer())
 
-    for page in (overdue_page, data_page, meeting_page):
+    @app.callback(
+        Output("chase-message", "children", allow_duplicate=True),
+        Output("chase-history", "children", allow_duplicate=True),
+        Input({"type": "chase-withdraw", "id": ALL}, "n_clicks"),
+        State("chase-target", "data"),
+        State("chase-unit", "value"),
+        prevent_initial_call=True,
+    )
+    def _withdraw_chase(clicks, target, unit):
+        trigger = dash_ctx.triggered_id
+        if not trigger or not any(clicks or []):
+            return no_update, no_update
+        return board.withdraw_chase(trigger["id"], target, unit, current_viewer())
+
+    for page in (overdue_page, data_page, meeting_page, unit_page):
         register = getattr(page, "register", None)
         if register:
             register(app, board)
     downloads.register(app.server, board, [d for page in (overview_page, units_page, unit_page, overdue_page, data_page) for d in page.DOWNLOADS])
+    _refuse_malformed_callbacks(app)
+    allow_inline_scripts(app.server, app.csp_hashes())  # every callback is defined by now
     return app

@@ -454,3 +454,10 @@ def bind_all(files: list[tuple[int, ArchivedFile, ParsedFile]], force: InForce, 
     names = UnitNames(settings, aliases)
     known = force.units | register_units(p for _, _, p in files)
     return [(file_id, entry, bind(entry, parsed, names, known)) for file_id, entry, parsed in files]
+
+
+def archive_of_version(version: Path | str) -> Archive:
+    """The archive beside a published version file (``<link>.versions/vN.duckdb`` → ``<link>.archive``)."""
+    versions = Path(version).parent
+    return Archive(versions.with_name(versions.name.removesuffix(".versions") + ".archive"))
+

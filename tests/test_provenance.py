@@ -87,6 +87,12 @@ def test_a_forged_register_from_an_untrusted_inbox_is_held_and_the_figures_stay(
     assert held["name"] == "交办台账_2099-01-01.csv" and "不是受信任来源" in held["reason"]
     assert all(f["original_name"] != "交办台账_2099-01-01.csv" for f in status["files"])
 
+    from dashboard.app import create_app
+    from dashboard.auth import LOCAL_VIEWER
+
+    page = str(create_app(warehouse, settings=settings, home=home, auth=False).duban.render("/data", "", viewer=LOCAL_VIEWER))
+    assert "交办台账_2099-01-01.csv" in page and "待确认的文件 (1)" in page
+
 
 def test_a_trusted_register_that_moves_suggestions_or_is_dated_ahead_waits_for_acceptance(tmp_path, warehouse,
                                                                                         settings, home):
@@ -168,3 +174,27 @@ def test_a_unit_upload_claiming_another_unit_is_rejected(tmp_path, warehouse, se
     [(name, reason)] = run_refresh(warehouse, settings, home=home).rejected_files
     assert name == "办理情况.csv" and "由 市教育局 的账号上传" in reason and "市公安局" in reason
     assert query(warehouse, REPORTS) == before
+
+
+def test_the_unit_page_upload_is_confined_to_the_unit_and_audited(tmp_path, warehouse, settings, home):
+    import base64
+
+    import flask
+
+    from dashboard.app import create_app
+    from dashboard.auth import Viewer
+    from dashboard.pages import unit as unit_page
+
+    app = create_app(warehouse, settings=settings, home=home, auth=True)
+    jyj = Viewer("jyj", "unit", "市教育局")
+    body = write_csv(tmp_path / "x.csv", [EXPORT_HEADER, [1, "主办", "2024-05-20", "A类", "是", "满意"]]).read_bytes()
+    contents = "data:text/csv;base64," + base64.b64encode(body).decode()
+    with app.server.test_request_context("/_dash-update-component", method="POST"):
+        flask.g.duban_viewer = jyj  # what the request guard sets for a logged-in account
+        refused = unit_page.receive_upload(app.duban, contents, "市公安局_2026-11-29.csv", jyj)
+        taken = unit_page.receive_upload(app.duban, contents, "市教育局_2024-07-01.csv", jyj)
+    assert refused.color == "warning" and "市公安局" in str(refused.children)
+    assert taken.color == "success"
+    [entry] = [e for e in Archive(WarehousePaths(warehouse).archive).manifest().values() if e.uploader == "jyj"]
+    assert (entry.original_name, entry.unit, entry.trusted) == ("市教育局_2024-07-01.csv", "市教育局", False)
+    assert [e["action"] for e in appstate.audit_log(home, username="jyj")] == ["上传文件", "上传文件被拒"]

@@ -67,6 +67,7 @@ def layout(ctx: C.ViewContext, *_):
     return html.Div([
         C.view_meta(ctx, "数据状态: 刷新记录、收到的文件、各单位报送情况、拒收的行及原因", scoped=False),
         C.card("最近的刷新", refreshes_table(refreshes) if refreshes else C.empty("尚无刷新记录")),
+        provenance_section(ctx),
         C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
         C.card(f"收到的文件 ({st['files_count']})", [
             C.grid("grid-data-files", file_rows, file_cols, height=360),
@@ -79,6 +80,28 @@ def layout(ctx: C.ViewContext, *_):
             if st["rejected_count"] > REJECTED_LIMIT else None,
         ], id="rejected-card"),
     ])
+
+
+def provenance_section(ctx: C.ViewContext):
+    """待确认的文件 (held for a supervisor: in no version) and 已撤回的文件, from the archive;
+    shown to leaders and supervisors (a unit account's page is its own unit's data only)."""
+    if ctx.restrict_unit:
+        return None
+    from etl.provenance import archive_of_version, provenance_status
+
+    listed = provenance_status(archive_of_version(ctx.version))
+    held, withdrawn = listed["held_files"], listed["withdrawn_files"]
+    if not held and not withdrawn:
+        return None
+    return C.card(f"待确认的文件 ({len(held)}) 与已撤回的文件 ({len(withdrawn)})", [
+        html.P("待确认的文件未载入任何版本; 督办人员核实后运行 duban etl accept 文件或哈希 --warehouse …, 下次刷新载入。",
+               className="small text-muted"),
+        html.Ul([html.Li([html.Strong(f["name"], className="text-literal"), f"  (来源 {f['source'] or '—'}, {f['at']})",
+                          html.Div(f["reason"]), *[html.Div(change, className="small") for change in f.get("changes") or []]])
+                 for f in held], id="held-files"),
+        html.Ul([html.Li([html.Span(f["name"], className="text-literal"), f"  已撤回: {f['at']} {f['by']}: {f['why']}"])
+                 for f in withdrawn], id="withdrawn-files"),
+    ], id="provenance-card")
 
 
 def rejected_bytes(board, viewer) -> tuple[bytes, str]:

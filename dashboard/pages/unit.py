@@ -1,12 +1,17 @@
 """One unit `/units/<unit>`: its figures, its assignments in a grid (sort, filter), replies against
-deadlines over time, 未报送 items, its last report date, and its 催办 records."""
+deadlines over time, 未报送 items, its last report date, and its 催办 records. A unit account (and a
+supervisor) uploads the unit's export here: it is archived for the next refresh (etl/provenance.py)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import html
+from dash import Input, Output, State, dcc, html, no_update
 
+from dashboard import auth
 from dashboard import components as C
 from dashboard import downloads as D
 from dashboard.pages.units import aspect_grid, ranking
@@ -112,7 +117,53 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
         ], className="g-3"),
         C.card("考核得分 (逐项说明)", _ranking_block(ctx, unit)),
         C.chase_section(ctx, chases, None, unit),
+        upload_section(ctx, unit),
     ])
+
+
+def upload_section(ctx: C.ViewContext, unit: str):
+    """The unit's own upload of its 办理情况 export (unit accounts on their page; supervisors)."""
+    if getattr(ctx.viewer, "role", None) not in ("unit", "supervisor"):
+        return None
+    limit = ctx.settings.max_file_mb
+    return C.card("报送办理情况 (上传文件)", [
+        dcc.Upload(html.Div(["把文件拖到这里, 或 ", html.A("选择文件")]), id="unit-upload",
+                   max_size=int(limit * 1024 * 1024), multiple=False, className="duban-upload"),
+        html.Div(f"xlsx / xls / csv, 不超过 {limit:g} MB; 单位账号只能报送本单位 ({unit}) 的文件。文件在下次刷新时载入, "
+                 "结果见 数据状态 页。", className="small text-muted mt-1"),
+        html.Div(id="unit-upload-message", className="mt-2"),
+    ], id="unit-upload-card")
+
+
+def receive_upload(board, contents: str | None, filename: str | None, viewer) -> dbc.Alert:
+    """Archive an uploaded file for the viewer's unit (audited); the answer says what happened."""
+    from etl import provenance
+    from etl.stage import read_unit_aliases
+
+    ctx = board.context("/data", "", viewer)
+    try:
+        data = base64.b64decode((contents or "").partition(",")[2], validate=True)
+        entry = provenance.receive_upload(
+            provenance.archive_of_version(ctx.version), data, filename or "", ctx.settings, read_unit_aliases(ctx.home),
+            ctx.ind.available_filters()["units"], viewer.username, viewer.role, ctx.restrict_unit)
+    except binascii.Error:
+        return dbc.Alert("上传的内容无法读取, 请重新选择文件。", color="warning")
+    except provenance.ProvenanceError as exc:
+        auth.audit("上传文件被拒", f"{filename}: {exc}")
+        return dbc.Alert(str(exc), color="warning")
+    auth.audit("上传文件", f"{entry.original_name} ({entry.sha256[:12]}, {len(data)} 字节)")
+    return dbc.Alert(f"已收到《{entry.original_name}》, 将在下次刷新时载入。", color="success")
+
+
+def register(app, board) -> None:
+    @app.callback(Output("unit-upload-message", "children"), Input("unit-upload", "contents"),
+                  State("unit-upload", "filename"), prevent_initial_call=True)
+    def _upload(contents, filename):
+        if not contents:
+            return no_update
+        from dashboard.app import current_viewer
+
+        return receive_upload(board, contents, filename, current_viewer())
 
 
 def _ranking_block(ctx: C.ViewContext, unit: str):
