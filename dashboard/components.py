@@ -9,7 +9,7 @@ No component here renders HTML or markdown from data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -22,16 +22,24 @@ import plotly.io as pio
 from dash import dcc, html
 
 from dashboard.urlstate import ViewState, href, suggestion_path, unit_path
+from duban import appstate
 from duban.settings import Settings
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate
 from warehouse.indicators import Indicators, Scope
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
-# plotly.js's mode bar: no logo, no cloud/edit links; never MathJax (dcc.Graph mathjax=False).
+# plotly.js's mode bar: the PNG download only (labelled by the zh-CN locale, assets/
+# plotly-locale-zh-cn.js), nothing that sends a chart anywhere (no Chart Studio, no share link,
+# no cloud server); never MathJax (dcc.Graph mathjax=False).
 GRAPH_CONFIG = {
     "displaylogo": False,
     "responsive": True,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+    "locale": "zh-CN",
+    "modeBarButtons": [["toImage"]],
+    "showLink": False,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "plotlyServerURL": "",
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 PALETTE = ["#7a1f1f", "#2f6f9f", "#d08c1f", "#3d8b5a", "#7b5aa6", "#8c6d46", "#c1477a", "#5b7083", "#a0a03c", "#2e9c9c"]
@@ -93,6 +101,9 @@ class ViewContext:
             restrict_unit=self.restrict_unit,
         )
         values.update(overrides)
+        if values["restrict_unit"] and values.get("unit"):
+            # a unit account asking for another unit (?unit=…) still gets its own: so say its files
+            values["unit"] = values["restrict_unit"]
         return Scope(**values)
 
     def link(self, path: str, **changes) -> str:
@@ -414,17 +425,28 @@ CHASE_WAYS = ["电话催办", "书面通知", "现场督办", "约谈", "其他"
 
 
 def can_chase(viewer: Any) -> bool:
-    """Chasing is the supervisors' and leaders' work; a unit account sees its history only."""
-    return getattr(viewer, "role", None) in ("supervisor", "leader")
+    """Recording 催办 is the supervisors' work (docs/accounts.md); leaders and unit accounts see
+    the history only."""
+    return getattr(viewer, "role", None) == "supervisor"
 
 
-def chase_history(rows: list[dict]) -> html.Div:
+def _withdrawable(row: dict, viewer: Any, minutes: int) -> bool:
+    """The viewer's own record, recorded less than ``minutes`` ago (the server checks again)."""
+    created = row.get("created_at")
+    return (bool(minutes) and row.get("by") == getattr(viewer, "username", None) and created is not None
+            and datetime.now(timezone.utc) - created < timedelta(minutes=minutes))
+
+
+def chase_history(rows: list[dict], viewer: Any = None, withdraw_minutes: int = 0) -> html.Div:
+    """催办 records, newest first; the viewer's own recent ones with a 撤回 button."""
     if not rows:
         return empty("尚无催办记录")
     return html.Ul([
         html.Li([html.Strong(format_date(r.get("chase_date"))), f" {r.get('way') or ''} · ",
                  html.Span(r.get("note") or "", className="text-literal"),
-                 html.Span(f"  (记录人 {r.get('by') or '—'}" + (f", 单位 {r['unit']}" if r.get("unit") else "") + ")", className="text-muted small")])
+                 html.Span(f"  (记录人 {r.get('by') or '—'}" + (f", 单位 {r['unit']}" if r.get("unit") else "") + ")", className="text-muted small"),
+                 dbc.Button("撤回", id={"type": "chase-withdraw", "id": r["id"]}, color="link", size="sm",
+                            className="py-0 no-print") if _withdrawable(r, viewer, withdraw_minutes) else None])
         for r in rows
     ], className="mb-0", id="chase-history-list")
 
@@ -433,7 +455,7 @@ def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None,
     """History of 催办 records plus (for supervisors/leaders) a small form to add one."""
     if ctx.restrict_unit:  # a unit account sees the chases addressed to it, not other units'
         rows = [r for r in rows if r.get("unit") in (None, ctx.restrict_unit)]
-    body: list = [html.Div(chase_history(rows), id="chase-history")]
+    body: list = [html.Div(chase_history(rows, ctx.viewer, ctx.settings.chase_withdraw_minutes), id="chase-history")]
     if can_chase(ctx.viewer):
         unit_choice = (
             dcc.Dropdown(id="chase-unit", options=[{"label": u, "value": u} for u in units or []], value=unit or (units[0] if units else None), clearable=True, placeholder="承办单位")
@@ -441,11 +463,12 @@ def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None,
             else dcc.Dropdown(id="chase-unit", options=[{"label": unit, "value": unit}] if unit else [], value=unit, clearable=False, disabled=True)
         )
         form: list = [html.Hr(), dcc.Store(id="chase-target", data={"suggestion_id": suggestion_id})]
+        limit = appstate.MAX_CHASE_NOTE
         form.append(dbc.Row([
             dbc.Col([html.Label("催办日期", className="form-label small"), dcc.DatePickerSingle(id="chase-date", date=date.today().isoformat(), display_format="YYYY-MM-DD", first_day_of_week=1)], md=2),
             dbc.Col([html.Label("方式", className="form-label small"), dcc.Dropdown(id="chase-way", options=CHASE_WAYS, value=CHASE_WAYS[0], clearable=False)], md=2),
             dbc.Col([html.Label("单位", className="form-label small"), unit_choice], md=3),
-            dbc.Col([html.Label("说明", className="form-label small"), dcc.Input(id="chase-note", type="text", maxLength=500, className="form-control", placeholder="如: 已电话提醒, 要求本周内答复")], md=3),
+            dbc.Col([html.Label("说明", className="form-label small"), dcc.Input(id="chase-note", type="text", maxLength=limit, required=True, className="form-control", placeholder=f"必填, 不超过 {limit} 字, 如: 已电话提醒, 要求本周内答复")], md=3),
             dbc.Col(dbc.Button("记录催办", id="chase-submit", color="danger", className="mt-4"), md=2),
         ], className="g-2"))
         form.append(html.Div(id="chase-message", className="small mt-2"))

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 from dash import no_update
 
+from dashboard import components as C
 from dashboard.app import Dashboard, create_app
 from dashboard.auth import LOCAL_VIEWER, Viewer
 from dashboard.urlstate import ViewState, href, split_path, suggestion_path, unit_path
@@ -208,17 +209,51 @@ def test_key_trends_meeting_and_data_views(board):
 
 
 def test_chase_records_round_trip(board):
-    msg, history = board.record_chase({"suggestion_id": "十八届一次-4"}, "市交通局", "2024-06-28", "电话催办", "请本周答复", LOCAL_VIEWER)
+    msg, history, note = board.record_chase({"suggestion_id": "十八届一次-4"}, "市交通局", "2024-06-28", "电话催办", "请本周答复", LOCAL_VIEWER)
     assert "已记录" in text(msg)
     assert "请本周答复" in text(history)
+    assert note == ""  # the form clears: a second click has nothing to record
     rows = appstate.chases(board.home, suggestion_id="十八届一次-4")
     assert [(r["unit"], r["chase_date"], r["way"]) for r in rows] == [("市交通局", date(2024, 6, 28), "电话催办")]
     assert "请本周答复" in text(render(board, suggestion_path("十八届一次", 4)))
     # a unit account cannot record one
-    msg, _ = board.record_chase({"suggestion_id": "十八届一次-4"}, "市交通局", "2024-06-28", "电话催办", "", Viewer("jt", "unit", "市交通局"))
+    msg, _, _ = board.record_chase({"suggestion_id": "十八届一次-4"}, "市交通局", "2024-06-28", "电话催办", "请答复", Viewer("jt", "unit", "市交通局"))
     assert "不能记录催办" in text(msg)
-    msg, _ = board.record_chase({"suggestion_id": "十八届一次-4"}, "市交通局", "2024-02-30", "电话催办", "", LOCAL_VIEWER)
+    msg, _, _ = board.record_chase({"suggestion_id": "十八届一次-4"}, "市交通局", "2024-02-30", "电话催办", "请答复", LOCAL_VIEWER)
     assert "不是有效日期" in text(msg)
+
+
+@pytest.mark.parametrize("target, unit, note, viewer, message", [
+    ("十八届一次-4", "市交通局", "", LOCAL_VIEWER, "请填写催办说明"),
+    ("十八届一次-4", "市交通局", "   ", LOCAL_VIEWER, "请填写催办说明"),
+    ("十八届一次-4", "市交通局", "催" * 501, LOCAL_VIEWER, "不超过 500 个字"),
+    ("十八届一次-99", "市交通局", "请答复", LOCAL_VIEWER, "不在当前数据中"),
+    ("十八届一次-4", "市不存在局", "请答复", LOCAL_VIEWER, "不在当前数据中"),
+    ("十八届一次-4", "市教育局", "请答复", LOCAL_VIEWER, "不是该建议的承办单位"),
+    ("十八届一次-4", "市交通局", "请答复", Viewer("lingdao", "leader", None), "不能记录催办"),
+])
+def test_chase_is_validated_on_the_server(board, target, unit, note, viewer, message):
+    before = appstate.chases(board.home)
+    msg, history, cleared = board.record_chase({"suggestion_id": target}, unit, "2024-06-28", "电话催办", note, viewer)
+    assert message in text(msg)
+    assert history is no_update and cleared is no_update  # the note stays for the clerk to fix
+    assert appstate.chases(board.home) == before
+
+
+def test_a_chase_is_withdrawn_by_its_author(board):
+    author, other = Viewer("duban", "supervisor", None), Viewer("duban2", "supervisor", None)
+    board.record_chase({"suggestion_id": "十八届一次-3"}, "市交通局", "2024-06-28", "电话催办", "误记的一条", author)
+    record = appstate.chases(board.home, suggestion_id="十八届一次-3")[0]
+    button = {"type": "chase-withdraw", "id": record["id"]}
+    assert button in [getattr(n, "id", None) for n in walk(C.chase_history([record], author, 10))]
+    assert button not in [getattr(n, "id", None) for n in walk(C.chase_history([record], other, 10))]
+    assert button not in [getattr(n, "id", None) for n in walk(C.chase_history([record], author, 0))]
+    msg, _ = board.withdraw_chase(record["id"], {"suggestion_id": "十八届一次-3"}, None, other)
+    assert "只有记录人本人" in text(msg)
+    msg, history = board.withdraw_chase(record["id"], {"suggestion_id": "十八届一次-3"}, None, author)
+    assert "已撤回" in text(msg) and "误记的一条" not in text(history)
+    assert appstate.chases(board.home, suggestion_id="十八届一次-3") == []
+    assert "误记的一条" not in text(render(board, suggestion_path("十八届一次", 3)))
 
 
 def test_urlstate_round_trip_and_tolerance():

@@ -145,3 +145,66 @@ def test_contacts_for_supervisors_only(site):
     _, leader = route(app, logged_in(app, "lingdao"), "/suggestions/十八届一次/1")
     assert "增加中小学体育课时" in leader  # the leader sees the suggestion itself
     assert "张三" not in leader and "13800000000" not in leader
+
+
+def chase_body(app, values: dict) -> dict:
+    """The 催办 form's submit request, as the browser sends it."""
+    key = next(k for k in app.callback_map if k.startswith("..chase-message.children...chase-history"))
+    body = callback_body(app, key, {"chase-submit.n_clicks": 1, **values})
+    body["outputs"] = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in key.strip(".").split("...")]
+    return body
+
+
+def post_chase(app, client, note: str, unit: str = OWN, suggestion: str = "十八届一次-4") -> str:
+    body = chase_body(app, {"chase-target.data": {"suggestion_id": suggestion}, "chase-unit.value": unit,
+                            "chase-date.date": "2024-06-28", "chase-way.value": "电话催办", "chase-note.value": note})
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    return json.dumps(response.json, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("values", [
+    {"url.pathname": ["/", "/units"], "url.search": Q},
+    {"url.pathname": {"a": 1}, "url.search": Q},
+    {"url.pathname": "/", "url.search": 12},
+])
+def test_malformed_callback_values_get_400(site, values):
+    app, _ = site
+    client = logged_in(app, "duban")
+    response = client.post("/_dash-update-component", json=callback_body(app, "page.children", values))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("body", [[1, 2], "x", {"output": 5}, {"output": "nothing.children", "inputs": []},
+                                  {"output": "page.children", "inputs": "x"},
+                                  {"output": "page.children", "inputs": [["/"]]}])
+def test_malformed_callback_bodies_get_400(site, body):
+    app, _ = site
+    response = logged_in(app, "duban").post("/_dash-update-component", json=body)
+    assert response.status_code == 400
+
+
+def test_chase_over_http_is_validated_and_for_supervisors_only(site):
+    app, home = site
+    supervisor = logged_in(app, "duban")
+    assert "不超过 500 个字" in post_chase(app, supervisor, "x" * 2_000_000)
+    assert "请填写催办说明" in post_chase(app, supervisor, "")
+    assert "不在当前数据中" in post_chase(app, supervisor, "请答复", unit="市不存在局")
+    assert "不在当前数据中" in post_chase(app, supervisor, "请答复", suggestion="十八届一次-99")
+    assert "不能记录催办" in post_chase(app, logged_in(app, "lingdao"), "请答复")
+    assert "不能记录催办" in post_chase(app, logged_in(app, "jt"), "请答复")
+    assert appstate.chases(home) == []
+    saved = post_chase(app, supervisor, "请本周答复")
+    assert "已记录" in saved and '"chase-note": {"value": ""}' in saved
+    assert [c["by"] for c in appstate.chases(home)] == ["duban"]
+
+
+def test_unit_accounts_chase_list_is_headed_with_its_own_unit(site):
+    app, _ = site
+    client = logged_in(app, "jt")
+    response = client.get("/download/download-chase-list", query_string={"at": "/overdue" + Q + "&unit=市教育局"})
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    cells = [str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert any(OWN in c for c in cells[:3])  # the title names the account's unit
+    assert not [c for c in cells if any(other in c for other in OTHERS)]
