@@ -144,6 +144,7 @@ class InForce:
     units_of: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
     units: set[str] = field(default_factory=set)
     sessions_by_year: dict[int, set[str]] = field(default_factory=dict)
+    places: tuple[str, ...] = ()  # the place prefixes the version matched unit spellings with
 
     @classmethod
     def read(cls, version: Path | None) -> "InForce":
@@ -160,6 +161,7 @@ class InForce:
                 force.units = {unit for (unit,) in con.execute("SELECT unit FROM units").fetchall()}
                 for session, year in con.execute("SELECT session, year FROM sessions").fetchall():
                     force.sessions_by_year.setdefault(year, set()).add(session)
+                force.places = tuple(name for (name,) in con.execute("SELECT name FROM place_names").fetchall())
         except duckdb.Error:  # a damaged version holds nothing in force: every file is screened as new
             return cls()
         return force
@@ -169,8 +171,8 @@ class UnitNames:
     """Whether two spellings name one unit: the operator's alias table, then etl/normalise.py's
     unit_key (the same matching the build uses)."""
 
-    def __init__(self, settings: Settings, aliases: dict[str, str]):
-        self.cities = settings.city_names
+    def __init__(self, settings: Settings, aliases: dict[str, str], places: Iterable[str] = ()):
+        self.cities = (*settings.city_names, *places)
         self.aliases = aliases
         self.alias_by_key = {unit_key(alias, self.cities): target for alias, target in aliases.items()}
 
@@ -305,7 +307,7 @@ def screen(archive: Archive, new: Sequence[tuple[ArchivedFile, ParsedFile]], for
     or moving the authority. Each hold is recorded (once per file and reason)."""
     today = today or date.today()
     decisions = read_decisions(archive)
-    names = UnitNames(settings, aliases)
+    names = UnitNames(settings, aliases, force.places)
     known = force.units | register_units(p for _, p in new)
     holds = []
     for entry, parsed in new:
@@ -451,7 +453,7 @@ def receive_from_inbox(archive: Archive, path: Path, inbox: Path, trusted_folder
 def bind_all(files: list[tuple[int, ArchivedFile, ParsedFile]], force: InForce, settings: Settings,
              aliases: dict[str, str]) -> list[tuple[int, ArchivedFile, ParsedFile]]:
     """``bind`` over the files of a build; units are those in force and those of its registers."""
-    names = UnitNames(settings, aliases)
+    names = UnitNames(settings, aliases, force.places)
     known = force.units | register_units(p for _, _, p in files)
     return [(file_id, entry, bind(entry, parsed, names, known)) for file_id, entry, parsed in files]
 
