@@ -54,6 +54,9 @@ class Settings:
     max_rows: int
     parse_memory_mb: int
     parse_seconds: int
+    hold_drop_items: int
+    hold_drop_percent: float
+    hold_unit_rejected_share: float
     ranking: RankingSettings
     rotate_seconds: int
     query_memory_mb: int
@@ -62,6 +65,9 @@ class Settings:
     max_failed_logins: int
     lockout_minutes: int
     max_request_mb: float
+    max_attached_states: int
+    max_state_files: int
+    state_build_seconds: int
     chase_withdraw_minutes: int
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -164,6 +170,9 @@ def _validate(data: dict) -> Settings:
         max_rows=_int(etl, "etl", "max_rows", 1, 10_000_000),
         parse_memory_mb=_int(etl, "etl", "parse_memory_mb", 256, 1024 * 1024),
         parse_seconds=_int(etl, "etl", "parse_seconds", 1, 24 * 3600),
+        hold_drop_items=_int(etl, "etl", "hold_drop_items", 1, 10_000_000),
+        hold_drop_percent=_number(etl, "etl", "hold_drop_percent", 0, 100),
+        hold_unit_rejected_share=_number(etl, "etl", "hold_unit_rejected_share", 0, 1),
         ranking=ranking,
         rotate_seconds=_int(meeting, "meeting", "rotate_seconds", 3, 600),
         query_memory_mb=_int(serve, "serve", "query_memory_mb", 64, 1024 * 1024),
@@ -172,6 +181,9 @@ def _validate(data: dict) -> Settings:
         max_failed_logins=_int(auth, "auth", "max_failed_logins", 1, 100),
         lockout_minutes=_int(auth, "auth", "lockout_minutes", 1, 24 * 60),
         max_request_mb=_number(serve, "serve", "max_request_mb", 0.01, 2048),
+        max_attached_states=_int(serve, "serve", "max_attached_states", 1, 256),
+        max_state_files=_int(serve, "serve", "max_state_files", 2, 10_000),
+        state_build_seconds=_int(serve, "serve", "state_build_seconds", 1, 24 * 3600),
         chase_withdraw_minutes=_int(data.get("chase", {}), "chase", "withdraw_minutes", 0, 24 * 60),
         raw=data,
     )

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import duckdb
 
+from duban.settings import Settings
 from warehouse import statefiles
 
 Figures = dict[str, dict[Any, dict[str, int]]]
@@ -34,7 +35,6 @@ FiguresOf = Callable[[Path], Figures]
 YEAR_LABELS = {"suggestions": "建议", "completed": "办结", "overdue": "逾期", "evaluated": "已测评"}
 UNIT_LABELS = {"completed": "已办结", "overdue": "逾期", "evaluated": "已测评", "rows_loaded": "载入行",
                "rows_rejected": "拒收行"}
-DEFAULTS = {"hold_drop_items": 3, "hold_drop_percent": 5.0, "hold_unit_rejected_share": 0.5}
 
 
 @dataclass
@@ -51,9 +51,10 @@ class Review:
                 + " (请核对报来的文件; 确认无误后加 --accept 重新运行以发布)")
 
 
-def thresholds(raw_settings: dict) -> dict[str, float]:
-    etl = raw_settings.get("etl", {}) if isinstance(raw_settings, dict) else {}
-    return {key: float(etl.get(key, default)) for key, default in DEFAULTS.items()}
+def thresholds(settings: Settings) -> dict[str, float]:
+    """The [etl] hold_* settings (validated in duban/settings.py)."""
+    return {"hold_drop_items": settings.hold_drop_items, "hold_drop_percent": settings.hold_drop_percent,
+            "hold_unit_rejected_share": settings.hold_unit_rejected_share}
 
 
 def _drops(old: int, new: int, limits: dict[str, float]) -> bool:

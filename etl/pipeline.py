@@ -66,7 +66,7 @@ def _hold_if_wrong(paths: WarehousePaths, building: Path, compare: guard.Figures
         published = paths.current_version()
     except WarehouseMissing:
         published = None
-    review = guard.check(published, building, compare, guard.thresholds(settings.raw))
+    review = guard.check(published, building, compare, guard.thresholds(settings))
     progress(review.summary())
     if review.held and not accept:
         raise RefreshHeld(review)

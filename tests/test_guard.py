@@ -4,7 +4,11 @@ accepted. Real files, real versions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from duban.settings import SettingsError, load_settings
 
 from etl import guard
 from etl.archive import Archive
@@ -13,7 +17,7 @@ from tests.test_pipeline import EXPORT_HEADER, query, register_rows, settings, w
 from warehouse.connection import WarehousePaths
 from warehouse.indicators import version_figures
 
-LIMITS = guard.thresholds({})
+LIMITS = guard.thresholds(load_settings(home=Path("/nonexistent")))  # the shipped defaults
 
 
 def year(suggestions, completed, overdue=0, evaluated=0):
@@ -74,3 +78,12 @@ def test_a_bad_file_is_held_then_accepted_and_a_rebuild_without_the_register_is_
     with pytest.raises(RefreshHeld, match="2024年的 3 件建议全部不见了"):
         run_refresh(warehouse, settings, rebuild=True, compare=compare)
     assert WarehousePaths(warehouse).current_version() == accepted.version
+
+
+def test_the_thresholds_are_validated_settings(tmp_path):
+    strict = guard.thresholds(load_settings(home=tmp_path, override={"etl": {"hold_drop_items": 1, "hold_drop_percent": 0}}))
+    assert strict == {"hold_drop_items": 1, "hold_drop_percent": 0.0, "hold_unit_rejected_share": 0.5}
+    before = {"years": {2026: year(200, 30)}, "units": {}}
+    assert guard.review(before, {"years": {2026: year(200, 29)}, "units": {}}, strict).held == ["2026年 办结 30 → 29"]
+    with pytest.raises(SettingsError, match=r"\[etl\] hold_unit_rejected_share 应为 0 到 1"):
+        load_settings(home=tmp_path, override={"etl": {"hold_unit_rejected_share": 2}})
