@@ -67,6 +67,9 @@ def check_zip(data: bytes, settings: Settings) -> ZipContent:
         raise UnreadableFile(f"{_BROKEN}: 压缩包内有重名文件")
     kind = _zip_kind(data, names)
     budget = min(ZIP_BOMB_LIMIT, ZIP_BOMB_RATIO * settings.max_file_mb * 1024 * 1024)
+    too_large = f"文件无法读取: 解压后内容过大 (超过 {budget / 1024 / 1024:.0f} MB), 疑似异常文件"
+    if sum(e.file_size for e in entries) > budget:  # declared sizes can only lie smaller (checked below)
+        raise UnreadableFile(too_large)
     content = ZipContent(kind)
     if kind == WORKBOOK and "xl/workbook.xml" in names:
         content.date1904, content.names = _workbook_facts(data, names)
@@ -80,7 +83,7 @@ def check_zip(data: bytes, settings: Settings) -> ZipContent:
             if size > entry.file_size:
                 raise UnreadableFile(_LIED)
             if unpacked > budget:
-                raise UnreadableFile(f"文件无法读取: 解压后内容过大 (超过 {budget / 1024 / 1024:.0f} MB), 疑似异常文件")
+                raise UnreadableFile(too_large)
             if extent:
                 extent.scan(piece)
         if size != entry.file_size:
