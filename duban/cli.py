@@ -117,7 +117,8 @@ def cmd_etl_schedule(args, settings) -> None:
     from etl.schedule import run_schedule
 
     run_schedule(args.warehouse, args.inbox, settings, home=duban_home(), every=args.every, cron=args.cron,
-                 sources_file=args.sources, max_runs=args.max_runs, log=_echo)
+                 sources_file=args.sources, max_runs=args.max_runs, log=_echo,
+                 compare=_figures(settings))  # a held refresh is logged; the schedule never accepts
 
 
 # ── figures ─────────────────────────────────────────────────────────────────────────────────

@@ -15,7 +15,8 @@ from typing import Callable
 from croniter import croniter
 
 from duban.settings import Settings
-from etl.pipeline import RefreshFailed, run_refresh
+from etl import guard
+from etl.pipeline import RefreshFailed, RefreshHeld, run_refresh
 from etl.publish import RefreshBusy
 from etl.sources import load_sources, pull_folder, pull_sources
 
@@ -38,9 +39,10 @@ def next_run(now: datetime, every: str | None, cron: str | None) -> datetime:
 
 
 def run_once(warehouse: Path, inbox: Path, settings: Settings, home: Path | None, sources_file: Path | None,
-             log: Callable[[str], None], trusted: bool = False) -> bool:
+             log: Callable[[str], None], trusted: bool = False, compare: guard.FiguresOf | None = None) -> bool:
     """Pull, then refresh. Returns whether a new version was published. ``trusted``: the whole inbox
-    is a trusted source; otherwise only the folders of sources marked trusted are."""
+    is a trusted source; otherwise only the folders of sources marked trusted are. ``compare``: the
+    refresh guard's figures (etl/guard.py); a held refresh is logged, never accepted here."""
     trusted_folders = [inbox] if trusted else []
     if sources_file is not None:
         sources = load_sources(sources_file)
@@ -50,9 +52,13 @@ def run_once(warehouse: Path, inbox: Path, settings: Settings, home: Path | None
         for error in errors:
             log(f"数据来源出错: {error}")
     try:
-        report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=log, trusted_folders=trusted_folders)
+        report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=log, trusted_folders=trusted_folders,
+                             compare=compare, accept=False)
     except RefreshBusy as exc:
         log(f"跳过本次: {exc}")
+        return False
+    except RefreshHeld as exc:
+        log(f"本次刷新未发布, 上一版本保持不变. {exc}")
         return False
     except RefreshFailed as exc:
         log(f"本次刷新失败, 上一版本保持不变: {exc}")
@@ -65,13 +71,15 @@ def run_once(warehouse: Path, inbox: Path, settings: Settings, home: Path | None
 def run_schedule(warehouse: Path, inbox: Path, settings: Settings, home: Path | None = None,
                  every: str | None = None, cron: str | None = None, sources_file: Path | None = None,
                  max_runs: int | None = None, log: Callable[[str], None] = print,
-                 sleep: Callable[[float], None] = time.sleep, trusted: bool = False) -> int:
-    """Refresh now, then at every scheduled time, until stopped (or ``max_runs``)."""
+                 sleep: Callable[[float], None] = time.sleep, trusted: bool = False,
+                 compare: guard.FiguresOf | None = None) -> int:
+    """Refresh now, then at every scheduled time, until stopped (or ``max_runs``); every refresh is
+    guarded by ``compare`` (the CLI passes the indicator layer's figures)."""
     next_run(datetime.now(), every, cron)  # validate before the first run
     runs = 0
     while True:
         log(f"{datetime.now():%Y-%m-%d %H:%M:%S} 开始刷新")
-        run_once(warehouse, inbox, settings, home, sources_file, log, trusted)
+        run_once(warehouse, inbox, settings, home, sources_file, log, trusted, compare)
         runs += 1
         if max_runs is not None and runs >= max_runs:
             return runs

@@ -87,3 +87,32 @@ def test_the_thresholds_are_validated_settings(tmp_path):
     assert guard.review(before, {"years": {2026: year(200, 29)}, "units": {}}, strict).held == ["2026年 办结 30 → 29"]
     with pytest.raises(SettingsError, match=r"\[etl\] hold_unit_rejected_share 应为 0 到 1"):
         load_settings(home=tmp_path, override={"etl": {"hold_unit_rejected_share": 2}})
+
+
+def test_the_schedule_is_guarded_never_accepts_and_goes_on(tmp_path, settings, capsys):
+    from duban.cli import main
+    from etl.schedule import run_schedule
+
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市交通运输局_2024-05-15.csv", [EXPORT_HEADER, [2, "主办", "2024-05-10", "A", "是", "满意"],
+                                                       [3, "分办", "2024-05-10", "A", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    compare = lambda path: version_figures(path, settings)  # noqa: E731 - what the CLI passes
+    first = run_refresh(warehouse, settings, inbox=inbox, compare=compare)
+    write_csv(inbox / "市交通运输局_2024-06-30.csv", [EXPORT_HEADER, *[[n, "主办", "2024-06-10", "A", "是", "满意"]
+                                                                    for n in (7, 8, 9)]])
+    logged: list[str] = []
+    runs = run_schedule(warehouse, inbox, settings, every="1h", max_runs=2, log=logged.append,
+                        sleep=lambda _seconds: None, compare=compare)
+    assert runs == 2  # held twice, and the schedule went on
+    held = [line for line in logged if line.startswith("本次刷新未发布, 上一版本保持不变. 暂缓发布: 市交通运输局 的行大多被拒收")]
+    assert len(held) == 2
+    assert WarehousePaths(warehouse).current_version() == first.version
+    # the command passes the guard too (and has no way to accept)
+    assert main(["etl", "schedule", "--inbox", str(inbox), "--warehouse", str(warehouse), "--every", "1h",
+                 "--max-runs", "1"]) == 0
+    assert "暂缓发布" in capsys.readouterr().err
+    statuses = [entry["status"] for entry in Archive(WarehousePaths(warehouse).archive).refresh_log()]
+    assert statuses == ["成功", "暂缓发布", "暂缓发布", "暂缓发布"]
+    assert WarehousePaths(warehouse).current_version() == first.version
