@@ -73,7 +73,7 @@ def check_zip(data: bytes, settings: Settings) -> ZipContent:
     if kind == WORKBOOK and "xl/workbook.xml" in names:
         content.date1904, content.names = _workbook_facts(data, names)
     for entry in entries:
-        extent = _SheetExtent() if _is_sheet_xml(entry.filename) else None
+        extent = _SheetExtent() if entry.filename in content.names or _is_sheet_xml(entry.filename) else None
         size = 0
         for piece in _unpacked(data, entry):
             size += len(piece)
