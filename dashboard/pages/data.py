@@ -71,7 +71,7 @@ def layout(ctx: C.ViewContext, *_):
         C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
         C.card(f"收到的文件 ({st['files_count']})", [
             C.grid("grid-data-files", file_rows, file_cols, height=360),
-            html.Div(f"此处只列出最近收到的 {FILES_LIMIT} 个文件; 全部文件及其载入情况请运行 duban etl status。",
+            html.Div(f"此处只列出最近收到的 {FILES_LIMIT} 个文件; 全部文件及其载入情况请系统管理员在服务器上查看数据状态。",
                      className="small text-muted mt-1") if st["files_count"] > FILES_LIMIT else None]),
         C.card(f"拒收的行 ({st['rejected_count']}; 可在表头筛选)", [
             html.Div(D.button(DOWNLOADS[0], ctx), className="mb-2 no-print"),
@@ -94,7 +94,7 @@ def provenance_section(ctx: C.ViewContext):
     if not held and not withdrawn:
         return None
     return C.card(f"待确认的文件 ({len(held)}) 与已撤回的文件 ({len(withdrawn)})", [
-        html.P("待确认的文件未载入任何版本; 督办人员核实后运行 duban etl accept 文件或哈希 --warehouse …, 下次刷新载入。",
+        html.P("待确认的文件未载入任何版本; 督办人员核实后请系统管理员确认接收, 下次刷新时载入。",
                className="small text-muted"),
         html.Ul([html.Li([html.Strong(f["name"], className="text-literal"), f"  (来源 {f['source'] or '—'}, {f['at']})",
                           html.Div(f["reason"]), *[html.Div(change, className="small") for change in f.get("changes") or []]])

@@ -129,7 +129,7 @@ def layout(ctx: C.ViewContext):
     ]
     return html.Div([
         C.view_meta(ctx, f"承办单位考核排名 ({ctx.year or '—'}年), 逐项说明得分理由"),
-        html.P("各项比率按样本量向全市平均值收缩, 件数少的单位不会因偶然居首或垫底 (见设置 [ranking.fairness]); 另列工作量档次与档内名次。提示栏: ⚠ 红 = 有逾期件, △/! 黄 = 有临期或未报送件。", className="small text-muted"),
+        html.P("各项比率按样本量向全市平均值收缩, 件数少的单位不会因偶然居首或垫底 (收缩强度和工作量档次由系统管理员在设置中调整); 另列工作量档次与档内名次。提示栏: ⚠ 红 = 有逾期件, △/! 黄 = 有临期或未报送件。", className="small text-muted"),
         boards(ctx, ranked),
         C.card("排名", [html.Div(D.button(DOWNLOADS[0], ctx), className="mb-2 no-print") if ranked else None,
                         C.grid("grid-units", rows, columns, height=560)]),
