@@ -96,6 +96,7 @@ def cmd_etl_status(args, settings) -> None:
         else:
             line += f"  {run.get('error')}"
         print(line)
+    _print_review(status)
     print("文件:")
     for f in status["files"]:
         line = (f"  [{f['status']}] {f['original_name']}  {f['kind_label'] or ''}  {f['sender_unit'] or ''}"
@@ -111,6 +112,32 @@ def cmd_etl_status(args, settings) -> None:
     print("各单位最近报送:")
     for unit in status["units"]:
         print(f"  {unit['unit']}: {unit['last_report_date'] or '未报送'}")
+
+
+def _print_review(status: dict) -> None:
+    """A held refresh, what the last published refresh changed, and the units' contradicting reports."""
+    from warehouse.status import change_source, changes_by_refresh_and_unit, differences_summary
+
+    held = status["held_refresh"]
+    if held:
+        _say(f"暂缓发布的刷新 ({held['started_at']}; 看板仍显示当前版本):")
+        for reason in held["held"]:
+            _say(f"  原因: {reason}")
+        _say(f"  {held['summary']}")
+        print("  请核对报来的文件, 改正后重新运行; 核对无误的用 duban etl run … --accept (或 duban etl rebuild --accept) 发布")
+    if status["differences"]:
+        review = differences_summary(status["differences"])
+        _say(f"上次刷新{review.summary()}")
+        for reason in review.held:
+            _say(f"  曾暂缓发布, 已确认 (--accept): {reason}")
+    if status["changes"]:
+        print(f"办理情况的变更 (单位新报的值与以前报的不同, 共 {len(status['changes'])} 处; 按刷新、单位):")
+        for refresh_id, units in changes_by_refresh_and_unit(status["changes"]):
+            print(f"  刷新 {refresh_id if refresh_id is not None else '—'}:")
+            for unit, rows in units:
+                _say(f"    {unit}:")
+                for row in rows:
+                    _say(f"      {row['line']}  ({change_source(row)})")
 
 
 def cmd_etl_schedule(args, settings) -> None:

@@ -90,6 +90,40 @@ def test_status_names_files_and_ranking_runs(capsys, warehouse):
     assert row["unit"] == "市住房和城乡建设局" and row["rank"] == 1
 
 
+def _export(path, report_date: str, rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_xlsx(path, {"办理情况": [[f"填报单位：市住房和城乡建设局  填报日期：{report_date}"], EXPORT, *rows]})
+
+
+def test_status_shows_what_the_last_refresh_changed_a_held_refresh_and_the_changes(tmp_path, capsys, warehouse):
+    inbox = tmp_path / "inbox2"
+    # a newer report: no. 1's reply date corrected, no. 8 replied, the others left blank (no change)
+    _export(inbox / "住建局办理情况_7月.xlsx", "2024年7月15日",
+            [[1, "主办", "2024-05-11", None, None, None, None], [8, "主办", "2024-07-01", "A类", "是", "满意", None]])
+    assert main(["etl", "run", "--inbox", str(inbox), "--warehouse", str(warehouse)]) == 0
+    held = tmp_path / "inbox3"  # a file whose numbers do not exist: every row rejected
+    _export(held / "住建局办理情况_8月.xlsx", "2024年8月1日", [[n, "主办", "2024-07-20", "A类", "是", "满意", None]
+                                                            for n in range(91, 99)])
+    assert main(["etl", "run", "--inbox", str(held), "--warehouse", str(warehouse)]) == 1
+    capsys.readouterr()
+
+    assert main(["etl", "status", "--warehouse", str(warehouse)]) == 0
+    text = capsys.readouterr().out
+    assert "暂缓发布的刷新 (" in text
+    assert "  原因: 市住房和城乡建设局 的行大多被拒收 (此前载入 10 行, 本次新增拒收 8 行)" in text
+    assert "  与上一版本相比: 市住房和城乡建设局 拒收行 0 → 8" in text
+    assert "--accept" in text
+    assert "上次刷新与上一版本相比: 办结 +1" in text and "市住房和城乡建设局 已办结 7 → 8" in text
+    assert "  刷新 2:\n    市住房和城乡建设局:\n      第1号 答复日期 2024-05-10 → 2024-05-11  (十八届一次, 《住建局办理情况_7月.xlsx》 工作表 办理情况 第3行, 填报日期 2024-07-15)" in text
+
+    assert main(["etl", "status", "--warehouse", str(warehouse), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["held_refresh"]["held"] == ["市住房和城乡建设局 的行大多被拒收 (此前载入 10 行, 本次新增拒收 8 行)"]
+    assert [c["line"] for c in status["changes"]] == ["第1号 答复日期 2024-05-10 → 2024-05-11"]
+    assert (status["changes"][0]["refresh_id"], status["changes"][0]["unit"]) == (2, "市住房和城乡建设局")
+    assert {"line": "办结 +1", "is_hold": False} in status["differences"]
+
+
 def test_usage_errors_exit_2_and_failures_exit_1_with_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         main(["metrics", "--json"])  # --warehouse missing

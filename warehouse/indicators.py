@@ -1260,6 +1260,32 @@ class Indicators:
                     "rejected_count": rejected_count, "units": units}
         return self._cached("data_status", (restrict_unit, rejected_limit, files_limit), compute)
 
+    def refresh_differences(self) -> list[dict]:
+        """What the refresh that built this version changed against the version before it (lines in
+        Chinese, etl/guard.py) and, if it was held and then accepted, why it had been held."""
+        return self._cached("refresh_differences", (), lambda: self._q(
+            "SELECT line, is_hold FROM refresh_differences ORDER BY position"), fact=True)
+
+    def handling_changes(self, restrict_unit: str | None = None, limit: int | None = None) -> dict:
+        """Where a unit's newer report contradicts what it reported before (handling_changes), the
+        newest refresh first, then by unit and suggestion; each with the refresh that published it
+        (the first to finish after its file arrived) and the file, sheet and row that changed it.
+        At most ``limit`` rows (None: all); "count" counts all."""
+        def compute():
+            p: dict = {"unit": restrict_unit} if restrict_unit else {}
+            where = "WHERE c.unit = $unit" if restrict_unit else ""
+            rows = self._q(f"""
+                SELECT (SELECT min(r.refresh_id) FROM refreshes r WHERE r.finished_at >= f.received_at) AS refresh_id,
+                       c.unit, s.session, s.year, s.number, c.field, c.old_value, c.new_value, c.report_date,
+                       f.original_name AS file_name, c.sheet, c.row_no
+                FROM handling_changes c JOIN suggestions s USING (suggestion_id) JOIN files f ON f.file_id = c.file_id
+                {where}
+                ORDER BY refresh_id DESC NULLS LAST, c.unit, s.year, s.number, c.report_date, c.field
+                {_limit(limit)}""", p)
+            count = self._q(f"SELECT count(*) AS n FROM handling_changes c {where}", p)[0]["n"]
+            return {"rows": rows, "count": count}
+        return self._cached("handling_changes", (restrict_unit, limit), compute)
+
     def last_refreshed(self):
         """When the shown version was published (finished_at of its last refresh), or None."""
         return self._cached("last_refreshed", (), lambda: self._q(
