@@ -344,3 +344,45 @@ def test_ranking_explains_every_aspect(board):
     assert len(aspects) == 4 * 9
     assert all(a["reason"] for a in aspects)
     assert {a["counted"] for a in aspects if a["source"] == "人工"} == {"不计分"}  # no assessors' file given
+
+
+def test_data_page_shows_a_held_refresh_the_last_differences_and_the_changes(tmp_path, monkeypatch):
+    from etl.pipeline import RefreshHeld, run_refresh
+    from duban.settings import load_settings
+    from tests.test_pipeline import EXPORT_HEADER, register_rows, write_csv
+    from warehouse.indicators import version_figures
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    settings = load_settings(home=tmp_path / "home", override={"etl": {"trusted_inboxes": [str(tmp_path)]}})
+    compare = lambda path: version_figures(path, settings)  # noqa: E731 - what the CLI passes
+    warehouse = tmp_path / "duban.duckdb"
+    first = tmp_path / "first"
+    write_csv(first / "台账.csv", register_rows())
+    write_csv(first / "市教育局_2024-05-15.csv", [EXPORT_HEADER, [1, "主办", "2024-05-10", "A", "是", "满意"],
+                                                  [3, "主办", "2024-05-11", "B", "否", "基本满意"]])
+    run_refresh(warehouse, settings, inbox=first, compare=compare)
+    second = tmp_path / "second"  # no. 3's reply date corrected, no. 2 replied
+    write_csv(second / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [3, "主办", "2024-05-13", "", "", ""]])
+    write_csv(second / "市交通运输局_2024-06-30.csv", [EXPORT_HEADER, [2, "主办", "2024-05-20", "A", "是", "满意"],
+                                                       [3, "主办", "2024-05-21", "A", "是", "满意"]])
+    run_refresh(warehouse, settings, inbox=second, compare=compare)
+    bad = tmp_path / "bad"  # numbers that do not exist
+    write_csv(bad / "市交通运输局_2024-07-31.csv", [EXPORT_HEADER, *[[n, "主办", "2024-07-10", "A", "是", "满意"]
+                                                                     for n in (7, 8, 9)]])
+    with pytest.raises(RefreshHeld):
+        run_refresh(warehouse, settings, inbox=bad, compare=compare)
+
+    board = create_app(warehouse, home=tmp_path / "home", auth=False).duban
+    page = render(board, "/data", "")
+    held = text(by_id(page, "held-refresh-card"))
+    assert "暂缓发布; 看板仍显示上一版本" in held and "市交通运输局 的行大多被拒收 (此前载入 2 行, 本次新增拒收 3 行)" in held
+    assert "与上一版本相比: 市交通运输局 拒收行 0 → 3" in held
+    assert "由数据管理员" in held and "duban" not in held and "--accept" not in held  # no command for a dashboard user
+    assert text(by_id(page, "refresh-differences")).startswith("与上一版本相比: 办结 +")
+    assert "市交通运输局 已办结 0 → 2" in text(by_id(page, "refresh-differences"))
+    changes = text(by_id(page, "handling-changes"))
+    assert "第 2 次刷新" in changes and "市教育局" in changes
+    assert "第3号 答复日期 2024-05-11 → 2024-05-13" in changes and "《市教育局_2024-06-30.csv》 第2行" in changes
+    # a unit account sees its own changes only, and neither the held refresh nor other units' figures
+    own = render(board, "/data", "", viewer=Viewer("jt", "unit", "市交通运输局"))
+    assert not [n for n in walk(own) if getattr(n, "id", None) in ("held-refresh-card", "refresh-differences", "handling-changes")]

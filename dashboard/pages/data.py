@@ -68,6 +68,7 @@ def layout(ctx: C.ViewContext, *_):
         C.view_meta(ctx, "数据状态: 刷新记录、收到的文件、各单位报送情况、拒收的行及原因", scoped=False),
         C.card("最近的刷新", refreshes_table(refreshes) if refreshes else C.empty("尚无刷新记录")),
         provenance_section(ctx),
+        *review_section(ctx),
         C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
         C.card(f"收到的文件 ({st['files_count']})", [
             C.grid("grid-data-files", file_rows, file_cols, height=360),
@@ -102,6 +103,48 @@ def provenance_section(ctx: C.ViewContext):
         html.Ul([html.Li([html.Span(f["name"], className="text-literal"), f"  已撤回: {f['at']} {f['by']}: {f['why']}"])
                  for f in withdrawn], id="withdrawn-files"),
     ], id="provenance-card")
+
+
+# Contradicting reports listed on the page (the newest refresh first); duban etl status lists all.
+CHANGES_LIMIT = 500
+
+
+def review_section(ctx: C.ViewContext) -> list:
+    """A refresh held since the shown version (why, what it would change, who acts: no command
+    for a dashboard user), what the last refresh changed, and the units' contradicting reports per
+    refresh and unit (a unit account: its own only)."""
+    from warehouse.status import change_line, change_source, changes_by_refresh_and_unit, differences_summary
+    from warehouse.status import held_refresh_of_version
+
+    cards = []
+    if not ctx.restrict_unit:
+        held = held_refresh_of_version(ctx.version)
+        if held:
+            cards.append(C.card("暂缓发布的刷新", dbc.Alert([
+                html.Div(f"{_time(held['started_at'])[:16]} 的刷新与上一版本相比差异异常, 暂缓发布; 看板仍显示上一版本。"),
+                html.Ul([html.Li(reason) for reason in held["held"]]),
+                html.Div(held["summary"], className="small"),
+                html.Div("由数据管理员核对报来的文件: 文件有误的, 请报送单位改正后重报; 核对无误的, 由数据管理员确认后发布。",
+                         className="mt-1"),
+            ], color="warning", className="mb-0"), id="held-refresh-card"))
+        last = differences_summary(ctx.ind.refresh_differences())
+        if last.differences or last.held:
+            cards.append(C.card("上次刷新与上一版本相比", [
+                html.Div(last.summary(), id="refresh-differences"),
+                html.Div(f"曾暂缓发布, 已由数据管理员确认发布: {'; '.join(last.held)}", className="small text-muted mt-1")
+                if last.held else None]))
+    changes = ctx.ind.handling_changes(ctx.restrict_unit, limit=CHANGES_LIMIT)
+    if changes["count"]:
+        cards.append(C.card(f"办理情况的变更 ({changes['count']} 处: 单位新报的值与以前报的不同, 按新报的载入)", [
+            html.Div([html.Div([html.Strong(f"第 {refresh_id} 次刷新" if refresh_id is not None else "刷新"),
+                                *[html.Div([html.Div(unit, className="fw-semibold"),
+                                            html.Ul([html.Li([change_line(row), html.Span(f"  ({change_source(row)})",
+                                                                                           className="small text-muted")])
+                                                     for row in rows])]) for unit, rows in units]], className="mb-2")
+                      for refresh_id, units in changes_by_refresh_and_unit(changes["rows"])], id="handling-changes"),
+            html.Div(f"此处只列出最近的 {CHANGES_LIMIT} 处; 全部变更请数据管理员在服务器上查看数据状态。",
+                     className="small text-muted mt-1") if changes["count"] > CHANGES_LIMIT else None]))
+    return cards
 
 
 def rejected_bytes(board, viewer) -> tuple[bytes, str]:
