@@ -107,11 +107,14 @@ class Dashboard:
         ind = Indicators(conn, self.settings, version=version)
         viewer = self.resolve_viewer(viewer or current_viewer(), ind)
         restrict = viewer.unit if viewer.role == "unit" else None
+        asked = ViewState.parse(search)
+        state = asked.clamp_as_of(ind.first_assigned(), date.today())
         return C.ViewContext(
             ind=ind,
             settings=self.settings,
             home=self.home,
-            state=ViewState.parse(search),
+            state=state,
+            as_of_asked=asked.as_of if asked.as_of != state.as_of else None,
             viewer=viewer,
             version=version,
             filters=ind.available_filters(restrict),
@@ -335,6 +338,7 @@ def freeze_long_lived() -> None:
 def create_app(warehouse: Path | str, settings: Settings | None = None, home: Path | None = None, auth: bool = True) -> dash.Dash:
     home = Path(home) if home is not None else duban_home()
     settings = settings or load_settings(home)
+    statefiles.configure(settings.max_attached_states, settings.max_state_files, settings.state_build_seconds)
     board = Dashboard(PublishedWarehouse(warehouse, memory_mb=settings.query_memory_mb, threads=settings.query_threads),
                       settings, home)
 

@@ -142,7 +142,7 @@ def allow_inline_scripts(server: flask.Flask, hashes: list[str]) -> None:
 def content_security_policy(script_hashes: tuple[str, ...] = ()) -> str:
     """This server only. Plotly draws its styles inline ('unsafe-inline' for styles, never for
     scripts); the PNG download is a data: image; nothing may frame the pages."""
-    scripts = " ".join(("'self'", *(f"'{h}'" for h in script_hashes)))
+    scripts = " ".join(("'self'", *script_hashes))  # Dash gives them quoted: 'sha256-…'
     return "; ".join([
         "default-src 'self'",
         f"script-src {scripts}",

@@ -42,6 +42,14 @@ GRAPH_CONFIG = {
     "plotlyServerURL": "",
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
+# Date pickers in Chinese: month and weekday names from the zh-CN locale served locally
+# (assets/datefns-locale-zh-cn.js), weeks from Monday.
+DATE_PICKER = {"display_format": "YYYY-MM-DD", "month_format": "YYYY年M月", "first_day_of_week": 1,
+               "placeholder": "选择日期"}
+# A dropdown's own words (its clear button's tooltip, search, counts) in Chinese.
+DROPDOWN_LABELS = {"select_all": "全选", "deselect_all": "全不选", "selected_count": "已选 {num_selected} 项",
+                   "search": "搜索", "clear_search": "清除搜索", "clear_selection": "清除选择",
+                   "no_options_found": "没有匹配的选项"}
 PALETTE = ["#7a1f1f", "#2f6f9f", "#d08c1f", "#3d8b5a", "#7b5aa6", "#8c6d46", "#c1477a", "#5b7083", "#a0a03c", "#2e9c9c"]
 # Our own small template instead of plotly's default one: its ~7 KB of styles for every trace
 # type were deep-copied into each figure and sent with it (4 figures on 总览: ~28 KB, ~40 ms).
@@ -74,6 +82,7 @@ class ViewContext:
     filters: dict = field(default_factory=dict)  # Indicators.available_filters()
     path: str = "/"  # the page's path (without query)
     refreshed_at: Any = None  # when the shown version was last refreshed
+    as_of_asked: date | None = None  # the URL's as_of when it lay outside the data's dates (clamped)
 
     @property
     def as_of(self) -> date:
@@ -261,8 +270,14 @@ GRID_LOCALE = {  # AG Grid's own labels in Chinese
     "orCondition": "或者", "blank": "为空", "notBlank": "不为空", "searchOoo": "搜索…", "selectAll": "全选",
     "applyFilter": "应用", "resetFilter": "重置", "clearFilter": "清除", "pageSizeSelectorLabel": "每页行数:",
     "lessThanOrEqual": "小于等于", "greaterThanOrEqual": "大于等于", "before": "早于", "after": "晚于",
-    "ariaPageSizeSelectorLabel": "每页行数",
+    "ariaPageSizeSelectorLabel": "每页行数", "firstPage": "首页", "previousPage": "上一页", "nextPage": "下一页",
+    "lastPage": "末页",
 }
+
+
+def dropdown(**kw) -> dcc.Dropdown:
+    """dcc.Dropdown with its labels in Chinese."""
+    return dcc.Dropdown(labels=DROPDOWN_LABELS, **kw)
 
 
 def grid(grid_id: str, rows: list[dict], columns: list[dict], height: int = 420, page_size: int = 20) -> dag.AgGrid:
@@ -347,9 +362,9 @@ def filter_bar(ctx: ViewContext) -> html.Div:
     f = ctx.filters
     st = ctx.state
 
-    def dropdown(fid: str, options: list, value: Any, placeholder: str, width: int) -> dbc.Col:
+    def filter_dropdown(fid: str, options: list, value: Any, placeholder: str, width: int) -> dbc.Col:
         return dbc.Col(
-            dcc.Dropdown(id=fid, options=options, value=value, placeholder=placeholder, clearable=True, searchable=True),
+            dropdown(id=fid, options=options, value=value, placeholder=placeholder, clearable=True, searchable=True),
             width=width,
         )
 
@@ -362,16 +377,16 @@ def filter_bar(ctx: ViewContext) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(html.Label("年度", className="form-label"), width="auto", className="pt-2"),
-                    dropdown("filter-year", years, ctx.year if st.session is None else st.year, "全部年度", 2),
+                    filter_dropdown("filter-year", years, ctx.year if st.session is None else st.year, "全部年度", 2),
                     dbc.Col(html.Label("会次", className="form-label"), width="auto", className="pt-2"),
-                    dropdown("filter-session", sessions, st.session, "全部会次", 2),
+                    filter_dropdown("filter-session", sessions, st.session, "全部会次", 2),
                     dbc.Col(html.Label("类型", className="form-label"), width="auto", className="pt-2"),
-                    dropdown("filter-kind", kinds, st.kind, "全部类型", 1),
+                    filter_dropdown("filter-kind", kinds, st.kind, "全部类型", 1),
                     dbc.Col(html.Label("类别", className="form-label"), width="auto", className="pt-2"),
-                    dropdown("filter-category", categories, st.category, "全部类别", 2),
+                    filter_dropdown("filter-category", categories, st.category, "全部类别", 2),
                     dbc.Col(html.Label("截至日期", className="form-label"), width="auto", className="pt-2"),
                     dbc.Col(
-                        dcc.DatePickerSingle(id="filter-as-of", date=ctx.as_of.isoformat(), display_format="YYYY-MM-DD", first_day_of_week=1, clearable=False),
+                        dcc.DatePickerSingle(id="filter-as-of", date=ctx.as_of.isoformat(), clearable=False, **DATE_PICKER),
                         width=2,
                     ),
                     # What the bar shows for values the address does not name (the newest year,
@@ -393,6 +408,8 @@ def view_meta(ctx: ViewContext, shows: str, scoped: bool = True) -> html.Div:
     parts = [
         html.Span(["本页: ", html.Strong(shows)]),
         html.Span(["  ·  数据截至 ", html.Strong(format_date(ctx.as_of), id="meta-as-of")]),
+        html.Span(f" (所选日期 {format_date(ctx.as_of_asked)} 超出数据的日期范围, 按 {format_date(ctx.as_of)} 显示)",
+                  id="meta-as-of-clamped", className="text-warning") if ctx.as_of_asked else None,
         html.Span(["  ·  数据刷新于 ", html.Strong(_refreshed_text(ctx.refreshed_at), id="meta-refreshed")]),
     ]
     scope_bits = []
@@ -458,15 +475,15 @@ def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None,
     body: list = [html.Div(chase_history(rows, ctx.viewer, ctx.settings.chase_withdraw_minutes), id="chase-history")]
     if can_chase(ctx.viewer):
         unit_choice = (
-            dcc.Dropdown(id="chase-unit", options=[{"label": u, "value": u} for u in units or []], value=unit or (units[0] if units else None), clearable=True, placeholder="承办单位")
+            dropdown(id="chase-unit", options=[{"label": u, "value": u} for u in units or []], value=unit or (units[0] if units else None), clearable=True, placeholder="承办单位")
             if units is not None
-            else dcc.Dropdown(id="chase-unit", options=[{"label": unit, "value": unit}] if unit else [], value=unit, clearable=False, disabled=True)
+            else dropdown(id="chase-unit", options=[{"label": unit, "value": unit}] if unit else [], value=unit, clearable=False, disabled=True)
         )
         form: list = [html.Hr(), dcc.Store(id="chase-target", data={"suggestion_id": suggestion_id})]
         limit = appstate.MAX_CHASE_NOTE
         form.append(dbc.Row([
-            dbc.Col([html.Label("催办日期", className="form-label small"), dcc.DatePickerSingle(id="chase-date", date=date.today().isoformat(), display_format="YYYY-MM-DD", first_day_of_week=1)], md=2),
-            dbc.Col([html.Label("方式", className="form-label small"), dcc.Dropdown(id="chase-way", options=CHASE_WAYS, value=CHASE_WAYS[0], clearable=False)], md=2),
+            dbc.Col([html.Label("催办日期", className="form-label small"), dcc.DatePickerSingle(id="chase-date", date=date.today().isoformat(), **DATE_PICKER)], md=2),
+            dbc.Col([html.Label("方式", className="form-label small"), dropdown(id="chase-way", options=CHASE_WAYS, value=CHASE_WAYS[0], clearable=False)], md=2),
             dbc.Col([html.Label("单位", className="form-label small"), unit_choice], md=3),
             dbc.Col([html.Label("说明", className="form-label small"), dcc.Input(id="chase-note", type="text", maxLength=limit, required=True, className="form-control", placeholder=f"必填, 不超过 {limit} 字, 如: 已电话提醒, 要求本周内答复")], md=3),
             dbc.Col(dbc.Button("记录催办", id="chase-submit", color="danger", className="mt-4"), md=2),

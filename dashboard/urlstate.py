@@ -73,6 +73,14 @@ class ViewState:
         """The global filters only: what a link to another view carries along."""
         return ViewState(year=self.year, session=self.session, kind=self.kind, category=self.category, as_of=self.as_of)
 
+    def clamp_as_of(self, first: date | None, today: date) -> "ViewState":
+        """as_of within the data's dates (from the first assignment, ``first``) and ``today``: any
+        date in a URL costs a state build, and none outside that range shows anything new."""
+        if self.as_of is None:
+            return self
+        low = min(first or self.as_of, today)
+        return replace(self, as_of=min(max(self.as_of, low), today))
+
     def effective_as_of(self) -> date:
         return self.as_of or date.today()
 

@@ -420,6 +420,7 @@ def test_browser_logs_in_and_is_sent_back_to_login_when_the_session_ends(home, t
         return f"echo {value} {auth.current_viewer().username}"
 
     auth.install(app.server, home, load_settings(home), True)
+    auth.allow_inline_scripts(app.server, app.csp_hashes())  # Dash's start-up script under the CSP
     with serving(app) as base:
         page = chromium.new_page()
         page.goto(f"{base}/units?year=2023")

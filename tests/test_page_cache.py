@@ -122,3 +122,29 @@ def test_a_changed_hand_score_file_gives_the_new_ranking_on_units(site, monkeypa
     assert ranking_with("市教育局") == "市教育局"
     assert ranking_with("市交通局") == "市交通局"  # computed anew, not the stored page
     assert len(renders) == 2
+
+
+def test_a_burst_of_dates_keeps_attached_states_and_files_bounded_and_pages_answer(tmp_path):
+    from datetime import timedelta
+
+    from warehouse import statefiles
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.toml").write_text("[serve]\nmax_attached_states = 4\nmax_state_files = 6\n", encoding="utf-8")
+    app = create_app(sample.build(tmp_path), home=home, auth=True)
+    appstate.add_user(home, "duban", "supervisor", None, PASSWORD)
+    client = logged_in(app, "duban")
+    folder = app.duban.pw.paths.current_version().parent / (app.duban.pw.paths.current_version().name + ".cache")
+    attached = []
+    for i in range(12):  # a distinct date each: each costs state builds
+        day = date(2024, 3, 1) + timedelta(days=9 * i)
+        assert f"{day.isoformat()}" in page(app, client, "/overdue", f"?year=2024&as_of={day}")
+        attached.append(len(statefiles.attached_states(app.duban.pw.connection())))
+        assert len(list(folder.glob("st_*.duckdb"))) <= 6
+    assert max(attached) <= 4 and attached[-1] == 4
+    # a date past today or before the data is clamped to them, and the page says so
+    future = page(app, client, "/overdue", "?year=2024&as_of=2099-01-01")
+    assert "所选日期 2099-01-01 超出数据的日期范围, 按 " + date.today().isoformat() + " 显示" in future
+    early = page(app, client, "/overdue", "?as_of=1995-01-01")
+    assert "所选日期 1995-01-01 超出数据的日期范围" in early

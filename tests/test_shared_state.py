@@ -171,3 +171,32 @@ def test_the_dashboard_queries_with_the_configured_memory_and_threads(version, t
     assert cur.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchall()[0] == ("95.3 MiB", 3)
     assert load_settings(home=tmp_path / "none").query_threads == 1  # the default: small queries run fastest on one thread
     board.pw.close()
+
+
+def test_a_state_build_is_stopped_after_its_time_limit_and_builds_run_one_at_a_time(tmp_path, monkeypatch):
+    import time
+
+    db = str(tmp_path / "v.duckdb")
+    duckdb.connect(db).close()
+    conn = duckdb.connect(db, read_only=True)
+    monkeypatch.setattr(statefiles, "BUILD_SECONDS", 0.3)
+    endless = lambda cur, target, _scratch: cur.execute(  # noqa: E731
+        f"CREATE TABLE {target}.t AS SELECT count(*) FROM range(100000000000)")
+    with pytest.raises(statefiles.StateBuildTimeout, match="计算看板数据超过 0.3 秒, 已停止"):
+        statefiles.attach(conn, "st_endless", db, endless)
+    assert not list((tmp_path / "v.duckdb.cache").glob("st_*.duckdb*"))  # nothing half-built kept
+
+    running, most = [0], [0]
+
+    def counted(cur, target, _scratch):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        cur.execute(f"CREATE TABLE {target}.t AS SELECT 1 AS one")
+        running[0] -= 1
+    builders = [threading.Thread(target=statefiles.attach, args=(conn.cursor(), f"st_b{i}", db, counted)) for i in range(4)]
+    for thread in builders:
+        thread.start()
+    for thread in builders:
+        thread.join()
+    assert most[0] == 1 and len(statefiles.attached_states(conn)) == 4

@@ -487,11 +487,11 @@ class Indicators:
         version file's identity, this code and ``key``; built by ``build`` when missing."""
         if self._databases is None:  # one look at the catalog per request, not one per state
             self._databases = statefiles.databases(self.conn)
-        db_path, attached = self._databases
+        db_path, attached, seen = self._databases
         identity = statefiles.file_identity(db_path) if db_path else self.version
         name = statefiles.schema_name(identity, _CODE, *key)
-        if name not in attached:
-            attached.add(statefiles.attach(self.conn, name, db_path, build))
+        # this request holds it attached (statefiles detaches only what no live request uses)
+        attached.add(statefiles.attach(self.conn, name, db_path, build, holder=self, seen=(attached, seen)))
         return name
 
     def _build_state(self, cur: duckdb.DuckDBPyConnection, target: str, scratch: str, T: date,
@@ -782,6 +782,11 @@ class Indicators:
         return self._cached("refdates", (), lambda: {r["year"]: r["ref"] for r in self._q(f"""
             SELECT year, COALESCE(min(first_assigned_congress), min(first_assigned)) AS ref
             FROM {self._facts()}.scope_values GROUP BY year HAVING ref IS NOT NULL ORDER BY year""")}, fact=True)
+
+    def first_assigned(self) -> date | None:
+        """The first 交办 date of the data (None: no suggestions): the earliest date worth asking as of."""
+        return self._cached("first_assigned", (), lambda: self._q(
+            f"SELECT min(first_assigned) AS d FROM {self._facts()}.scope_values")[0]["d"], fact=True)
 
     def _scope_year(self, scope: Scope) -> int | None:
         if scope.year is not None:

@@ -16,20 +16,27 @@ beside the version file and every process ATTACHes that file read-only:
   repeating it; the file is written under a temporary name and renamed, never seen half-built;
 - readers share it through the OS page cache; DuckDB's buffer pool (bounded by the connection's
   memory_limit) keeps only what queries touch, so a worker's memory does not grow with the data;
-- at most ``KEEP`` files per folder are kept (the oldest go); the folder goes with its version
-  when the publisher prunes old versions.
+- at most ``KEEP`` files per folder are kept (the least recently attached go); the folder goes
+  with its version when the publisher prunes old versions.
 A database without a file (in-memory, tests) gets a private temporary folder.
+
+A URL can name any date, so the work one process does for them is bounded (``configure``, from
+the [serve] settings): at most ``MAX_ATTACHED`` files attached per connection (the least recently
+used one not in use by a live request is DETACHed first), one build at a time per process, and a
+build stopped after ``BUILD_SECONDS`` (StateBuildTimeout).
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import os
 import shutil
 import tempfile
 import threading
 import uuid
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -37,17 +44,43 @@ from typing import Callable, Iterator
 import duckdb
 
 KEEP = 64  # a version prepares ~2 files a year (each year as of T and its 同比 date)
+MAX_ATTACHED = 8  # per connection
+BUILD_SECONDS: float | None = None  # no limit unless configured (serve workers)
 BUILD_MEMORY_MB = 1024
 _ATTACH_LOCK = threading.Lock()
+_BUILD_LOCK = threading.Lock()  # one build at a time per process: a burst of dates queues, not piles up
 _PRIVATE: dict[str, Path] = {}
+_TICKS = itertools.count()
+# name -> (last use, the live holders using it: an Indicators per request; gone with it)
+_USES: dict[str, tuple[int, weakref.WeakSet]] = {}
+_DETACHES = [0]  # how many DETACHes this process made: a catalog look older than that may be stale
 
 
-def databases(conn: duckdb.DuckDBPyConnection) -> tuple[str | None, set[str]]:
-    """The file behind the connection's current database (None: in-memory) and the names of the
-    databases attached to it, in one look at the catalog."""
-    rows = conn.execute("SELECT database_name, path, database_name = current_database() "
-                        "FROM duckdb_databases()").fetchall()
-    return next((path or None for _, path, current in rows if current), None), {name for name, _, _ in rows}
+class StateBuildTimeout(RuntimeError):
+    """A state build ran over BUILD_SECONDS and was stopped. Message in Chinese."""
+
+
+def configure(max_attached: int, max_files: int, build_seconds: float | None) -> None:
+    """The bounds of a serve worker ([serve] max_attached_states, max_state_files, state_build_seconds)."""
+    global MAX_ATTACHED, KEEP, BUILD_SECONDS
+    MAX_ATTACHED, KEEP, BUILD_SECONDS = max_attached, max_files, build_seconds
+
+
+def databases(conn: duckdb.DuckDBPyConnection) -> tuple[str | None, set[str], int]:
+    """The file behind the connection's current database (None: in-memory), the names of the
+    databases attached to it, and when that was looked at (pass it back to ``attach``): one look
+    at the catalog per request."""
+    with _ATTACH_LOCK:
+        rows = conn.execute("SELECT database_name, path, database_name = current_database() "
+                            "FROM duckdb_databases()").fetchall()
+        seen = _DETACHES[0]
+    return next((path or None for _, path, current in rows if current), None), {name for name, _, _ in rows}, seen
+
+
+def attached_states(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """The state files attached to the connection's database."""
+    return [name for (name,) in conn.execute(
+        "SELECT database_name FROM duckdb_databases() WHERE database_name LIKE 'st\\_%' ESCAPE '\\'").fetchall()]
 
 
 def cache_folder(db_path: str | None) -> Path:
@@ -112,23 +145,54 @@ def _locked(lock_path: Path, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _use(name: str, holder: object | None) -> None:
+    """Note a use of ``name``; ``holder`` (alive while its request runs) keeps it from being
+    detached. Under _ATTACH_LOCK."""
+    _, holders = _USES.get(name) or (0, weakref.WeakSet())
+    if holder is not None:
+        holders.add(holder)
+    _USES[name] = (next(_TICKS), holders)
+
+
+def _make_room(conn: duckdb.DuckDBPyConnection) -> None:
+    """DETACH the least recently used state files no live holder uses until one more fits within
+    MAX_ATTACHED. Under _ATTACH_LOCK."""
+    names = attached_states(conn)
+    idle = sorted((name for name in names if not len(_USES.get(name, (0, ()))[1])),
+                  key=lambda name: _USES.get(name, (0,))[0])
+    for name in idle[:max(0, len(names) - MAX_ATTACHED + 1)]:
+        conn.execute(f"DETACH DATABASE IF EXISTS {name}")
+        _DETACHES[0] += 1
+
+
 def attach(conn: duckdb.DuckDBPyConnection, name: str, db_path: str | None,
-           build: Callable[[duckdb.DuckDBPyConnection, str, str], None]) -> str:
+           build: Callable[[duckdb.DuckDBPyConnection, str, str], None],
+           holder: object | None = None, seen: tuple[set[str], int] | None = None) -> str:
     """Attach ``name``'s file (beside ``db_path``, the database behind conn) read-only on conn's
     database, building it first when it does not exist: ``build(cursor, target, scratch)`` creates
-    its tables in ``target`` reading the database's tables unqualified. Returns ``name``."""
-    if _attached(conn, name):
-        return name
+    its tables in ``target`` reading the database's tables unqualified. ``holder`` keeps it attached
+    while it lives; ``seen``: the names and look of ``databases`` (trusted if nothing was detached
+    since). Returns ``name``."""
+    with _ATTACH_LOCK:
+        if (seen is not None and name in seen[0] and seen[1] == _DETACHES[0]) or _attached(conn, name):
+            _use(name, holder)
+            return name
     folder = cache_folder(db_path)
     path = folder / f"{name}.duckdb"
     if not path.exists():
-        with _locked(folder / f"{name}.lock"):
+        with _BUILD_LOCK, _locked(folder / f"{name}.lock"):
             if not path.exists():
                 _build(conn, db_path, path, build)
                 _prune(folder, keep=path)
     with _ATTACH_LOCK:  # the catalog is shared by every cursor of the database
         if not _attached(conn, name):
+            _make_room(conn)
             conn.execute(f"ATTACH {_quote(path)} AS {name} (READ_ONLY)")
+            try:
+                os.utime(path)  # pruning goes by last attach
+            except OSError:
+                pass  # pruned meanwhile: stays readable to this connection
+        _use(name, holder)
     return name
 
 
@@ -168,10 +232,21 @@ def _build(conn: duckdb.DuckDBPyConnection, db_path: str | None, path: Path,
     scratch_file = path.with_name(f"{path.stem}.{token}.scratch")
     target, scratch = f"build_{token}", f"scratch_{token}"
     cur = _builder(conn, db_path)
+    limit = BUILD_SECONDS
+    timer = threading.Timer(limit, cur.interrupt) if limit else None
     try:
         cur.execute(f"ATTACH {_quote(tmp)} AS {target} (READ_WRITE)")
         cur.execute(f"ATTACH {_quote(scratch_file)} AS {scratch} (READ_WRITE)")
-        build(cur, target, scratch)
+        if timer is not None:
+            timer.start()
+        try:
+            build(cur, target, scratch)
+        except duckdb.InterruptException:
+            raise StateBuildTimeout(f"按所选日期计算看板数据超过 {limit:g} 秒, 已停止; 请稍后再试, "
+                                    f"或改选其他日期 (设置 [serve] state_build_seconds)") from None
+        finally:
+            if timer is not None:
+                timer.cancel()
         cur.execute(f"DETACH {target}")
         os.replace(tmp, path)
     finally:
@@ -187,7 +262,7 @@ def _build(conn: duckdb.DuckDBPyConnection, db_path: str | None, path: Path,
 
 
 def _prune(folder: Path, keep: Path) -> None:
-    """Keep the newest KEEP files: an attached one that goes stays readable to its reader."""
+    """Keep the KEEP files attached last: an attached one that goes stays readable to its reader."""
     def age(p: Path) -> float:
         try:
             return p.stat().st_mtime
