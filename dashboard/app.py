@@ -138,6 +138,9 @@ class Dashboard:
             return self._chrome(ctx, [html.H3("页面不存在"), html.P(f"地址 {pathname} 不是看板的页面。"), dcc.Link("返回总览", href=ctx.link("/"))])
         try:
             body = module.layout(ctx, *args)
+        except statefiles.StateBuildTimeout as exc:  # a date that costs too much: say so, keep nothing
+            page_cache.not_to_be_stored()
+            body = dbc.Alert(str(exc), color="warning", id="render-timeout")
         except Exception:  # a broken view must not take the app down; the operator sees the log
             log.exception("render %s%s", pathname, search or "")
             page_cache.not_to_be_stored()  # a passing fault must not stay on screen for the whole version

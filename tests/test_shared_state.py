@@ -182,7 +182,7 @@ def test_a_state_build_is_stopped_after_its_time_limit_and_builds_run_one_at_a_t
     monkeypatch.setattr(statefiles, "BUILD_SECONDS", 0.3)
     endless = lambda cur, target, _scratch: cur.execute(  # noqa: E731
         f"CREATE TABLE {target}.t AS SELECT count(*) FROM range(100000000000)")
-    with pytest.raises(statefiles.StateBuildTimeout, match="计算看板数据超过 0.3 秒, 已停止"):
+    with pytest.raises(statefiles.StateBuildTimeout, match="计算看板数据超过 0.3 秒, 已停止; 请稍后再试"):
         statefiles.attach(conn, "st_endless", db, endless)
     assert not list((tmp_path / "v.duckdb.cache").glob("st_*.duckdb*"))  # nothing half-built kept
 

@@ -242,8 +242,8 @@ def _build(conn: duckdb.DuckDBPyConnection, db_path: str | None, path: Path,
         try:
             build(cur, target, scratch)
         except duckdb.InterruptException:
-            raise StateBuildTimeout(f"按所选日期计算看板数据超过 {limit:g} 秒, 已停止; 请稍后再试, "
-                                    f"或改选其他日期 (设置 [serve] state_build_seconds)") from None
+            raise StateBuildTimeout(f"按所选日期计算看板数据超过 {limit:g} 秒, 已停止; "
+                                    "请稍后再试, 或改选其他日期。") from None
         finally:
             if timer is not None:
                 timer.cancel()
