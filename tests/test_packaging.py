@@ -17,3 +17,65 @@ def test_package_data_covers_every_asset():
                if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
                and not any(fnmatch(str(p.relative_to(assets)), pattern) for pattern in patterns)]
     assert missing == []
+
+
+# Tools that are not the product: `duban bench` needs the bench extra (pip install .[bench]).
+DEVELOPER_TOOLS = {"duban/bench.py"}
+
+
+def third_party_imports(folder: Path) -> dict[str, str]:
+    """Top-level modules imported anywhere in a package (function-level imports included) → a file."""
+    import ast
+    import sys
+
+    ours = {"duban", "etl", "warehouse", "dashboard", "exports", "assets", "tests"}
+    found: dict[str, str] = {}
+    for path in folder.rglob("*.py"):
+        if path.relative_to(ROOT).as_posix() in DEVELOPER_TOOLS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                top = name.split(".")[0]
+                if top not in ours and top not in sys.stdlib_module_names:
+                    found.setdefault(top, str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_module_the_product_imports_is_a_runtime_dependency():
+    """`pip install .` gives every command (`duban demo` once needed xlwt, a test-only extra)."""
+    import re
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = {re.split(r"[<>=\[; ]", d, maxsplit=1)[0].lower().replace("_", "-") for d in project["dependencies"]}
+    distributions = packages_distributions()
+    missing = {}
+    for folder in ("duban", "etl", "warehouse", "dashboard", "exports"):
+        for module, where in third_party_imports(ROOT / folder).items():
+            names = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
+            # a dependency's own dependency (flask comes with dash, werkzeug with flask …) is enough
+            if not names & runtime and not names & _installed_with(runtime):
+                missing[module] = where
+    assert missing == {}
+
+
+def _installed_with(runtime: set[str]) -> set[str]:
+    """Every distribution the runtime dependencies pull in, recursively."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    seen: set[str] = set()
+    todo = list(runtime)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            needs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        todo += [re.split(r"[<>=!~\[; (]", r, maxsplit=1)[0].lower().replace("_", "-") for r in needs if "extra ==" not in r]
+    return seen
