@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--max-runs", type=int, help="运行几次后退出 (测试用) / stop after N runs")
     schedule.set_defaults(func=cmd_etl_schedule)
 
-    metrics = sub.add_parser("metrics", help="指标 (domain.md 定义) / the indicators", description="指标 (domain.md 定义) / the indicators")
+    metrics = sub.add_parser("metrics", help="指标 (定义见 docs/domain.md) / the indicators", description="指标 (定义见 docs/domain.md) / the indicators (docs/domain.md, docs/interfaces.md)")
     _warehouse_arg(metrics)
     _scope_args(metrics)
     metrics.add_argument("--json", action="store_true", help="输出 JSON / JSON output")

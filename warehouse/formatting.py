@@ -2,7 +2,7 @@
 
 The indicator layer returns rates as unrounded fractions (None when the denominator is 0);
 everything a user sees goes through these helpers so that rounding and "—" are the same
-everywhere (domain.md: 91.30% in tables and exports, one decimal allowed on big-screen cards).
+everywhere (docs/domain.md: 91.30% in tables and exports, one decimal allowed on big-screen cards).
 """
 
 from __future__ import annotations

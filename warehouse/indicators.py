@@ -1,4 +1,4 @@
-"""The indicator layer: the ONE place where every figure of domain.md is defined.
+"""The indicator layer: the ONE place where every figure of docs/domain.md is defined.
 
 The CLI, the dashboard pages and the Excel/Word exports call this module and never compute a
 rate themselves (tests/test_single_definition.py keeps it that way). Figures are returned raw:
@@ -8,7 +8,7 @@ Public API
     Scope(year=None, session=None, kind=None, category=None, unit=None, key_only=False,
           as_of=date.today(), restrict_unit=None)
     ind = Indicators(conn, settings, version=None)
-    ind.metrics(scope) -> dict                 # `duban metrics --json` (interfaces.md)
+    ind.metrics(scope) -> dict                 # `duban metrics --json` (docs/interfaces.md)
     ind.yoy(scope) -> dict                     # {year, previous_year, offset_days, as_of, previous_as_of,
                                                #  reference_date, previous_reference_date, current, previous}
     ind.completion_curve(scope, years) -> list[{year, day_offset, share}]
@@ -38,7 +38,7 @@ Public API
     ind.reference_dates() -> {year: date}      # 交办 reference date of each year (同比)
 Returned rows are plain dicts (dates as datetime.date); callers may mutate their copies.
 
-Readings chosen where domain.md is silent (also in docs/indicators.md):
+Readings chosen where docs/domain.md is silent (also in docs/indicators.md):
 - Scope: year/session/kind/category/key_only filter suggestions; suggestions with assigned_date > T
   do not exist yet (no assigned_date: counted). restrict_unit (a unit account) overrides ``unit``:
   every result is confined to that unit.

@@ -13,7 +13,7 @@ hand-scored aspect: a 0–100 score per unit from the assessors' file (xlsx or c
 单位 / 承办单位 / 单位名称, and one column per aspect named by its Chinese name or its key). With no
 file named, $DUBAN_HOME/考核人工评分.xlsx (or .csv) is used when it exists.
 
-Fairness (domain.md: a unit with 2 suggestions must not top or bottom the list on luck): every
+Fairness (docs/domain.md: a unit with 2 suggestions must not top or bottom the list on luck): every
 data rate is shrunk toward the city-wide pooled rate, shrunk = (k + m·p)/(n + m), i.e. the unit's
 rate weighted n/(n + m) with m = [ranking.fairness] prior_strength and n the rate's denominator.
 A unit with few cases therefore lands near the city average and has to prove itself over many
