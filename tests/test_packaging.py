@@ -79,3 +79,15 @@ def _installed_with(runtime: set[str]) -> set[str]:
             continue
         todo += [re.split(r"[<>=!~\[; (]", r, maxsplit=1)[0].lower().replace("_", "-") for r in needs if "extra ==" not in r]
     return seen
+
+
+def test_the_project_stands_alone():
+    """Code, docs and --help cite the project's own docs (docs/domain.md, docs/interfaces.md),
+    never a ../shared folder a clone does not have (tests may read test data from it)."""
+    shipped = [ROOT / "README.md", ROOT / "Makefile", ROOT / "pyproject.toml", *(ROOT / "docs").rglob("*.md"),
+               *(p for folder in ("duban", "etl", "warehouse", "dashboard", "exports", "assets")
+                 for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md", ".toml", ".sql", ".js"))]
+    citing = [str(p.relative_to(ROOT)) for p in shipped
+              if any(ref in p.read_text(encoding="utf-8", errors="replace") for ref in ("../shared", "shared/domain.md", "/work/shared"))]
+    assert citing == []
+    assert (ROOT / "docs" / "domain.md").exists() and (ROOT / "docs" / "interfaces.md").exists()
