@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from duban.settings import duban_home, load_settings
+from etl.names import one_line
 
 
 # Rejected rows listed per file in the text status (the JSON carries all of them).
@@ -32,7 +33,12 @@ def _warehouse_arg(parser: argparse.ArgumentParser, required: bool = True) -> No
 
 
 def _echo(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(one_line(message), file=sys.stderr, flush=True)
+
+
+def _say(line: str) -> None:
+    """One line on stdout: file names and cell values in it can hold newlines and escape sequences."""
+    print(one_line(line))
 
 
 # ── etl ─────────────────────────────────────────────────────────────────────────────────────
@@ -42,7 +48,7 @@ def _print_refresh(report) -> None:
     print(f"文件: 共 {c.files} 个, 新收 {report.files_new} 个, 整体拒收 {c.files_rejected} 个")
     print(f"数据行: 读取 {c.rows_read} 行 = 载入 {c.loaded} + 被取代 {c.superseded} + 拒收 {c.rejected}")
     for name, reason in report.rejected_files:
-        print(f"  拒收文件 {name}: {reason}")
+        _say(f"  拒收文件 {name}: {reason}")
     if c.rejected:
         print("拒收行的原因见 duban etl status 或看板的 数据状态 页")
 
@@ -86,7 +92,7 @@ def cmd_etl_status(args, settings) -> None:
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2, default=str))
         return
-    print(f"当前版本: {status['version']}")
+    _say(f"当前版本: {status['version']}")
     print("最近的刷新:")
     for run in status["refreshes"]:
         line = f"  {run.get('started_at')}  {run.get('status')}"
@@ -95,23 +101,23 @@ def cmd_etl_status(args, settings) -> None:
                      f"  被取代 {run.get('superseded')}  拒收 {run.get('rejected')}  {run.get('seconds')} 秒")
         else:
             line += f"  {run.get('error')}"
-        print(line)
+        _say(line)
     _print_review(status)
     print("文件:")
     for f in status["files"]:
         line = (f"  [{f['status']}] {f['original_name']}  {f['kind_label'] or ''}  {f['sender_unit'] or ''}"
                 f"  填报日期 {f['report_date'] or '—'}  读取 {f['rows_read']}  载入 {f['rows_loaded']}"
                 f"  被取代 {f['rows_superseded']}  拒收 {f['rows_rejected']}")
-        print(line)
+        _say(line)
         if f["reject_reason"]:
-            print(f"      原因: {f['reject_reason']}")
+            _say(f"      原因: {f['reject_reason']}")
         for reason in f["reasons"][:REASONS_SHOWN_PER_FILE]:
-            print(f"      {reason}")
+            _say(f"      {reason}")
         if len(f["reasons"]) > REASONS_SHOWN_PER_FILE:
             print(f"      … 另有 {len(f['reasons']) - REASONS_SHOWN_PER_FILE} 条, 完整列表见 --json 或看板")
     print("各单位最近报送:")
     for unit in status["units"]:
-        print(f"  {unit['unit']}: {unit['last_report_date'] or '未报送'}")
+        _say(f"  {unit['unit']}: {unit['last_report_date'] or '未报送'}")
 
 
 def _print_review(status: dict) -> None:
@@ -333,8 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_etl_status)
     rebuild = etl.add_parser("rebuild", help="从存档重建仓库 / rebuild from the archive", description="从存档重建仓库 / rebuild from the archive")
     _warehouse_arg(rebuild)
-    for parser in (run, rebuild):
-        parser.add_argument("--accept", action="store_true",
+    for held in (run, rebuild):
+        held.add_argument("--accept", action="store_true",
                             help="发布被暂缓的刷新 (已核对与上一版本的差异) / publish a held refresh")
     rebuild.set_defaults(func=cmd_etl_rebuild)
     rollback = etl.add_parser("rollback", help="回到上一个发布版本 / return to the previous version", description="回到上一个发布版本 / return to the previous version")

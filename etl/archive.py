@@ -13,10 +13,12 @@ drops the parsed cache and re-reads every archived file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -25,6 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.model import SCHEMAS, ParsedFile, RowReject
+from etl.names import decoded_name
 
 # Excel keeps ~$name lock files next to open workbooks; they are not submissions.
 IGNORED_PREFIXES = ("~$", ".")
@@ -40,12 +43,45 @@ class ArchivedFile:
     file_mtime: str | None
 
 
-def sha256_of(path: Path) -> str:
+class NotReceived(Exception):
+    """An inbox entry that is not a regular file of the inbox (a symbolic link, a pipe, a device):
+    skipped, never archived. The message (Chinese) names it."""
+
+
+def _sha256_and_copy(handle, copy_to=None) -> str:
+    """The content's sha256 from the handle's current position, copied on the way if asked."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+        if copy_to is not None:
+            copy_to.write(block)
     return digest.hexdigest()
+
+
+def _open_in_inbox(inbox_root: Path, source: Path) -> int:
+    """A read-only descriptor on ``source``, opened folder by folder from the inbox without
+    following a symbolic link anywhere below it: an entry swapped for a link after the inbox was
+    listed cannot lead outside (no check-then-open race)."""
+    parts = source.relative_to(inbox_root).parts
+    folder = os.open(inbox_root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        # O_NONBLOCK: a named pipe must not block the refresh; fstat then turns it away.
+        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise NotReceived(f"跳过 {shown_path(source, inbox_root)}: 是符号链接, 不读取它指向的文件") from None
+        raise
+    finally:
+        os.close(folder)
+
+
+def shown_path(source: Path, inbox_root: Path) -> str:
+    """The path below the inbox as text for the manifest and messages (any encoding decoded)."""
+    return "/".join(decoded_name(part) for part in source.relative_to(inbox_root).parts)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -81,24 +117,34 @@ class Archive:
         return self.files_dir / sha[:2] / sha
 
     def receive(self, source: Path, inbox_root: Path) -> tuple[ArchivedFile, bool]:
-        """Archive ``source`` unless its content is already kept; returns (entry, is_new)."""
-        sha = sha256_of(source)
-        known = self.manifest().get(sha)
-        if known is not None:
-            return known, False
-        target = self.path_of(sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".tmp-{sha}")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-        stat = source.stat()
+        """Archive ``source`` (a file below ``inbox_root``) unless its content is already kept;
+        returns (entry, is_new). Raises NotReceived for anything but a regular file."""
+        with os.fdopen(_open_in_inbox(inbox_root, source), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise NotReceived(f"跳过 {shown_path(source, inbox_root)}: 不是普通文件")
+            sha = _sha256_and_copy(handle)
+            known = self.manifest().get(sha)
+            if known is not None:
+                return known, False
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            handle.seek(0)
+            with tempfile.NamedTemporaryFile(dir=self.files_dir, prefix=".tmp-", delete=False) as copy:
+                # Named by what was copied: a file rewritten meanwhile is kept as it was read.
+                sha = _sha256_and_copy(handle, copy)
+            known = self.manifest().get(sha)
+            if known is not None:
+                os.unlink(copy.name)
+                return known, False
+            self.path_of(sha).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(copy.name, self.path_of(sha))
         entry = ArchivedFile(
             sha256=sha,
-            original_name=source.name,
-            inbox_path=str(source.relative_to(inbox_root)),
-            size_bytes=stat.st_size,
+            original_name=decoded_name(source.name),
+            inbox_path=shown_path(source, inbox_root),
+            size_bytes=info.st_size,
             received_at=datetime.now().isoformat(timespec="seconds"),
-            file_mtime=datetime.fromtimestamp(stat.st_mtime).isoformat(timespec="seconds"),
+            file_mtime=datetime.fromtimestamp(info.st_mtime).isoformat(timespec="seconds"),
         )
         with self.manifest_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
@@ -168,17 +214,16 @@ class Archive:
 
 
 def inbox_files(inbox: Path) -> list[Path]:
-    """Every regular file under ``inbox``, recursively, in a stable order.
+    """Every entry under ``inbox`` that is not a folder, recursively, in a stable order.
 
-    Symbolic links are not followed (a link could point anywhere on the server), and Excel's
-    lock files and hidden files are skipped.
+    Symbolic links are listed but not followed (a link could point anywhere on the server):
+    ``Archive.receive`` turns them away with a note. Excel's lock files and hidden files are skipped.
     """
     found = []
     for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if name.startswith(IGNORED_PREFIXES) or path.is_symlink() or not path.is_file():
-                continue
-            found.append(path)
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in sorted(filenames + links):
+            if not name.startswith(IGNORED_PREFIXES):
+                found.append(Path(dirpath) / name)
     return found

@@ -9,8 +9,10 @@ file behind, which the next refresh removes.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,6 +44,33 @@ def new_build_path(paths: WarehousePaths) -> Path:
     for stale in paths.versions.glob(".building-*"):
         stale.unlink(missing_ok=True)  # left by a killed refresh; never published
     return paths.versions / f".building-{os.getpid()}.duckdb"
+
+
+def discard_build(building: Path) -> None:
+    """Remove a build that will not be published (with DuckDB's write-ahead log): on a full
+    disk, its space is what the next refresh and the dashboard need."""
+    building.unlink(missing_ok=True)
+    Path(str(building) + ".wal").unlink(missing_ok=True)
+
+
+# No room to write: a full disk, a quota, a file size limit (errno, and how DuckDB words it).
+_NO_ROOM = {errno.ENOSPC: "No space left on device", errno.EDQUOT: "Disk quota exceeded", errno.EFBIG: "File too large"}
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or what caused it is a write that found no room."""
+    while exc is not None:
+        if (isinstance(exc, OSError) and exc.errno in _NO_ROOM) or any(w in str(exc) for w in _NO_ROOM.values()):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def disk_full_message(paths: WarehousePaths) -> str:
+    folder = next(p for p in (paths.versions, paths.link.parent, *paths.link.parent.parents) if p.exists())
+    free_mb = shutil.disk_usage(folder).free / 2**20
+    return (f"磁盘空间不足: 仓库所在磁盘 ({folder}) 只剩 {free_mb:.1f} MB。本次刷新未发布, 已保留上一版本, "
+            f"请腾出空间后再刷新")
 
 
 def _next_version_name(paths: WarehousePaths) -> str:
@@ -85,7 +114,7 @@ def prune(paths: WarehousePaths, keep_versions: int) -> None:
     """
     current = paths.current_version()
     for old in paths.published_versions()[:-keep_versions]:
-        if old != current:
+        if old.name != current.name:  # by name: --warehouse may be relative, the link's target resolved
             old.unlink(missing_ok=True)
             Path(str(old) + ".wal").unlink(missing_ok=True)
             statefiles.remove(old)
@@ -95,7 +124,7 @@ def rollback(paths: WarehousePaths) -> Path:
     """Point the warehouse at the version before the current one."""
     versions = paths.published_versions()
     current = paths.current_version()
-    older = [v for v in versions if v < current]
+    older = [v for v in versions if v.name < current.name]  # by name, as in prune
     if not older:
         raise RuntimeError("没有更早的已发布版本可以回滚")
     point_link(paths, older[-1])

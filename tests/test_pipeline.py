@@ -16,7 +16,9 @@ import pytest
 
 from duban.settings import load_settings
 from etl import pipeline
-from etl.pipeline import FAULT_ENV, RefreshFailed, run_refresh
+from etl.pipeline import RefreshFailed, run_refresh
+from etl.parse import ParsePool
+from tests.faults import BEFORE_PUBLISH_ENV
 from etl.publish import rollback
 from warehouse.connection import WarehousePaths
 
@@ -133,15 +135,18 @@ def test_unreadable_file_is_rejected_whole_and_the_rest_loads(tmp_path, settings
     assert query(warehouse, "SELECT count(*) FROM suggestions") == [(3,)]
 
 
-def test_failed_refresh_leaves_the_published_version_untouched(tmp_path, settings, monkeypatch):
+def test_failed_refresh_leaves_the_published_version_untouched(tmp_path, settings):
     inbox = tmp_path / "inbox"
     write_csv(inbox / "台账.csv", register_rows())
     warehouse = tmp_path / "duban.duckdb"
     first = run_refresh(warehouse, settings, inbox=inbox).version
     write_csv(inbox / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2024-05-10", "A", "是", "满意"]])
-    monkeypatch.setenv(FAULT_ENV, "fail")
+
+    def fail():
+        raise RuntimeError("测试: 在发布前故意中止")
+
     with pytest.raises(RefreshFailed):
-        run_refresh(warehouse, settings, inbox=inbox)
+        run_refresh(warehouse, settings, inbox=inbox, before_publish=fail)
     paths = WarehousePaths(warehouse)
     assert paths.current_version() == first
     assert query(warehouse, "SELECT count(*) FROM handling_reports") == [(0,)]
@@ -154,8 +159,8 @@ def test_killed_refresh_leaves_the_published_version_and_the_next_one_publishes(
     first = run_refresh(warehouse, settings, inbox=inbox).version
     write_csv(inbox / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2024-05-10", "A", "是", "满意"]])
 
-    env = {**os.environ, FAULT_ENV: "pause", "DUBAN_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen([sys.executable, "-m", "duban.cli", "etl", "run", "--inbox", str(inbox),
+    env = {**os.environ, BEFORE_PUBLISH_ENV: "pause", "DUBAN_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.refresh_fault_cli", "etl", "run", "--inbox", str(inbox),
                              "--warehouse", str(warehouse)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     paths = WarehousePaths(warehouse)
@@ -200,8 +205,7 @@ def test_a_file_already_received_is_not_read_again(tmp_path, settings, monkeypat
     write_csv(inbox / "副本" / "台账-副本.csv", register_rows())  # same content, another name
 
     calls = []
-    real_parse = pipeline.parse_file
-    monkeypatch.setattr(pipeline, "parse_file", lambda *a, **k: calls.append(a) or real_parse(*a, **k))
+    monkeypatch.setattr(pipeline, "ParsePool", lambda *a, **k: calls.append(a) or ParsePool(*a, **k))
     report = run_refresh(warehouse, settings, inbox=inbox)
     assert calls == [] and report.files_new == 0
 
