@@ -49,8 +49,30 @@ def _print_refresh(report) -> None:
     print(f"数据行: 读取 {c.rows_read} 行 = 载入 {c.loaded} + 被取代 {c.superseded} + 拒收 {c.rejected}")
     for name, reason in report.rejected_files:
         _say(f"  拒收文件 {name}: {reason}")
+    for hold in report.held_files:
+        _say(f"  待确认的文件 {hold.entry.original_name} ({hold.entry.sha256[:12]}): {hold.reason}")
+        for change in hold.changes:
+            _say(f"      {change}")
+    if report.held_files:
+        print("待确认的文件未载入; 督办人员核实后运行 duban etl accept 文件或哈希 --warehouse …")
     if c.rejected:
         print("拒收行的原因见 duban etl status 或看板的 数据状态 页")
+
+
+def _print_unit_names(names: dict) -> None:
+    """Which place names were used (inferred or set), and the unit spellings nobody could place."""
+    if names["places"]:
+        _say("地名前缀: " + "、".join(f"{p['name']} ({_PLACE_FROM[p['found_in']]})" for p in names["places"]))
+    else:
+        print("地名前缀: 无 (各单位名称里没有需要去掉的地名)")
+    if names["unknown_spellings"]:
+        print("未能对应到交办台账单位的写法 (这些行已拒收; 确认后下次刷新载入: duban etl aliases --accept \"写法=单位\"):")
+        for item in names["unknown_spellings"]:
+            guesses = "、".join(f"{c['unit']} ({c['rule']})" for c in item["candidates"]) or "无相近单位"
+            _say(f"  {item['spelling']}  {item['rows']} 行  可能是: {guesses}")
+
+
+_PLACE_FROM = {"设置": "设置中指定", "交办台账": "从交办台账推断", "单位来文": "从单位来文推断"}
 
 
 def _figures(settings):
@@ -65,8 +87,103 @@ def cmd_etl_run(args, settings) -> None:
     from etl.pipeline import run_refresh
 
     report = run_refresh(args.warehouse, settings, inbox=args.inbox, home=duban_home(), progress=_echo,
-                         compare=_figures(settings), accept=args.accept)
+                         compare=_figures(settings), accept=args.accept,
+                         trusted_folders=[args.inbox] if args.trusted else ())
     _print_refresh(report)
+    _print_unit_names(_published_unit_names(args.warehouse, settings))
+
+
+def _published_unit_names(warehouse: Path, settings) -> dict:
+    from warehouse.status import refresh_status
+
+    status = refresh_status(warehouse, settings, limit=1)
+    return {"places": status["places"], "unknown_spellings": status["unknown_spellings"]}
+
+
+def cmd_etl_check(args, settings) -> None:
+    from etl.pipeline import check_inbox
+
+    plan = check_inbox(args.inbox, settings, home=duban_home(), warehouse=args.warehouse, trusted=args.trusted)
+    if args.json:
+        print(json.dumps(plan, ensure_ascii=False, indent=2, default=str))
+        return
+    print("试读结果 (未存档, 未发布) / dry run: nothing archived or published")
+    for f in plan["files"]:
+        dated = f"{f['report_date']} ({f['report_date_source']})" if f["report_date"] else "—"
+        _say(f"  {f['original_name']}  {f['kind_label'] or '无法识别'}  {f['sender_unit'] or ''}  填报日期 {dated}"
+             f"  读取 {f['rows_read']}  将载入 {f['rows_loaded']}  被取代 {f['rows_superseded']}  拒收 {f['rows_rejected']}")
+        if f["blocks"]:
+            _say(f"      表格: {'、'.join(f['blocks'])}")
+        if f["reject_reason"]:
+            _say(f"      整体拒收: {f['reject_reason']}")
+        for line in f["notes"] + f["reasons"][:REASONS_SHOWN_PER_FILE]:
+            _say(f"      {line}")
+    for line in plan["skipped"]:
+        _say(f"  {line}")
+    _print_unit_names(plan)
+
+
+def cmd_etl_aliases(args, settings) -> None:
+    from duban import appstate
+    from etl.stage import record_unit_alias
+
+    names = _published_unit_names(args.warehouse, settings)
+    if args.accept:
+        spelling, sep, unit = args.accept.partition("=")
+        known = _register_units(args.warehouse, settings)
+        if not sep or unit.strip() not in known:
+            raise ValueError(f"{unit.strip() or '(空)'} 不是交办台账中的单位; 格式为 \"写法=交办台账中的单位名称\"")
+        record_unit_alias(duban_home(), spelling, unit)
+        appstate.audit(duban_home(), _operator(args), "确认单位写法", f"{spelling.strip()} = {unit.strip()}")
+        _say(f"已登记: {spelling.strip()} = {unit.strip()}; 下次刷新时这一写法的行将载入")
+        return
+    if args.json:
+        print(json.dumps(names, ensure_ascii=False, indent=2, default=str))
+        return
+    _print_unit_names(names)
+
+
+def _register_units(warehouse: Path, settings) -> set[str]:
+    from warehouse.connection import PublishedWarehouse
+    from warehouse.indicators import Indicators
+
+    _, conn = PublishedWarehouse(warehouse).snapshot()
+    return set(Indicators(conn, settings).available_filters()["units"])
+
+
+def _operator(args) -> str:
+    import getpass
+
+    return args.by or f"操作员 {getpass.getuser()}"
+
+
+def cmd_etl_withdraw(args, settings) -> None:
+    from duban import appstate
+    from etl import provenance
+    from etl.archive import Archive
+    from warehouse.connection import WarehousePaths
+
+    by = _operator(args)
+    record = provenance.withdraw(Archive(WarehousePaths(args.warehouse).archive), args.file, args.why, by)
+    appstate.audit(duban_home(), by, "撤回文件", f"{record['name']} ({record['sha256'][:12]}): {record['why']}")
+    _say(f"已撤回《{record['name']}》({record['sha256'][:12]}); 下次刷新起不再使用它 (仍保留在存档中)")
+    print("需要立即生效时运行 duban etl rebuild (或 duban etl rollback 后再刷新)")
+
+
+def cmd_etl_accept(args, settings) -> None:
+    from duban import appstate
+    from etl import provenance
+    from etl.archive import Archive
+    from warehouse.connection import WarehousePaths
+
+    by = _operator(args)
+    record = provenance.accept(Archive(WarehousePaths(args.warehouse).archive), args.file, by)
+    changes = record["changes"]
+    appstate.audit(duban_home(), by, "确认文件",
+                   f"{record['name']} ({record['sha256'][:12]}): {record['why']}" + "".join(f"; {c}" for c in changes))
+    _say(f"已确认《{record['name']}》, 下次刷新时载入")
+    for change in changes:
+        _say(f"  {change}")
 
 
 def cmd_etl_rebuild(args, settings) -> None:
@@ -115,6 +232,17 @@ def cmd_etl_status(args, settings) -> None:
             _say(f"      {reason}")
         if len(f["reasons"]) > REASONS_SHOWN_PER_FILE:
             print(f"      … 另有 {len(f['reasons']) - REASONS_SHOWN_PER_FILE} 条, 完整列表见 --json 或看板")
+    if status["held_files"]:
+        print("待确认的文件 (未载入, 督办人员核实后用 duban etl accept 确认):")
+        for f in status["held_files"]:
+            _say(f"  {f['name']}  {f['sha256'][:12]}  来源 {f['source'] or '—'}  {f['at']}")
+            _say(f"      原因: {f['reason']}")
+            for change in f.get("changes") or []:
+                _say(f"      {change}")
+    if status["withdrawn_files"]:
+        print("已撤回的文件 (不再使用, 保留在存档中):")
+        for f in status["withdrawn_files"]:
+            _say(f"  {f['name']}  {f['sha256'][:12]}  {f['at']}  {f['by']}: {f['why']}")
     print("各单位最近报送:")
     for unit in status["units"]:
         _say(f"  {unit['unit']}: {unit['last_report_date'] or '未报送'}")
@@ -150,7 +278,7 @@ def cmd_etl_schedule(args, settings) -> None:
     from etl.schedule import run_schedule
 
     run_schedule(args.warehouse, args.inbox, settings, home=duban_home(), every=args.every, cron=args.cron,
-                 sources_file=args.sources, max_runs=args.max_runs, log=_echo,
+                 sources_file=args.sources, max_runs=args.max_runs, log=_echo, trusted=args.trusted,
                  compare=_figures(settings))  # a held refresh is logged; the schedule never accepts
 
 
@@ -171,7 +299,10 @@ def _indicators(args, settings):
 
 
 def cmd_metrics(args, settings) -> None:
-    figures = _indicators(args, settings).metrics(_scope_from(args))
+    indicators = _indicators(args, settings)
+    if args.unit:  # any spelling of the unit: 市财政局 for the register's 成都市财政局
+        args.unit = indicators.canonical_unit(args.unit)
+    figures = indicators.metrics(_scope_from(args))
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
         return
@@ -222,7 +353,8 @@ def cmd_demo(args, settings) -> None:
         _echo(f"生成演示数据到 {inbox} …")
         write_inbox(inbox, suggestions=args.suggestions, years=args.years, units=args.units, seed=args.seed,
                     progress=_echo)
-    report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=_echo)
+    # The demo's inbox is its own generated data: a trusted source.
+    report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=_echo, trusted_folders=[inbox])
     _print_refresh(report)
     if not args.no_browser:
         import threading
@@ -331,7 +463,38 @@ def build_parser() -> argparse.ArgumentParser:
     run = etl.add_parser("run", help="载入收件目录并发布 / load the inbox and publish", description="载入收件目录并发布 / load the inbox and publish")
     run.add_argument("--inbox", type=Path, required=True, metavar="DIR", help="收件目录 / inbox folder")
     _warehouse_arg(run)
+    run.add_argument("--trusted", action="store_true",
+                     help="收件目录受信任, 其中的交办台账和满意度测评直接采用 / the inbox is a trusted source")
     run.set_defaults(func=cmd_etl_run)
+    check = etl.add_parser("check", help="试读收件目录: 说明刷新会如何处理每个文件, 不存档不发布 / dry run",
+                           description="试读收件目录: 每个文件的种类、报送单位、填报日期、表格、将载入和拒收的行及原因、"
+                                       "推断的地名和未能对应的单位写法; 不存档, 不发布 / what a refresh would do, without publishing")
+    check.add_argument("--inbox", type=Path, required=True, metavar="DIR", help="收件目录 / inbox folder")
+    _warehouse_arg(check, required=False)
+    check.add_argument("--trusted", action="store_true", help="按受信任的收件目录试读 / as a trusted inbox")
+    check.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+    check.set_defaults(func=cmd_etl_check)
+    aliases = etl.add_parser("aliases", help="未能对应的单位写法及候选单位; 确认一个写法 / unknown unit spellings",
+                             description="列出各单位来文中未能对应到交办台账单位的写法及最可能的单位; "
+                                         "--accept 确认一个写法 (写入单位别名表, 记入审计日志) / list or accept unit spellings")
+    _warehouse_arg(aliases)
+    aliases.add_argument("--accept", metavar="SPELLING=UNIT", help='确认写法, 如 "市人社局=成都市人力资源和社会保障局"')
+    aliases.add_argument("--by", help="操作人 (默认当前系统用户) / who (default: the system user)")
+    aliases.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
+    aliases.set_defaults(func=cmd_etl_aliases)
+    withdraw = etl.add_parser("withdraw", help="撤回一个存档文件, 以后的刷新不再使用 / take an archived file out of every later build",
+                              description="撤回一个存档文件, 以后的刷新不再使用 (仍保留在存档中) / take an archived file out of every later build")
+    withdraw.add_argument("file", metavar="FILE_OR_HASH", help="文件、文件名或内容哈希 / a file, its name or its hash")
+    withdraw.add_argument("--why", required=True, help="撤回原因 / why")
+    withdraw.add_argument("--by", help="操作人 (默认当前系统用户) / who (default: the system user)")
+    _warehouse_arg(withdraw)
+    withdraw.set_defaults(func=cmd_etl_withdraw)
+    accept = etl.add_parser("accept", help="确认一个待确认的文件, 下次刷新载入 / accept a held file",
+                            description="确认一个待确认的文件 (交办台账、满意度测评), 下次刷新时载入 / accept a held file")
+    accept.add_argument("file", metavar="FILE_OR_HASH", help="文件、文件名或内容哈希 / a file, its name or its hash")
+    accept.add_argument("--by", help="操作人 (默认当前系统用户) / who (default: the system user)")
+    _warehouse_arg(accept)
+    accept.set_defaults(func=cmd_etl_accept)
     status = etl.add_parser("status", help="最近的刷新、文件和拒收原因 / refreshes, files, rejections", description="最近的刷新、文件和拒收原因 / refreshes, files, rejections")
     _warehouse_arg(status)
     status.add_argument("--json", action="store_true", help="输出 JSON / JSON output")
@@ -353,6 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--every", help="间隔, 如 1h, 30m / interval")
     when.add_argument("--cron", help='cron 表达式, 如 "0 7 * * *" / cron expression')
     schedule.add_argument("--sources", type=Path, help="数据来源设置文件 / sources settings file")
+    schedule.add_argument("--trusted", action="store_true",
+                          help="收件目录受信任 / the inbox is a trusted source")
     schedule.add_argument("--max-runs", type=int, help="运行几次后退出 (测试用) / stop after N runs")
     schedule.set_defaults(func=cmd_etl_schedule)
 

@@ -6,6 +6,8 @@ Layout under ``FILE.archive/``:
 - ``parsed/<fingerprint>/<sha>`` the ParsedFile of that content (``.json`` meta + rejects, ``.parquet`` rows),
                                  keyed by the parser's fingerprint so a changed parser or alias table re-reads
 - ``refresh_log.jsonl``          every refresh attempt, including failed ones
+- ``decisions.jsonl``            provenance decisions, append-only: files held, accepted by a supervisor,
+                                 withdrawn (etl/provenance.py reads them)
 
 A file whose content is already archived is not archived or parsed again; ``duban etl rebuild``
 drops the parsed cache and re-reads every archived file.
@@ -41,6 +43,12 @@ class ArchivedFile:
     size_bytes: int
     received_at: str  # ISO timestamp of first receipt
     file_mtime: str | None
+    # Provenance (etl/provenance.py). Entries written before it was recorded have trusted=None and
+    # count as trusted: they were the authority in force when provenance came.
+    trusted: bool | None = None
+    source: str | None = None  # where it came from, for the operator (收件目录 …, 看板上传)
+    uploader: str | None = None  # the account that uploaded it
+    unit: str | None = None  # the unit an upload speaks for (a unit account's upload)
 
 
 class NotReceived(Exception):
@@ -116,9 +124,13 @@ class Archive:
     def path_of(self, sha: str) -> Path:
         return self.files_dir / sha[:2] / sha
 
-    def receive(self, source: Path, inbox_root: Path) -> tuple[ArchivedFile, bool]:
+    def receive(self, source: Path, inbox_root: Path, *, trusted: bool = False, origin: str | None = None,
+                uploader: str | None = None, unit: str | None = None) -> tuple[ArchivedFile, bool]:
         """Archive ``source`` (a file below ``inbox_root``) unless its content is already kept;
-        returns (entry, is_new). Raises NotReceived for anything but a regular file."""
+        returns (entry, is_new). Raises NotReceived for anything but a regular file.
+
+        The entry records where it came from (``origin``, ``trusted``, an upload's ``uploader`` and
+        ``unit``: etl/provenance.py decides from them what the file may change)."""
         with os.fdopen(_open_in_inbox(inbox_root, source), "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
@@ -145,6 +157,10 @@ class Archive:
             size_bytes=info.st_size,
             received_at=datetime.now().isoformat(timespec="seconds"),
             file_mtime=datetime.fromtimestamp(info.st_mtime).isoformat(timespec="seconds"),
+            trusted=trusted,
+            source=origin,
+            uploader=uploader,
+            unit=unit,
         )
         with self.manifest_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
@@ -174,6 +190,7 @@ class Archive:
             sheets=meta["sheets"],
             error=meta["error"],
             notes=meta["notes"],
+            blocks=meta.get("blocks", []),
         )
 
     def store_parsed(self, fingerprint: str, sha: str, parsed: ParsedFile) -> None:
@@ -193,6 +210,7 @@ class Archive:
             "sheets": parsed.sheets,
             "error": parsed.error,
             "notes": parsed.notes,
+            "blocks": parsed.blocks,
         }
         # The meta file is written last: its presence means the cache entry is complete.
         _atomic_write(base.with_suffix(".json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))

@@ -17,7 +17,9 @@ REGISTER = "register"  # 交办台账
 UNIT_EXPORT = "unit_export"  # 办理情况
 EVALUATION = "evaluation"  # 满意度测评
 
-KIND_LABELS = {REGISTER: "交办台账", UNIT_EXPORT: "办理情况", EVALUATION: "满意度测评"}
+SUMMARY = "summary"  # 汇总表: per-unit counts, never loaded as rows (rejected whole, with the reason)
+
+KIND_LABELS = {REGISTER: "交办台账", UNIT_EXPORT: "办理情况", EVALUATION: "满意度测评", SUMMARY: "汇总表"}
 
 # Columns every parsed frame carries besides its kind's own: where the row came from, and the
 # session/year hints found in the sheet name, title rows or file name (used to resolve numbers).
@@ -115,10 +117,11 @@ class ParsedFile:
     sheets: list[str] = field(default_factory=list)  # sheets read (explanation sheets excluded)
     error: str | None = None  # why the whole file was rejected (Chinese)
     notes: list[str] = field(default_factory=list)  # informative remarks for the operator
+    blocks: list[str] = field(default_factory=list)  # titles of the tables found (主办件, 协办件 …)
 
     @classmethod
-    def rejected(cls, reason: str) -> "ParsedFile":
-        return cls(error=reason)
+    def rejected(cls, reason: str, kind: str | None = None) -> "ParsedFile":
+        return cls(kind=kind, error=reason)
 
 
 def empty_frame(kind: str) -> pl.DataFrame:

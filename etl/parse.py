@@ -56,7 +56,9 @@ def parse_file(
     """One received file → ParsedFile (rows exactly etl.model.SCHEMAS[kind], rejects, lineage)."""
     try:
         return _parse(Path(path), original_name, settings, file_mtime)
-    except (UnreadableFile, UnrecognisedFile) as exc:
+    except UnrecognisedFile as exc:
+        return ParsedFile.rejected(str(exc), exc.kind)
+    except UnreadableFile as exc:
         return ParsedFile.rejected(str(exc))
     except MemoryError:
         return ParsedFile.rejected(MEMORY_EXCEEDED.format(mb=settings.parse_memory_mb))
@@ -95,6 +97,7 @@ def _parse(path: Path, original_name: str, settings: Settings, file_mtime: datet
         rows_read=rows_read,
         sheets=plan.sheet_names,
         notes=notes,
+        blocks=plan.blocks,
     )
 
 

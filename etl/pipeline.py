@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import threading
 import time
 import tomllib
+from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -27,20 +29,22 @@ from typing import Callable
 import duckdb
 
 from duban.settings import Settings, duban_home
+from etl import provenance
 from etl.archive import Archive, ArchivedFile, NotReceived, inbox_files
 from etl import guard
-from etl.model import REGISTER, ParsedFile
+from etl.model import KIND_LABELS, REGISTER, ParsedFile
 from etl.names import one_line
 from etl.parse import Parser, ParseJob, ParsePool, parse_file
 from etl.publish import (disk_full_message, discard_build, is_disk_full, new_build_path, publish,
                          refresh_lock)
-from etl.stage import FINGERPRINT_TABLE, BuildCounts, build_fingerprint, build_version, read_unit_aliases
+from etl.stage import (FINGERPRINT_TABLE, BuildCounts, build_fingerprint, build_version, read_unit_aliases,
+                       unit_names_report)
 from warehouse import statefiles
 from warehouse.connection import WarehouseMissing, WarehousePaths
 from warehouse.indicators import prepare_version
 
 # Bump when parsing changes meaning, so cached parses are redone.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 ETL_DEFAULTS = Path(__file__).with_name("defaults")
 # The dashboard's state is prepared below the serve workers' priority: they answer first.
 PREPARE_NICENESS = 10
@@ -84,6 +88,7 @@ class RefreshReport:
     files_new: int
     counts: BuildCounts
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
+    held_files: list[provenance.Hold] = field(default_factory=list)  # waiting for a supervisor, not built
     prepare_seconds: float | None = None  # after publishing: the dashboard's state for today (None: failed)
 
 
@@ -220,22 +225,36 @@ def _adds_register_rows(parsed: list[tuple[int, ArchivedFile, ParsedFile]]) -> b
 
 
 def _what_to_build(archive: Archive, paths: WarehousePaths, parser_print: str, fingerprint: str,
-                   settings: Settings, rebuild: bool, progress: Callable[[str], None], parser: Parser
-                   ) -> tuple[Path | None, list[tuple[int, ArchivedFile, ParsedFile]]]:
-    """The published version to extend (None: build from all files) and the parsed files to add."""
+                   settings: Settings, unit_aliases: dict[str, str], rebuild: bool, progress: Callable[[str], None],
+                   parser: Parser) -> tuple[Path | None, list[tuple[int, ArchivedFile, ParsedFile]], list[provenance.Hold]]:
+    """The published version to extend (None: build from all files), the parsed files to add, and
+    the new files held for a supervisor (etl/provenance.py: withdrawn and held files are left out)."""
     # Files in order of receipt (the stable sort keeps the manifest's order within one second).
     entries = sorted(archive.manifest().values(), key=lambda e: e.received_at)
+    withdrawn = provenance.read_decisions(archive).withdrawn
+    entries = [e for e in entries if e.sha256 not in withdrawn]
+    try:
+        in_force = provenance.InForce.read(paths.current_version())
+    except WarehouseMissing:
+        in_force = provenance.InForce()
+    new = _parse(archive, [e for e in entries if e.sha256 not in in_force.files], 1, parser_print, settings, progress,
+                 parser)
+    holds = provenance.screen(archive, [(e, p) for _, e, p in new], in_force, settings, unit_aliases)
+    if holds:
+        progress(f"{len(holds)} 个文件待督办人员确认, 本次不载入 (原因见 duban etl status)")
+    held = {hold.entry.sha256 for hold in holds}
+    entries = [e for e in entries if e.sha256 not in held]
     extendable = None if rebuild else _extendable_version(paths, entries, fingerprint, progress)
     if extendable is not None:
         version, built = extendable
         added = _parse(archive, entries[built:], built + 1, parser_print, settings, progress, parser)
         if not _adds_register_rows(added):
             progress(f"共 {len(entries)} 个文件, 在上一版本上加入 {len(added)} 个, 正在生成新版本 …")
-            return version, added
+            return version, provenance.bind_all(added, in_force, settings, unit_aliases), holds
         progress("收到新的交办台账, 全部数据重新生成 …")
     parsed = _parse(archive, entries, 1, parser_print, settings, progress, parser)
     progress(f"共 {len(parsed)} 个文件, 正在生成新版本 …")
-    return None, parsed
+    return None, provenance.bind_all(parsed, in_force, settings, unit_aliases), holds
 
 
 def run_refresh(
@@ -245,15 +264,20 @@ def run_refresh(
     home: Path | None = None,
     progress: Callable[[str], None] = lambda message: None,
     rebuild: bool = False,
-    parser: Parser = parse_file,
-    before_publish: Callable[[], None] | None = None,
     compare: guard.FiguresOf | None = None,
     accept: bool = False,
+    parser: Parser = parse_file,
+    before_publish: Callable[[], None] | None = None,
+    trusted_folders: Sequence[Path] = (),
 ) -> RefreshReport:
     """Receive the inbox (if given), then build and publish a new version. All or nothing.
 
     ``parser`` reads one file (in a worker process: a module-level function); ``before_publish``
-    runs just before publishing (tests stop, fail or fill the disk there)."""
+    runs just before publishing (tests stop, fail or fill the disk there).
+
+    Files under ``trusted_folders`` or the settings' ``[etl] trusted_inboxes`` come from a trusted
+    source: only they (and supervisors' uploads) may bring a register or evaluation without a
+    supervisor's acceptance (etl/provenance.py)."""
     paths = WarehousePaths(Path(warehouse))
     paths.link.parent.mkdir(parents=True, exist_ok=True)
     started = datetime.now()
@@ -270,17 +294,18 @@ def run_refresh(
                     raise RefreshFailed(f"收件目录 {inbox} 不存在或不是目录")
                 candidates = inbox_files(inbox)
                 progress(f"收件目录中有 {len(candidates)} 个文件")
+                trusted = [*trusted_folders, *provenance.trusted_inboxes(settings)]
                 for path in candidates:
                     try:
-                        files_new += archive.receive(path, inbox)[1]
+                        files_new += provenance.receive_from_inbox(archive, path, inbox, trusted)
                     except NotReceived as skipped:  # a symbolic link, a pipe: never archived
                         progress(str(skipped))
                 progress(f"新收到 {files_new} 个文件 (内容相同的文件只收一次)")
             parser_print = parser_fingerprint(settings, home)
             unit_aliases = read_unit_aliases(home)
             fingerprint = build_fingerprint(parser_print, settings, unit_aliases)
-            extend, parsed = _what_to_build(archive, paths, parser_print, fingerprint, settings, rebuild, progress,
-                                            parser)
+            extend, parsed, holds = _what_to_build(archive, paths, parser_print, fingerprint, settings, unit_aliases,
+                                                   rebuild, progress, parser)
             building = new_build_path(paths)
             counts, rejected_files = build_version(
                 building, parsed, settings, unit_aliases, fingerprint, started, files_new, extend=extend,
@@ -311,7 +336,95 @@ def run_refresh(
             "started_at": started, "status": "成功", "version": version.name, "seconds": round(seconds, 2),
             "files": counts.files, "files_new": files_new, "rows_read": counts.rows_read,
             "loaded": counts.loaded, "superseded": counts.superseded, "rejected": counts.rejected,
-            "files_rejected": counts.files_rejected,
+            "files_rejected": counts.files_rejected, "files_held": len(holds),
         })
-        return RefreshReport(version, seconds, files_new, counts, rejected_files,
+        return RefreshReport(version, seconds, files_new, counts, rejected_files, holds,
                              prepare_seconds=_prepare(version, settings, progress))
+
+
+@dataclass
+class FilePlan:
+    """What a refresh would do with one inbox file (``check_inbox``)."""
+
+    original_name: str
+    kind_label: str | None
+    sender_unit: str | None
+    report_date: str | None
+    report_date_source: str | None
+    blocks: list[str]
+    rows_read: int
+    rows_loaded: int
+    rows_superseded: int
+    rows_rejected: int
+    reject_reason: str | None  # the whole file
+    reasons: list[str]  # the rows' (first CHECK_REASONS)
+    notes: list[str]
+
+
+CHECK_REASONS = 50
+
+
+def check_inbox(inbox: Path, settings: Settings, home: Path | None = None, warehouse: Path | None = None,
+                parser: Parser = parse_file, trusted: bool = False) -> dict:
+    """What ``run_refresh`` would do with every file of ``inbox``, without archiving or publishing:
+    kind, sender, report date, tables found, rows that would load or be rejected and why, the
+    place names inferred and the unit spellings left unknown with their candidates. With
+    ``warehouse``, the files already archived there count too (a unit's export resolves against
+    the register in force). The trial build is written to a temporary folder and removed."""
+    if not inbox.is_dir():
+        raise RefreshFailed(f"收件目录 {inbox} 不存在或不是目录")
+    with tempfile.TemporaryDirectory(prefix="duban-check-") as scratch:
+        trial = Archive(Path(scratch) / "archive")
+        names = {}
+        for path in inbox_files(inbox):
+            try:
+                entry, _ = trial.receive(path, inbox, trusted=trusted)
+            except NotReceived as skipped:
+                names.setdefault(None, []).append(str(skipped))
+                continue
+            names[entry.sha256] = entry
+        parser_print = parser_fingerprint(settings, home)
+        unit_aliases = read_unit_aliases(home)
+        fingerprint = build_fingerprint(parser_print, settings, unit_aliases)
+        earlier: list[tuple[int, ArchivedFile, ParsedFile]] = []
+        if warehouse is not None:
+            archive = Archive(WarehousePaths(Path(warehouse)).archive)
+            entries = [e for e in sorted(archive.manifest().values(), key=lambda e: e.received_at)
+                       if e.sha256 not in names and e.sha256 not in provenance.read_decisions(archive).withdrawn]
+            earlier = _parse(archive, entries, 1, parser_print, settings, lambda m: None, parser)
+        new = [e for sha, e in names.items() if sha is not None]
+        added = _parse(trial, new, len(earlier) + 1, parser_print, settings, lambda m: None, parser)
+        build_version(Path(scratch) / "check.duckdb", earlier + added, settings, unit_aliases, fingerprint,
+                      datetime.now(), len(added), extend=None, previous_refreshes=[])
+        with duckdb.connect(str(Path(scratch) / "check.duckdb"), read_only=True) as con:
+            return _plan(con, added, len(earlier), trusted, skipped=names.get(None, []))
+
+
+def _plan(con: duckdb.DuckDBPyConnection, added: list[tuple[int, ArchivedFile, ParsedFile]], first_new: int,
+          trusted: bool, skipped: list[str]) -> dict:
+    outcomes = {file_id: dict(zip(("loaded", "superseded", "rejected"), counts)) for file_id, *counts in con.execute(
+        "SELECT file_id, count(*) FILTER (outcome = 'loaded'), count(*) FILTER (outcome = 'superseded'), "
+        "count(*) FILTER (outcome = 'rejected') FROM row_outcomes WHERE file_id > ? GROUP BY file_id",
+        [first_new]).fetchall()}
+    reasons: dict[int, list[str]] = {}
+    for file_id, reason in con.execute(
+            "SELECT file_id, reason FROM row_outcomes WHERE file_id > ? AND outcome = 'rejected' "
+            "ORDER BY file_id, sheet NULLS FIRST, row_no", [first_new]).fetchall():
+        reasons.setdefault(file_id, []).append(reason)
+    senders = dict(con.execute("SELECT file_id, sender_unit FROM files WHERE file_id > ?", [first_new]).fetchall())
+    plans = []
+    for file_id, entry, parsed in added:
+        counts = outcomes.get(file_id, {})
+        notes = list(parsed.notes)
+        if parsed.kind in provenance.AUTHORITATIVE and not trusted and not parsed.error:
+            notes.append(f"{KIND_LABELS[parsed.kind]}来自未标为受信任的收件目录: 刷新时将待督办人员确认后才载入")
+        plans.append(asdict(FilePlan(
+            original_name=entry.original_name, kind_label=KIND_LABELS.get(parsed.kind or ""),
+            sender_unit=senders.get(file_id) or parsed.sender_unit,
+            report_date=parsed.report_date.isoformat() if parsed.report_date else None,
+            report_date_source=parsed.report_date_source, blocks=parsed.blocks, rows_read=parsed.rows_read,
+            rows_loaded=counts.get("loaded", 0), rows_superseded=counts.get("superseded", 0),
+            rows_rejected=counts.get("rejected", 0), reject_reason=parsed.error,
+            reasons=reasons.get(file_id, [])[:CHECK_REASONS], notes=notes)))
+    return {"published": False, "files": plans, "skipped": skipped, **unit_names_report(con)}
+

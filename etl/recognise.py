@@ -12,19 +12,24 @@ from pathlib import Path, PurePath
 
 import polars as pl
 
-from etl.model import EVALUATION, KIND_LABELS, REGISTER, UNIT_EXPORT
+from etl.model import EVALUATION, KIND_LABELS, REGISTER, SUMMARY, UNIT_EXPORT
 from etl.normalise import (
+    InvalidValue,
     SheetInput,
     canonical_session,
     clean_token,
     dates_in_text,
     load_table,
+    parse_number,
     split_units,
+    token_expr,
 )
 from etl.read import RawSheet
 
 HEADER_SCAN_ROWS = 20
 UNRECOGNISED = "无法识别文件类型: 未找到 建议编号 等表头"
+SUMMARY_REASON = ("汇总表: 这是按单位统计的汇总表 (单位、主办、协办、办复、满意 等件数), 不是逐件的办理情况, 不载入; "
+           "请报送列有每件建议编号和答复日期的办理情况表")
 
 # Which fields decide the kind of a file (data-contract.md).
 _REPLY_FIELDS = {"reply_date", "result_class", "role"}
@@ -35,6 +40,14 @@ _UNIT_FIELDS = {"lead_units", "split_units", "co_units", "unit"}
 
 class UnrecognisedFile(Exception):
     """No sheet of the file is a table we know; the message is the Chinese reason."""
+
+    kind: str | None = None
+
+
+class SummaryTable(UnrecognisedFile):
+    """The file is a per-unit summary (汇总表): recognised, never loaded."""
+
+    kind = SUMMARY
 
 
 def header_key(text: object) -> str:
@@ -52,6 +65,9 @@ _BRACKET_HEAD = re.compile(r"^\([^()]*\)")
 class HeaderTable:
     fields: dict[str, str]  # header key → field
     skip_sheets: frozenset[str]
+    summary_units: frozenset[str] = frozenset()  # 单位 … heading a per-unit summary table
+    summary_counts: frozenset[str] = frozenset()  # 主办, 协办, 总数, 办复率, 满意 … its count columns
+    totals: tuple[str, ...] = ()  # 合计, 小计 … rows that close a table
 
     def match(self, text: object) -> str | None:
         key = header_key(text)
@@ -69,7 +85,11 @@ def header_table(home: Path | None = None) -> HeaderTable:
     for name, spellings in data["fields"].items():
         for spelling in spellings:
             fields.setdefault(header_key(spelling), name)
-    return HeaderTable(fields, frozenset(header_key(s) for s in data["sheets"]["skip"]))
+    summary = data.get("summary", {})
+    return HeaderTable(fields, frozenset(header_key(s) for s in data["sheets"]["skip"]),
+                       frozenset(header_key(s) for s in summary.get("unit", [])),
+                       frozenset(header_key(s) for s in summary.get("counts", [])),
+                       tuple(data["rows"]["totals"]))
 
 
 @dataclass
@@ -127,6 +147,87 @@ def find_header(cells: pl.DataFrame, table: HeaderTable) -> Header | None:
             columns.setdefault(name, []).append(col)
             labels[col] = re.sub(r"\s+", "", str(text))
     return Header(first, last, columns, labels)
+
+
+@dataclass
+class Block:
+    """One table of a sheet: its header and the rows under it, with the title rows just above it
+    (主办件 / 协办件 / 2016年 …). A sheet holds several when tables are stacked, each under its own
+    title and header, or when the header is repeated on every printed page."""
+
+    header: Header
+    title: list[str]  # the texts of the title rows between the previous block and this header
+    end: int  # frame row after this block's last data row
+
+
+TITLE_ROWS = 3  # title rows looked at above a stacked block's header
+
+
+def _known_cells(cells: pl.DataFrame, table: HeaderTable, columns: list[str]) -> pl.Series:
+    """Per row, how many of ``columns`` hold a known header text (vectorised: sheets are long)."""
+    keys = list(table.fields)
+    return cells.select(pl.sum_horizontal([
+        token_expr(pl.col(c)).is_in(keys).fill_null(False).cast(pl.Int32) for c in columns])).to_series()
+
+
+def _title_above(cells: pl.DataFrame, header_first: int, above: Header | None,
+                 totals: tuple[str, ...] = ()) -> tuple[list[str], int]:
+    """The title rows right above a header (at most TITLE_ROWS, none inside the header ``above``):
+    rows with one or two texts (主办件, 2016年建议, 填报单位：… 填报日期：…) and no suggestion number
+    in the columns where the block above has it (a sparse data row is not a title); returns them
+    and the top row."""
+    numbered = (above.columns.get("number") or above.columns.get("serial") or []) if above else []
+    floor = above.last if above else -1
+    title, top = [], header_first
+    for row in range(header_first - 1, max(floor, header_first - 1 - TITLE_ROWS), -1):
+        record = cells.row(row, named=True)
+        texts = [str(v).strip() for v in record.values() if v is not None and str(v).strip()]
+        if (len(texts) > 2 or any(_is_number(record[c]) for c in numbered)  # a data row of the block above
+                or (texts and texts[0].startswith(totals))):  # or the 小计 that closes it
+            break
+        if texts:
+            title.insert(0, " ".join(texts))
+        top = row
+    return title, top
+
+
+def _is_number(value: object) -> bool:
+    try:
+        return parse_number(value) is not None
+    except InvalidValue:
+        return False
+
+
+def find_blocks(cells: pl.DataFrame, table: HeaderTable) -> list[Block]:
+    """Every header of the sheet, the first found as ``find_header`` finds it, the later ones as
+    rows below it with at least two known header texts in the first header's columns."""
+    first = find_header(cells, table)
+    if first is None:
+        return []
+    hits = _known_cells(cells, table, list(first.labels))
+    blocks = [Block(first, _title_above(cells, first.first, None)[0], cells.height)]
+    previous = first.last
+    for row in (hits >= 2).arg_true().to_list():
+        if row <= previous + 1:  # the first header, or the second row of a two-level one
+            previous = max(previous, row)
+            continue
+        previous = row
+        found = find_header(cells.slice(row, 2), table)
+        if found is None:
+            continue
+        header = Header(found.first + row, found.last + row, found.columns, found.labels)
+        previous = header.last
+        title, top = _title_above(cells, header.first, blocks[-1].header, table.totals)
+        blocks[-1].end = top
+        blocks.append(Block(header, title, cells.height))
+    return blocks
+
+
+def is_summary(cells: pl.DataFrame, table: HeaderTable) -> bool:
+    """A per-unit summary (单位 | 主办 协办 总数 | 办复 … 办复率 | 满意 基本满意 不满意 …): a unit
+    column and at least three count columns in the top rows (two-level headers included)."""
+    keys = {header_key(v) for row in cells.head(HEADER_SCAN_ROWS).iter_rows() for v in row if v is not None}
+    return bool(keys & table.summary_units) and len(keys & table.summary_counts) >= 3
 
 
 def classify(fields: set[str]) -> str | None:
@@ -217,7 +318,7 @@ def sender_in_cells(texts: list[str]) -> str | None:
 _NAME_NOISE = sorted(
     [
         "人大代表建议办理情况", "代表建议办理情况", "建议办理情况", "办理情况汇总表", "办理情况统计表",
-        "办理情况表", "办理情况", "办理进度", "答复情况", "汇总表", "统计表", "一览表", "台账", "汇总",
+        "办理情况表", "办理情况", "办理件汇总", "办理件", "办理进度", "答复情况", "汇总表", "统计表", "一览表", "台账", "汇总",
         "统计", "明细", "报表", "报送", "填报", "最新版", "最新", "更新", "终版", "定稿", "修改稿",
         "修订", "副本", "导出", "人大代表", "代表建议", "建议", "办理", "情况", "关于", "年度", "上半年",
         "下半年", "COPY", "数据", "文件", "表格", "新建", "工作簿", "XLSX", "XLS", "SHEET",
@@ -266,6 +367,7 @@ class Recognition:
     report_date: date | None
     report_date_source: str | None
     notes: list[str] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)  # the titles of a sheet's stacked tables
 
 
 def _texts(cells: pl.DataFrame, stop: int) -> list[str]:
@@ -281,21 +383,32 @@ def recognise(
 ) -> Recognition:
     """Plan the normalisation of every readable sheet. Raises UnrecognisedFile."""
     table = header_table(home)
-    found: list[tuple[RawSheet, Header, str]] = []
+    found: list[tuple[RawSheet, list[Block], str]] = []
     notes: list[str] = []
+    summaries = []
     for raw in sheets:
         if raw.name is not None and header_key(raw.name) in table.skip_sheets:
             continue
         if raw.is_empty:
             continue
-        header = find_header(raw.cells, table)
-        kind = classify(header.fields) if header else None
+        blocks = find_blocks(raw.cells, table)
+        kind = classify(blocks[0].header.fields) if blocks else None
         if kind is None:
-            if raw.name is not None:
+            if is_summary(raw.cells, table):
+                summaries.append(raw.name)
+                if raw.name is not None:
+                    notes.append(f"工作表 {raw.name} 是汇总表 (按单位统计的件数), 不载入")
+            elif raw.name is not None:
                 notes.append(f"工作表 {raw.name} 未找到可识别的表头, 已跳过")
             continue
-        found.append((raw, header, kind))
+        kept = [b for b in blocks if classify(b.header.fields) == kind]
+        if len(kept) < len(blocks):
+            where = f"工作表 {raw.name} " if raw.name else ""
+            notes.append(f"{where}有 {len(blocks) - len(kept)} 个表格的表头与第一个表格的种类不同, 已跳过")
+        found.append((raw, kept, kind))
     if not found:
+        if summaries:
+            raise SummaryTable(SUMMARY_REASON)
         if all(raw.is_empty for raw in sheets):
             raise UnrecognisedFile("文件没有数据行")
         raise UnrecognisedFile(UNRECOGNISED)
@@ -311,28 +424,39 @@ def recognise(
     file_year = year_in_text(PurePath(original_name).stem, bare=True)
     above_all: list[str] = []
     inputs = []
-    for raw, header, _ in found:
-        above = _texts(raw.cells, header.first)
+    block_titles = []
+    for raw, blocks, _ in found:
+        above = _texts(raw.cells, blocks[0].header.first)
         above_all.extend(above)
-        title = " ".join(above)
-        columns = dict(header.columns)
-        serial_columns: tuple[str, ...] = ()
-        if "number" in columns and "serial" in columns:
-            serial_columns = tuple(columns.pop("serial"))
-        data = raw.cells.with_row_index("row_no", offset=1).slice(header.last + 1)
-        inputs.append(
-            SheetInput(
-                sheet=raw.name,
-                data=data,
-                columns=columns,
-                labels=header.labels,
-                session_hint=canonical_session(raw.name) or canonical_session(title) or file_session,
-                year_hint=year_in_text(raw.name, bare=True) or year_in_text(title) or file_year,
-                role_hint=role_in_text(raw.name),
-                serial_columns=serial_columns,
-                date1904=raw.date1904,
+        sheet_title = " ".join(above)
+        rows = raw.cells.with_row_index("row_no", offset=1)
+        own = ""
+        for block in blocks:
+            header = block.header
+            # a block's own title (主办件 / 协办件 / 2016年) speaks for its rows first; a header
+            # repeated on the next printed page (no title) continues the block above
+            own = " ".join(block.title) or own
+            if len(blocks) > 1:  # named by its nearest title row (主办件), under the sheet's own title
+                block_titles.append(block.title[-1] if block.title else own or f"表格{len(block_titles) + 1}")
+            columns = dict(header.columns)
+            serial_columns: tuple[str, ...] = ()
+            if "number" in columns and "serial" in columns:
+                serial_columns = tuple(columns.pop("serial"))
+            inputs.append(
+                SheetInput(
+                    sheet=raw.name,
+                    data=rows.slice(header.last + 1, max(0, block.end - header.last - 1)),
+                    columns=columns,
+                    labels=header.labels,
+                    session_hint=(canonical_session(own) or canonical_session(raw.name)
+                                  or canonical_session(sheet_title) or file_session),
+                    year_hint=(year_in_text(own) or year_in_text(raw.name, bare=True) or year_in_text(sheet_title)
+                               or file_year),
+                    role_hint=_one_role(own) or role_in_text(raw.name),
+                    serial_columns=serial_columns,
+                    date1904=raw.date1904,
+                )
             )
-        )
 
     sender = None
     if kind == UNIT_EXPORT:
@@ -356,7 +480,14 @@ def recognise(
         report_date=report_date,
         report_date_source=source,
         notes=notes,
+        blocks=block_titles,
     )
+
+
+def _one_role(text: str) -> str | None:
+    """The role a block's title names (主办件 → 主办), when it names exactly one."""
+    roles = {role_in_text(word) for word in re.findall(r"协办|会办|分办|主办|牵头", text)}
+    return roles.pop() if len(roles) == 1 else None
 
 
 def _label(kind: str) -> str:

@@ -58,6 +58,24 @@ def read_unit_aliases(home: Path | None = None) -> dict[str, str]:
     return aliases
 
 
+def record_unit_alias(home: Path, spelling: str, unit: str) -> None:
+    """Add 别名,规范名称 to the operator's alias table ($DUBAN_HOME/unit_aliases.csv): the next refresh
+    maps ``spelling`` to ``unit`` (the table is in the build fingerprint, so it rebuilds in full)."""
+    spelling, unit = spelling.strip(), unit.strip()
+    if not spelling or not unit or spelling[0] in "=+-@" or unit[0] in "=+-@":
+        raise ValueError("单位名称不能为空, 也不能以 = + - @ 开头")
+    path = home / "unit_aliases.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = path.read_bytes() if path.exists() else b""
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        if not existing.strip():
+            writer.writerow(["别名", "规范名称"])
+        elif not existing.endswith(b"\n"):
+            handle.write("\n")
+        writer.writerow([spelling, unit])
+
+
 def build_fingerprint(parser_fingerprint: str, settings: Settings, unit_aliases: dict[str, str]) -> str:
     """Everything besides the files that a version's tables depend on: the parser's fingerprint
     (what the staged rows are), this module and the SQL (how they are built), the unit alias table
@@ -151,6 +169,20 @@ def _unit_names(con: duckdb.DuckDBPyConnection, settings: Settings, aliases: dic
         places=places,
         candidates=pl.DataFrame(proposals, schema={"spelling": pl.Utf8, "candidates": _CANDIDATE_TYPE}),
     )
+
+
+def unit_names_report(con: duckdb.DuckDBPyConnection) -> dict:
+    """What a version says of unit spellings: the place names it compared them with (and where
+    they were found), and every spelling no register unit matched, with the rows it cost and its
+    candidates, the costliest first."""
+    places = [{"name": n, "found_in": f} for n, f in con.execute(
+        "SELECT name, found_in FROM place_names ORDER BY length(name) DESC, name").fetchall()]
+    unknown = [{"spelling": s, "rows": rows, "candidates": candidates} for s, rows, candidates in con.execute("""
+        SELECT c.spelling, count(o.file_id), any_value(c.candidates)
+        FROM unit_spelling_candidates c
+        LEFT JOIN row_outcomes o ON o.outcome = 'rejected' AND o.column_name = '承办单位' AND o.value = c.spelling
+        GROUP BY c.spelling ORDER BY count(o.file_id) DESC, c.spelling""").fetchall()]
+    return {"places": places, "unknown_spellings": unknown}
 
 
 def _staging_frame(kind: str, parts: list[pl.DataFrame], first_key: int) -> pl.DataFrame:

@@ -51,7 +51,8 @@ def register_rows(session: str = "十八届一次", year: int = 2024) -> list[li
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
-    return load_settings(home=tmp_path / "home")
+    # Every folder of these tests is trusted: they are about loading, not provenance (test_provenance.py).
+    return load_settings(home=tmp_path / "home", override={"etl": {"trusted_inboxes": [str(tmp_path)]}})
 
 
 def outcome_counts(warehouse: Path) -> dict[str, int]:

@@ -28,7 +28,9 @@ EXPORT = [EXPORT_HEADER, [1, "主办", "2024-05-10", "A类", "是", "满意"]]
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
-    return load_settings(home=tmp_path / "home", override={"etl": {"parse_memory_mb": 1536, "parse_seconds": 2}})
+    # Every folder here is trusted: these tests are about faults, not provenance (test_provenance.py).
+    return load_settings(home=tmp_path / "home", override={"etl": {"parse_memory_mb": 1536, "parse_seconds": 2,
+                                                                   "trusted_inboxes": [str(tmp_path)]}})
 
 
 def duban(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess:

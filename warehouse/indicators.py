@@ -100,6 +100,7 @@ import duckdb
 from duban.settings import Settings
 from warehouse import statefiles
 from etl.normalise import unit_key
+from etl.stage import unit_names_report
 
 STATUS_LABELS = ("已办结", "在办", "逾期", "临期")
 CLASSES = ("A", "B", "C", "D")
@@ -1301,6 +1302,11 @@ class Indicators:
         from the data at refresh time: etl/unitnames.py), longest first."""
         return self._cached("place_names", (), lambda: [
             r["name"] for r in self._q("SELECT name FROM place_names ORDER BY length(name) DESC, name")], fact=True)
+
+    def unit_names(self) -> dict:
+        """The place names this version inferred (or was given) and the unit spellings it could not
+        place, with the rows they cost and their candidates (etl.stage.unit_names_report)."""
+        return self._cached("unit_names", (), lambda: unit_names_report(self.conn), fact=True)
 
     def body_name(self) -> str:
         """The place whose congress this is, for titles and signatures (成都市 → 成都市人大常委会):

@@ -90,10 +90,12 @@ def refresh_status(warehouse: Path, settings: Settings, limit: int = 20) -> dict
     try:
         current = paths.current_version()
     except WarehouseMissing:
-        return {"version": None, "refreshes": log, "files": [], "units": [], **held, **_review(archive, None)}
+        return {"version": None, "refreshes": log, "files": [], "units": [], **held, "places": [],
+                "unknown_spellings": [], **_review(archive, None)}
     with duckdb.connect(str(current), read_only=True) as con:
-        indicators = Indicators(con, settings, version=current.name)
+        indicators = Indicators(con, settings)  # versioned by the file itself: names repeat across warehouses
         status = indicators.data_status()
+        names = indicators.unit_names()
         review = _review(archive, indicators)
     reasons: dict[int, list[str]] = {}
     for row in status["rejected_rows"]:
@@ -102,4 +104,5 @@ def refresh_status(warehouse: Path, settings: Settings, limit: int = 20) -> dict
     for f in files:
         f["kind_label"] = KIND_LABELS.get(f["kind"])
         f["reasons"] = reasons.get(f["file_id"], [])
-    return {"version": current.name, "refreshes": log, "files": files, "units": status["units"], **held, **review}
+    return {"version": current.name, "refreshes": log, "files": files, "units": status["units"], **held,
+            **names, **review}

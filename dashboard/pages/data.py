@@ -68,6 +68,7 @@ def layout(ctx: C.ViewContext, *_):
         C.view_meta(ctx, "数据状态: 刷新记录、收到的文件、各单位报送情况、拒收的行及原因", scoped=False),
         C.card("最近的刷新", refreshes_table(refreshes) if refreshes else C.empty("尚无刷新记录")),
         provenance_section(ctx),
+        unit_names_section(ctx),
         *review_section(ctx),
         C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
         C.card(f"收到的文件 ({st['files_count']})", [
@@ -103,6 +104,65 @@ def provenance_section(ctx: C.ViewContext):
         html.Ul([html.Li([html.Span(f["name"], className="text-literal"), f"  已撤回: {f['at']} {f['by']}: {f['why']}"])
                  for f in withdrawn], id="withdrawn-files"),
     ], id="provenance-card")
+
+
+_PLACE_FROM = {"设置": "设置中指定", "交办台账": "从交办台账推断", "单位来文": "从单位来文推断"}
+
+
+def unit_names_section(ctx: C.ViewContext):
+    """The place names the refresh compared unit spellings with, and the spellings it could not
+    place: their rows are rejected until a supervisor confirms one of the likeliest register units
+    (one click, audited, written to the alias table; the next refresh loads the rows)."""
+    if ctx.restrict_unit:
+        return None
+    names = ctx.ind.unit_names()
+    places = "、".join(f"{p['name']} ({_PLACE_FROM.get(p['found_in'], p['found_in'])})" for p in names["places"])
+    supervisor = getattr(ctx.viewer, "role", None) == "supervisor"
+    items = []
+    for item in names["unknown_spellings"]:
+        choices = [dbc.Button(f"确认是 {c['unit']}", id={"type": "accept-spelling", "spelling": item["spelling"],
+                                                         "unit": c["unit"]},
+                              size="sm", color="primary", outline=True, className="me-2 mb-1", disabled=not supervisor,
+                              title=f"{c['rule']} (相似度 {c['score']:.2f})") for c in item["candidates"]]
+        items.append(html.Li([html.Strong(item["spelling"], className="text-literal"), f"  {item['rows']} 行被拒收; ",
+                              "可能是: " if choices else "交办台账中没有相近的单位, 请核对单位名称。", *choices]))
+    return C.card(f"单位名称 (未能对应的写法 {len(items)} 个)", [
+        html.Div(f"比较单位名称时去掉的地名: {places or '无'}", className="small", id="place-names"),
+        html.Div([html.P("下列写法没有对应到交办台账中的单位, 这些行暂不载入。督办人员确认后, 下次刷新时载入。",
+                         className="small text-muted mb-1"), html.Ul(items, id="unknown-spellings")]) if items else None,
+        html.Div(id="accept-spelling-message"),
+    ], id="unit-names-card")
+
+
+def accept_spelling(board, viewer, spelling: str, unit: str):
+    """A supervisor confirms that ``spelling`` means the register unit ``unit``: checked against the
+    published version's proposals (never trusted from the browser), written to the operator's alias
+    table, audited."""
+    from dashboard import auth
+    from etl.stage import record_unit_alias
+
+    if getattr(viewer, "role", None) != "supervisor":
+        return dbc.Alert("只有督办人员可以确认单位写法。", color="warning")
+    proposals = board.context("/data", "", viewer).ind.unit_names()["unknown_spellings"]
+    if not any(p["spelling"] == spelling and unit in [c["unit"] for c in p["candidates"]] for p in proposals):
+        return dbc.Alert("这一写法或候选单位已不在待确认之列, 请刷新页面。", color="warning")
+    record_unit_alias(board.home, spelling, unit)
+    auth.audit("确认单位写法", f"{spelling} = {unit}")
+    return dbc.Alert(f"已确认: {spelling} = {unit}。下次刷新时这一写法的行将载入。", color="success")
+
+
+def register(app, board) -> None:
+    from dash import ALL, Input, Output, ctx as dash_ctx, no_update
+
+    @app.callback(Output("accept-spelling-message", "children"),
+                  Input({"type": "accept-spelling", "spelling": ALL, "unit": ALL}, "n_clicks"), prevent_initial_call=True)
+    def _accept(clicks):
+        trigger = dash_ctx.triggered_id
+        if not trigger or not any(clicks or []):
+            return no_update
+        from dashboard import auth
+
+        return accept_spelling(board, auth.current_viewer(), trigger["spelling"], trigger["unit"])
 
 
 # Contradicting reports listed on the page (the newest refresh first); duban etl status lists all.
