@@ -13,7 +13,9 @@ A refresh is HELD (built, not published) when, against the published version,
   ``[etl] hold_drop_items`` items AND ``hold_drop_percent`` per cent (a year dropping to no
   suggestions at all is always held), or
 - a unit's rows now rejected outnumber ``hold_unit_rejected_share`` of its rows loaded before
-  (counting rows rejected since the published version, or rows that loaded and no longer do).
+  (counting rows rejected since the published version, or rows that loaded and no longer do), or
+  more than that share of the rows of a unit's newly received file are rejected while the unit
+  had rows loaded before (a unit's one bad file among years of good ones).
 The operator fixes the files, or accepts the refresh (``duban etl run … --accept``); a schedule
 never accepts on its own.
 """
@@ -42,13 +44,25 @@ class Review:
     differences: list[str] = field(default_factory=list)  # 与上一版本相比 …, one item per change
     held: list[str] = field(default_factory=list)  # why the refresh is held (empty: publish)
 
+    first: bool = False  # nothing was published before: nothing to compare with
+
     def summary(self) -> str:
-        return "与上一版本相比: " + ("; ".join(self.differences) if self.differences else "各项数字没有变化")
+        if self.first:
+            return "首次发布: 没有可比较的上一版本"
+        return "与上一版本相比: " + (_shortened(self.differences) if self.differences else "各项数字没有变化")
 
     def reason(self) -> str:
-        """One line for the exit message and the log."""
-        return ("暂缓发布: " + "; ".join(self.held)
+        """One line for the exit message and the log (the years first, then the units)."""
+        return ("暂缓发布: " + _shortened(self.held)
                 + " (请核对报来的文件; 确认无误后加 --accept 重新运行以发布)")
+
+
+LINES_SHOWN = 8  # items on the one-line summary; all of them are kept in refresh_differences (/data)
+
+
+def _shortened(items: list[str]) -> str:
+    shown = "; ".join(items[:LINES_SHOWN])
+    return shown + (f"; … 另有 {len(items) - LINES_SHOWN} 项 (全部见数据状态)" if len(items) > LINES_SHOWN else "")
 
 
 def thresholds(settings: Settings) -> dict[str, float]:
@@ -71,6 +85,7 @@ def review(before: Figures | None, after: Figures, limits: dict[str, float]) -> 
     to hold it."""
     result = Review()
     if before is None:
+        result.first = True
         return result
     years = sorted(set(before["years"]) | set(after["years"]))
     zero_year = dict.fromkeys(YEAR_LABELS, 0)
@@ -98,9 +113,14 @@ def review(before: Figures | None, after: Figures, limits: dict[str, float]) -> 
         if _drops(old["completed"], new["completed"], limits):
             result.held.append(f"{unit} 已办结 {old['completed']} → {new['completed']}")
         lost = max(new["rows_rejected"] - old["rows_rejected"], old["rows_loaded"] - new["rows_loaded"])
-        if old["rows_loaded"] and lost > limits["hold_unit_rejected_share"] * old["rows_loaded"]:
+        share = limits["hold_unit_rejected_share"]
+        if old["rows_loaded"] and lost > share * old["rows_loaded"]:
             result.held.append(f"{unit} 的行大多被拒收 (此前载入 {old['rows_loaded']} 行, 本次新增拒收 "
                                f"{max(new['rows_rejected'] - old['rows_rejected'], 0)} 行)")
+        elif (old["rows_loaded"] and new.get("newest_file") != old.get("newest_file")
+              and new.get("newest_rejected", 0) > share * new.get("newest_read", 0)):
+            result.held.append(f"{unit} 新报的《{new['newest_file'].rsplit(' (', 1)[0]}》{new['newest_rejected']}/"
+                               f"{new['newest_read']} 行被拒收 (此前已载入 {old['rows_loaded']} 行)")
     return result
 
 

@@ -80,6 +80,31 @@ def test_a_bad_file_is_held_then_accepted_and_a_rebuild_without_the_register_is_
     assert WarehousePaths(warehouse).current_version() == accepted.version
 
 
+def test_a_units_one_bad_file_among_many_good_rows_is_held(tmp_path, settings):
+    """The demo's case: a unit with rows loaded before sends a file whose numbers do not exist:
+    not many against all it loaded (1 of 2, the unit-wide rule holds beyond half), but all of the
+    new file."""
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市交通运输局_2024-05-15.csv", [EXPORT_HEADER, [2, "主办", None, None, None, None],
+                                                       [3, "分办", None, None, None, None]])
+    warehouse = tmp_path / "duban.duckdb"
+    compare = lambda path: version_figures(path, settings)  # noqa: E731 - what the CLI passes
+    first = run_refresh(warehouse, settings, inbox=inbox, compare=compare)
+    bad = tmp_path / "bad"
+    write_csv(bad / "市交通运输局_2024-06-30.csv", [EXPORT_HEADER, [7, "主办", "2024-06-10", "A", "是", "满意"]])
+    with pytest.raises(RefreshHeld) as held:
+        run_refresh(warehouse, settings, inbox=bad, compare=compare)
+    assert held.value.review.held == ["市交通运输局 新报的《市交通运输局_2024-06-30.csv》1/1 行被拒收 (此前已载入 2 行)"]
+    assert WarehousePaths(warehouse).current_version() == first.version
+
+
+def test_a_first_refresh_says_so_and_long_lists_are_shortened():
+    assert guard.review(None, {"years": {}, "units": {}}, LIMITS).summary() == "首次发布: 没有可比较的上一版本"
+    many = guard.Review(held=[f"市{i}局 已办结 9 → 0" for i in range(10)])
+    assert many.reason().count("已办结") == guard.LINES_SHOWN and "… 另有 2 项 (全部见数据状态)" in many.reason()
+
+
 def test_the_thresholds_are_validated_settings(tmp_path):
     strict = guard.thresholds(load_settings(home=tmp_path, override={"etl": {"hold_drop_items": 1, "hold_drop_percent": 0}}))
     assert strict == {"hold_drop_items": 1, "hold_drop_percent": 0.0, "hold_unit_rejected_share": 0.5}

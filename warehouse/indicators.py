@@ -433,11 +433,15 @@ def version_figures(version_file: Path, settings: Settings, as_of: date | None =
         unit_keys = ("completed", "overdue", "evaluated", "rows_loaded", "rows_rejected")
         units = {r["unit"]: {**dict.fromkeys(unit_keys, 0), **{k: r[k] for k in unit_keys[:3]}}
                  for r in ind.unit_table(Scope(as_of=as_of))}
-        for f in ind.data_status()["files"]:
+        for f in ind.data_status()["files"]:  # the newest first
             if f["sender_unit"]:
                 unit = units.setdefault(f["sender_unit"], dict.fromkeys(unit_keys, 0))
                 unit["rows_loaded"] += f["rows_loaded"] or 0
                 unit["rows_rejected"] += f["rows_rejected"] or 0
+                # the unit's newest file on its own: one bad file is a small share of years of rows
+                unit.setdefault("newest_file", f"{f['original_name']} ({f['received_at']})")
+                unit.setdefault("newest_read", f["rows_read"] or 0)
+                unit.setdefault("newest_rejected", f["rows_rejected"] or 0)
         return {"years": years, "units": units}
     finally:
         conn.close()
