@@ -41,8 +41,8 @@ from dashboard.pages import trends as trends_page
 from dashboard.pages import unit as unit_page
 from dashboard.pages import units as units_page
 from dashboard.urlstate import ViewState, split_path
-from duban import appstate
-from duban.settings import Settings, duban_home, load_settings
+from duban.core import appstate
+from duban.core.settings import Settings, duban_home, load_settings
 from warehouse import statefiles
 from warehouse.connection import PublishedWarehouse, WarehouseMissing
 from warehouse.indicators import Indicators

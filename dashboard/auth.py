@@ -7,7 +7,7 @@ Every check happens on the server; hiding things in the layout is not what prote
 
 Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax) with the key kept in
 $DUBAN_HOME/secret_key; the cookie carries a session token whose record lives in the app state
-(duban.appstate.start_session). Each request checks that record and the account, so logging out,
+(duban.core.appstate.start_session). Each request checks that record and the account, so logging out,
 disabling the account or changing its password ends every copy of the cookie at once.
 
 The edge of every request, before anything is read: a body larger than ``[serve] max_request_mb``
@@ -31,8 +31,8 @@ import flask
 from flask import g, jsonify, redirect, render_template_string, request, session
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from duban import appstate
-from duban.settings import Settings
+from duban.core import appstate
+from duban.core.settings import Settings
 
 ROLES = appstate.ROLES
 EXTENSION = "duban_auth"

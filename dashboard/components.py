@@ -22,8 +22,8 @@ import plotly.io as pio
 from dash import dcc, html
 
 from dashboard.urlstate import ViewState, href, suggestion_path, unit_path
-from duban import appstate
-from duban.settings import Settings
+from duban.core import appstate
+from duban.core.settings import Settings
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate
 from warehouse.indicators import Indicators, Scope
 

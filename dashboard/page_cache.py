@@ -29,8 +29,8 @@ import flask
 import dashboard
 import exports
 import warehouse
-from duban import appstate
-from duban.settings import Settings
+from duban.core import appstate
+from duban.core.settings import Settings
 from warehouse.connection import WarehouseMissing
 from warehouse.ranking import hand_scores_identity
 from warehouse.statefiles import code_fingerprint, file_identity

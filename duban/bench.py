@@ -783,7 +783,7 @@ def run_bench(suggestions: int = 2000, years: int = 3, units: int = 100, as_json
               workdir: Path | None = None, log: Callable[[str], None] = print, sections: Iterable[str] | None = None,
               workers: int = 2, users: int = 40, load_seconds: float = 60, as_of: date | None = None,
               max_searches: int | None = None) -> dict:
-    from duban.settings import load_settings
+    from duban.core.settings import load_settings
     from warehouse.connection import WarehousePaths
 
     chosen = set(sections or SECTIONS)

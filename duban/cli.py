@@ -1,7 +1,7 @@
 """The `duban` command. Exit codes: 0 done, 1 the work failed (one-line reason), 2 usage error.
 
 Subcommands only parse arguments and call the layers (etl.pipeline, warehouse.indicators,
-warehouse.ranking, exports, duban.appstate, dashboard); no figure is computed here.
+warehouse.ranking, exports, duban.core.appstate, dashboard); no figure is computed here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from duban.settings import duban_home, load_settings
+from duban.core.settings import duban_home, load_settings
 from etl.names import one_line
 
 
@@ -124,7 +124,7 @@ def cmd_etl_check(args, settings) -> None:
 
 
 def cmd_etl_aliases(args, settings) -> None:
-    from duban import appstate
+    from duban.core import appstate
     from etl.stage import record_unit_alias
 
     names = _published_unit_names(args.warehouse, settings)
@@ -158,7 +158,7 @@ def _operator(args) -> str:
 
 
 def cmd_etl_withdraw(args, settings) -> None:
-    from duban import appstate
+    from duban.core import appstate
     from etl import provenance
     from etl.archive import Archive
     from warehouse.connection import WarehousePaths
@@ -171,7 +171,7 @@ def cmd_etl_withdraw(args, settings) -> None:
 
 
 def cmd_etl_accept(args, settings) -> None:
-    from duban import appstate
+    from duban.core import appstate
     from etl import provenance
     from etl.archive import Archive
     from warehouse.connection import WarehousePaths
@@ -374,7 +374,7 @@ def _read_password() -> str:
 
 
 def cmd_users(args, settings) -> None:
-    from duban import appstate
+    from duban.core import appstate
 
     home = duban_home()
     if args.users_command == "add":

@@ -52,7 +52,7 @@ SOURCES = (("专题调研", 30), ("集中视察", 15), ("代表小组活动", 25
 KEY_LEADERS = ("张主任", "王副主任", "李副主任", "刘副主任", "陈副主任", "杨秘书长")
 
 # canonical name (the register's spelling), categories it leads on, workload weight, abbreviations
-# that no generic rule maps back: only ones the shipped alias table (duban/defaults/unit_aliases.csv)
+# that no generic rule maps back: only ones the shipped alias table (etl/defaults/unit_aliases.csv)
 # knows, so that the demo's figures are whole; one deliberate unknown spelling is part of the mess
 UNIT_TABLE: list[tuple[str, str, float, tuple[str, ...]]] = [
     ("市教育局", "教", 10, ("市教育局（市语委）", "示范市教育局（市语委）")),

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import duckdb
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from warehouse import statefiles
 
 Figures = dict[str, dict[Any, dict[str, int]]]
@@ -66,7 +66,7 @@ def _shortened(items: list[str]) -> str:
 
 
 def thresholds(settings: Settings) -> dict[str, float]:
-    """The [etl] hold_* settings (validated in duban/settings.py)."""
+    """The [etl] hold_* settings (validated in duban/core/settings.py)."""
     return {"hold_drop_items": settings.hold_drop_items, "hold_drop_percent": settings.hold_drop_percent,
             "hold_unit_rejected_share": settings.hold_unit_rejected_share}
 

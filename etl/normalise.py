@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from duban.settings import duban_home
+from duban.core.settings import duban_home
 from etl.model import REGISTER, SCHEMAS, UNIT_EXPORT, RowReject
 
 DEFAULTS_DIR = Path(__file__).with_name("defaults")

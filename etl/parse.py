@@ -27,7 +27,7 @@ from typing import Callable, Hashable, Iterable, Iterator
 
 import polars as pl
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from etl.model import ParsedFile, empty_frame
 from etl.names import one_line
 from etl.normalise import normalise_sheet

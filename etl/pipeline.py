@@ -28,7 +28,7 @@ from typing import Callable
 
 import duckdb
 
-from duban.settings import Settings, duban_home
+from duban.core.settings import Settings, duban_home
 from etl import provenance
 from etl.archive import Archive, ArchivedFile, NotReceived, inbox_files
 from etl import guard

@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from duban.settings import Settings, SettingsError
+from duban.core.settings import Settings, SettingsError
 from etl.archive import Archive, ArchivedFile
 from etl.model import EVALUATION, KIND_LABELS, REGISTER, UNIT_EXPORT, ParsedFile, RowReject
 from etl.normalise import unit_key

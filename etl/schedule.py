@@ -14,7 +14,7 @@ from typing import Callable
 
 from croniter import croniter
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from etl import guard
 from etl.pipeline import RefreshFailed, RefreshHeld, run_refresh
 from etl.publish import RefreshBusy

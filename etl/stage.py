@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from duban.settings import Settings, duban_home
+from duban.core.settings import Settings, duban_home
 from etl.archive import ArchivedFile
 from etl.model import REGISTER, SCHEMAS, ParsedFile
 from etl.normalise import unit_key
@@ -32,7 +32,7 @@ from etl.unitnames import Place, infer_places, spelling_candidates, unambiguous_
 SQL_DIR = Path(__file__).resolve().parent.parent / "warehouse" / "sql"
 FINGERPRINT_TABLE = "stg_fingerprint"
 STAGING_TABLES = {"register": "stg_register", "unit_export": "stg_unit_export", "evaluation": "stg_evaluation"}
-DEFAULT_UNIT_ALIASES = Path(__file__).resolve().parent.parent / "duban" / "defaults" / "unit_aliases.csv"
+DEFAULT_UNIT_ALIASES = Path(__file__).with_name("defaults") / "unit_aliases.csv"
 
 
 @dataclass

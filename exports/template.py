@@ -76,7 +76,7 @@ INSTRUCTIONS = [
 def _indicators(conn_or_indicators: Any):
     if hasattr(conn_or_indicators, "suggestion_list"):
         return conn_or_indicators
-    from duban.settings import load_settings
+    from duban.core.settings import load_settings
     from warehouse.indicators import Indicators
 
     return Indicators(conn_or_indicators, load_settings())

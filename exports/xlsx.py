@@ -286,7 +286,7 @@ def _replace_scope(scope: Any, **changes: Any) -> Any:
 
 
 def _chase_index(chases: Iterable[Mapping[str, Any]] | None) -> tuple[dict, dict]:
-    """催办 records (duban.appstate.chases) counted per (suggestion, unit) and per unit."""
+    """催办 records (duban.core.appstate.chases) counted per (suggestion, unit) and per unit."""
     per_item: dict[tuple, list] = {}
     per_unit: dict[str, list] = {}
     for c in chases or ():
@@ -332,7 +332,7 @@ def chase_list(indicators: Any, scope: Any, chases: Iterable[Mapping[str, Any]] 
     """催办清单: overdue and due-soon items, one row per (suggestion, lead unit that has not replied).
 
     ``scope.unit`` (or ``restrict_unit``) set: that unit's list only; otherwise all units, with a
-    second sheet 按单位汇总. ``chases``: 催办 records as duban.appstate.chases returns them.
+    second sheet 按单位汇总. ``chases``: 催办 records as duban.core.appstate.chases returns them.
     Contact names and phones only with ``include_contacts=True`` (supervisors, never meetings).
     """
     rows = [dict(r) for r in as_rows(indicators.overdue(scope))]

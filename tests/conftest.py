@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from duban import appstate
+from duban.core import appstate
 
 # The password of the test accounts made by the ``home`` fixture.
 PASSWORD = "correct horse"

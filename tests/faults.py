@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 from polars.exceptions import PanicException
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from etl.parse import parse_file
 
 BEFORE_PUBLISH_ENV = "DUBAN_FAULT_BEFORE_PUBLISH"

@@ -1,4 +1,4 @@
-"""duban.appstate: accounts, login throttling, audit log and 催办 records, on a real SQLite file."""
+"""duban.core.appstate: accounts, login throttling, audit log and 催办 records, on a real SQLite file."""
 
 from datetime import date, datetime, timedelta
 
@@ -7,8 +7,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from duban import appstate
-from duban.appstate import Account, AppStateError, LoginRefused
+from duban.core import appstate
+from duban.core.appstate import Account, AppStateError, LoginRefused
 from tests.conftest import PASSWORD, UNIT_PASSWORD
 
 T0 = datetime(2025, 3, 1, 9, 0, 0)

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from tests.browser import sample
 from warehouse.connection import WarehousePaths, open_readonly
 from warehouse.indicators import Indicators, Scope

@@ -10,8 +10,8 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from dashboard import auth
 from dashboard.auth import Viewer
-from duban import appstate
-from duban.settings import load_settings
+from duban.core import appstate
+from duban.core.settings import load_settings
 from tests.conftest import PASSWORD, UNIT_PASSWORD
 CALLBACK = {
     "output": "out.children",

@@ -14,7 +14,7 @@ from dashboard import components as C
 from dashboard.app import Dashboard, create_app
 from dashboard.auth import LOCAL_VIEWER, Viewer
 from dashboard.urlstate import ViewState, href, split_path, suggestion_path, unit_path
-from duban import appstate
+from duban.core import appstate
 from tests.browser import sample
 
 Q = "?year=2024&as_of=2024-06-30"
@@ -348,7 +348,7 @@ def test_ranking_explains_every_aspect(board):
 
 def test_data_page_shows_a_held_refresh_the_last_differences_and_the_changes(tmp_path, monkeypatch):
     from etl.pipeline import RefreshHeld, run_refresh
-    from duban.settings import load_settings
+    from duban.core.settings import load_settings
     from tests.test_pipeline import EXPORT_HEADER, register_rows, write_csv
     from warehouse.indicators import version_figures
 

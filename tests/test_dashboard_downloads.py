@@ -19,8 +19,8 @@ from dashboard.app import create_app
 from dashboard.auth import LOCAL_VIEWER, Viewer
 from dashboard.pages import overview, unit, units
 from dashboard.urlstate import unit_path
-from duban import appstate
-from duban.settings import load_settings
+from duban.core import appstate
+from duban.core.settings import load_settings
 from tests.browser import sample
 from tests.test_dashboard_callbacks import by_id, text, walk
 from warehouse.indicators import Indicators

@@ -87,7 +87,7 @@ def test_empty_table_says_so():
 # ── the specific exports, on a real warehouse ────────────────────────────────────────────────
 import duckdb  # noqa: E402
 
-from duban.settings import load_settings  # noqa: E402
+from duban.core.settings import load_settings  # noqa: E402
 from exports.xlsx import chase_list, rejected_rows, unit_assignments  # noqa: E402
 from tests.warehouse_builder import connect, make_warehouse  # noqa: E402
 from warehouse.connection import WarehousePaths  # noqa: E402

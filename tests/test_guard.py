@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from duban.settings import SettingsError, load_settings
+from duban.core.settings import SettingsError, load_settings
 
 from etl import guard
 from etl.archive import Archive

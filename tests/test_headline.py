@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from tests.browser import sample
 from warehouse.connection import WarehousePaths, open_readonly
 from warehouse.indicators import _COUNTS, _LEAD_COUNTS, _PROMISES, _UNIT_COUNTS, Indicators, Scope, _count_sql

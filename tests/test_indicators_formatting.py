@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from tests.warehouse_builder import make_warehouse
 from warehouse.connection import PublishedWarehouse
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate, format_rate_short

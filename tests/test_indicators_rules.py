@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from tests.warehouse_builder import connect, make_warehouse
 from warehouse.indicators import Indicators, Scope
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl.model import SUMMARY, UNIT_EXPORT
 from etl.parse import parse_file
 from tests.files import write_xlsx

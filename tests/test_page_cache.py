@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 from dashboard.app import create_app
-from duban import appstate
-from duban.settings import load_settings
+from duban.core import appstate
+from duban.core.settings import load_settings
 from tests.browser import sample
 from tests.test_serve_auth_http import PASSWORD, callback_body, logged_in
 

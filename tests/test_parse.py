@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl.model import EVALUATION, REGISTER, SCHEMAS, UNIT_EXPORT, ParsedFile
 from etl.parse import INTERNAL_ERROR, parse_file
 from files import write_csv, write_xls, write_xlsx

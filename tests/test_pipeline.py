@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl import pipeline
 from etl.pipeline import RefreshFailed, run_refresh
 from etl.parse import ParsePool

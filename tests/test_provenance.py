@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from duban import appstate
+from duban.core import appstate
 from duban.cli import main
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl import provenance
 from etl.archive import Archive
 from etl.pipeline import run_refresh

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl.read import NOT_A_TABLE, UnreadableFile, decode_text, read_sheets, sniff_format
 from files import csv_bytes, write_csv, write_xls, write_xlsx
 

@@ -11,7 +11,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl.parse import parse_file
 from etl.read import UnreadableFile, read_sheets
 from files import ole_bytes, write_docx, write_ods, write_xls, write_xlsx, xml_spreadsheet, zip_bytes

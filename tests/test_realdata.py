@@ -9,7 +9,7 @@ import json
 import pytest
 
 from duban.cli import main
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl.pipeline import run_refresh
 from tests import realdata
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl import pipeline
 from etl.archive import Archive
 from etl.parse import CRASHED, MEMORY_EXCEEDED, TIMED_OUT, ParsePool

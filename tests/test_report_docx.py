@@ -8,7 +8,7 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from exports.report import write_report
 from tests.warehouse_builder import connect, make_warehouse
 from warehouse.formatting import format_rate

@@ -18,7 +18,7 @@ import pytest
 
 from dashboard import page_cache
 from dashboard.app import create_app
-from duban import appstate
+from duban.core import appstate
 from tests.browser import sample
 
 Q = "?year=2024&as_of=2024-06-30"

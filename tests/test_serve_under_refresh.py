@@ -25,7 +25,7 @@ from urllib.parse import quote
 import pytest
 
 from duban.bench import DashRequests, ServeProcess, _http, find_component, run_load
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl.pipeline import run_refresh
 from etl.publish import new_build_path, publish, refresh_lock
 from warehouse.connection import WarehousePaths

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from tests.browser import sample
 from warehouse import indicators, statefiles
 from warehouse import connection

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl.schedule import next_run, parse_interval, run_schedule
 from etl.sources import PULLED_DIR, Source, SourceError, load_sources, pull_sources
 from tests.test_pipeline import register_rows, write_csv

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from duban.settings import load_settings
+from duban.core.settings import load_settings
 from etl.parse import parse_file
 from etl.pipeline import run_refresh
 from exports.template import HEADER_ROW, REPORT_DATE_CELL, SHEET, write_template

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from duban import appstate
+from duban.core import appstate
 from duban.cli import main
 from etl.unitnames import Place, infer_places, spelling_candidates
 from tests.files import write_xlsx

@@ -97,7 +97,7 @@ from typing import Any
 
 import duckdb
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from warehouse import statefiles
 from etl.normalise import unit_key
 from etl.stage import unit_names_report

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from duban.settings import Settings, duban_home
+from duban.core.settings import Settings, duban_home
 from warehouse.formatting import format_rate
 from warehouse.indicators import Indicators, Scope, rate
 from warehouse.statefiles import file_identity

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from etl import guard
 from etl.archive import Archive
 from etl.provenance import archive_of_version, provenance_status

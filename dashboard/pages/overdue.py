@@ -13,7 +13,7 @@ from dash import dcc, html
 from dashboard import components as C
 from dashboard import downloads as D
 from dashboard.urlstate import unit_path
-from duban import appstate
+from duban.core import appstate
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
 from warehouse.indicators import OVERDUE_BUCKETS

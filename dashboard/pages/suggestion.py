@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard import components as C
-from duban import appstate
+from duban.core import appstate
 from warehouse.formatting import format_date
 
 CLASS_NAMES = {"A": "A类 已解决或基本解决", "B": "B类 正在解决或列入计划逐步解决", "C": "C类 因条件限制需以后解决", "D": "D类 留作参考"}

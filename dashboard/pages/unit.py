@@ -15,7 +15,7 @@ from dashboard import auth
 from dashboard import components as C
 from dashboard import downloads as D
 from dashboard.pages.units import aspect_grid, ranking
-from duban import appstate
+from duban.core import appstate
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
 

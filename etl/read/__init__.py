@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from etl.read.common import NOT_A_TABLE, RawSheet, UnreadableFile, check_extent, document_not_table
 from etl.read.excel import DOCX, check_ole, check_zip, read_workbook
 from etl.read.markup import is_xml_spreadsheet, looks_like_html, read_html, read_xml_spreadsheet

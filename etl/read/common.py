@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 from lxml import etree
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 
 NOT_A_TABLE = "文件无法读取: 不是有效的Excel或CSV文件"
 RESAVE = "或把表格复制到 Excel 另存为 .xlsx 后重新报送"

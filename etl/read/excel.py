@@ -21,7 +21,7 @@ import olefile
 import polars as pl
 from lxml import etree
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from etl.read.common import (
     NOT_A_TABLE, RawSheet, UnreadableFile, check_extent, document_not_table, row_cap, safe_xml_parser,
 )

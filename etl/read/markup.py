@@ -14,7 +14,7 @@ import re
 import lxml.html
 from lxml import etree
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from etl.read.common import NOT_A_TABLE, RawSheet, SpanGrid, UnreadableFile, frame_of, safe_xml_parser
 
 TITLES_PER_TABLE = 3

@@ -8,7 +8,7 @@ import unicodedata
 
 import polars as pl
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from etl.read.common import NOT_A_TABLE, UnreadableFile, check_extent, frame_of
 
 

@@ -8,7 +8,7 @@ import io
 import docx
 from docx.table import Table
 
-from duban.settings import Settings
+from duban.core.settings import Settings
 from etl.read.common import NOT_A_TABLE, RawSheet, SpanGrid, UnreadableFile, frame_of
 
 TITLES_PER_TABLE = 3

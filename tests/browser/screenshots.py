@@ -17,7 +17,7 @@ from tests.browser.harness import CHROMIUM, VIEWS, browser, serving, wait_render
 def _views_for(warehouse: Path) -> list[tuple[str, str]]:
     """The views, with the unit and suggestion pages pointed at the first overdue item of
     ``warehouse`` (the sample's fixed addresses exist only in the sample)."""
-    from duban.settings import load_settings
+    from duban.core.settings import load_settings
     from dashboard.urlstate import suggestion_path, unit_path
     from warehouse.connection import PublishedWarehouse
     from warehouse.indicators import Indicators, Scope

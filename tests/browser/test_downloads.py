@@ -10,7 +10,7 @@ import docx
 import openpyxl
 import pytest
 
-from duban import appstate
+from duban.core import appstate
 from tests.browser.harness import BROWSER_MARKS, Q, wait_rendered
 
 pytestmark = BROWSER_MARKS

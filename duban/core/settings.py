@@ -1,4 +1,4 @@
-"""Settings: shipped defaults (duban/defaults/settings.toml) overlaid with $DUBAN_HOME/settings.toml.
+"""Settings: shipped defaults (duban/core/defaults/settings.toml) overlaid with $DUBAN_HOME/settings.toml.
 
 Every value is validated once, on load, with a Chinese message that names the key, so a typo in
 the settings file stops duban with a clear reason instead of producing wrong figures.

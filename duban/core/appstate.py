@@ -378,7 +378,7 @@ def verify_login(
     Limits default to the settings under ``home``.
     """
     if max_failed is None or lockout_minutes is None:
-        from duban.settings import load_settings
+        from duban.core.settings import load_settings
 
         settings = load_settings(home)
         max_failed = settings.max_failed_logins if max_failed is None else max_failed
