@@ -2,7 +2,7 @@
 
 The file-level steps (etl/read.py → recognise.py → normalise.py, joined in etl/parse.py) run once
 per distinct file content; their results are cached in the archive. A refresh then builds a new
-version (etl/stage.py, warehouse/sql/build/) and publishes it in one step (etl/publish.py).
+version (etl/stage.py, etl/sql/build/) and publishes it in one step (etl/publish.py).
 
 The new version extends the published one with the files received since, when it can: the
 published version was built with the same parser, alias tables, settings and build code (its

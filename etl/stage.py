@@ -1,7 +1,7 @@
 """Stage parsed files into a new DuckDB file and build the clean tables from them.
 
 Input: the archive's files with their ParsedFile. Output: a complete warehouse version (schema of
-warehouse/sql/schema.sql) built in a file nobody reads yet; etl/publish.py then switches to it.
+etl/sql/schema.sql) built in a file nobody reads yet; etl/publish.py then switches to it.
 Resolution against the register is done here, over all files together, because a unit's export
 may arrive before the register that it answers.
 
@@ -29,7 +29,7 @@ from etl.model import REGISTER, SCHEMAS, ParsedFile
 from etl.normalise import unit_key
 from etl.unitnames import Place, infer_places, spelling_candidates, unambiguous_bracket_match
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "warehouse" / "sql"
+SQL_DIR = Path(__file__).with_name("sql")
 FINGERPRINT_TABLE = "stg_fingerprint"
 STAGING_TABLES = {"register": "stg_register", "unit_export": "stg_unit_export", "evaluation": "stg_evaluation"}
 DEFAULT_UNIT_ALIASES = Path(__file__).with_name("defaults") / "unit_aliases.csv"

@@ -24,7 +24,7 @@ import duckdb
 
 from warehouse.connection import WarehousePaths, open_readonly
 
-SCHEMA = Path(__file__).resolve().parents[1] / "warehouse" / "sql" / "schema.sql"
+SCHEMA = Path(__file__).resolve().parents[1] / "etl" / "sql" / "schema.sql"
 DEFAULT_SESSION = "十八届一次"
 DEFAULT_YEAR = 2024
 
