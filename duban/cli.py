@@ -83,11 +83,18 @@ def _figures(settings):
     return lambda version_file: version_figures(version_file, settings)
 
 
+def _prepared(settings):
+    """What a refresh runs once it has published: the indicator layer's state for today."""
+    from warehouse.indicators import prepare_version
+
+    return lambda version_file: prepare_version(version_file, settings)
+
+
 def cmd_etl_run(args, settings) -> None:
     from etl.pipeline import run_refresh
 
     report = run_refresh(args.warehouse, settings, inbox=args.inbox, home=duban_home(), progress=_echo,
-                         compare=_figures(settings), accept=args.accept,
+                         compare=_figures(settings), accept=args.accept, after_publish=_prepared(settings),
                          trusted_folders=[args.inbox] if args.trusted else ())
     _print_refresh(report)
     _print_unit_names(_published_unit_names(args.warehouse, settings))
@@ -190,7 +197,7 @@ def cmd_etl_rebuild(args, settings) -> None:
     from etl.pipeline import run_refresh
 
     report = run_refresh(args.warehouse, settings, home=duban_home(), progress=_echo, rebuild=True,
-                         compare=_figures(settings), accept=args.accept)
+                         compare=_figures(settings), accept=args.accept, after_publish=_prepared(settings))
     _print_refresh(report)
 
 
@@ -279,7 +286,8 @@ def cmd_etl_schedule(args, settings) -> None:
 
     run_schedule(args.warehouse, args.inbox, settings, home=duban_home(), every=args.every, cron=args.cron,
                  sources_file=args.sources, max_runs=args.max_runs, log=_echo, trusted=args.trusted,
-                 compare=_figures(settings))  # a held refresh is logged; the schedule never accepts
+                 compare=_figures(settings),  # a held refresh is logged; the schedule never accepts
+                 after_publish=_prepared(settings))
 
 
 # ── figures ─────────────────────────────────────────────────────────────────────────────────
@@ -354,7 +362,8 @@ def cmd_demo(args, settings) -> None:
         write_inbox(inbox, suggestions=args.suggestions, years=args.years, units=args.units, seed=args.seed,
                     progress=_echo)
     # The demo's inbox is its own generated data: a trusted source.
-    report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=_echo, trusted_folders=[inbox])
+    report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=_echo, trusted_folders=[inbox],
+                         after_publish=_prepared(settings))
     _print_refresh(report)
     if not args.no_browser:
         import threading

@@ -41,7 +41,6 @@ from etl.stage import (FINGERPRINT_TABLE, BuildCounts, build_fingerprint, build_
                        unit_names_report)
 from warehouse import statefiles
 from warehouse.connection import WarehouseMissing, WarehousePaths
-from warehouse.indicators import prepare_version
 
 # Bump when parsing changes meaning, so cached parses are redone.
 PARSER_VERSION = "2"
@@ -89,7 +88,7 @@ class RefreshReport:
     counts: BuildCounts
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
     held_files: list[provenance.Hold] = field(default_factory=list)  # waiting for a supervisor, not built
-    prepare_seconds: float | None = None  # after publishing: the dashboard's state for today (None: failed)
+    prepare_seconds: float | None = None  # after publishing: the dashboard's state for today (None: failed or not asked)
 
 
 def _at_lower_priority(work: Callable[[], float]) -> float:
@@ -112,13 +111,14 @@ def _at_lower_priority(work: Callable[[], float]) -> float:
     return outcome["value"]
 
 
-def _prepare(version: Path, settings: Settings, progress: Callable[[str], None]) -> float | None:
-    """The published version's state for today, built now rather than by the first dashboard
-    request, below the serve workers' CPU priority so that a storm of refreshes does not starve
-    serving (one at a time: the refresh holds its lock meanwhile). Already published: a failure
-    here costs only that first request's wait."""
+def _prepare(version: Path, after_publish: Callable[[Path], float], progress: Callable[[str], None]) -> float | None:
+    """``after_publish(version)``: the published version's state for today (the caller's: the
+    indicator layer is above etl), built now rather than by the first dashboard request, below the
+    serve workers' CPU priority so that a storm of refreshes does not starve serving (one at a time:
+    the refresh holds its lock meanwhile). Already published: a failure here costs only that first
+    request's wait."""
     try:
-        seconds = _at_lower_priority(lambda: prepare_version(version, settings))
+        seconds = _at_lower_priority(lambda: after_publish(version))
     except Exception as exc:  # reported; the refresh itself has succeeded
         progress(f"预先计算看板数据失败 (不影响本次刷新, 看板会在首次访问时计算): {exc}")
         return None
@@ -269,11 +269,14 @@ def run_refresh(
     parser: Parser = parse_file,
     before_publish: Callable[[], None] | None = None,
     trusted_folders: Sequence[Path] = (),
+    after_publish: Callable[[Path], float] | None = None,
 ) -> RefreshReport:
     """Receive the inbox (if given), then build and publish a new version. All or nothing.
 
     ``parser`` reads one file (in a worker process: a module-level function); ``before_publish``
-    runs just before publishing (tests stop, fail or fill the disk there).
+    runs just before publishing (tests stop, fail or fill the disk there); ``after_publish(version)``
+    prepares what readers need of the published version and returns its seconds (the CLI passes the
+    indicator layer's ``prepare_version``), as ``compare`` brings its figures: etl imports neither.
 
     Files under ``trusted_folders`` or the settings' ``[etl] trusted_inboxes`` come from a trusted
     source: only they (and supervisors' uploads) may bring a register or evaluation without a
@@ -339,7 +342,7 @@ def run_refresh(
             "files_rejected": counts.files_rejected, "files_held": len(holds),
         })
         return RefreshReport(version, seconds, files_new, counts, rejected_files, holds,
-                             prepare_seconds=_prepare(version, settings, progress))
+                             prepare_seconds=_prepare(version, after_publish, progress) if after_publish else None)
 
 
 @dataclass

@@ -39,10 +39,12 @@ def next_run(now: datetime, every: str | None, cron: str | None) -> datetime:
 
 
 def run_once(warehouse: Path, inbox: Path, settings: Settings, home: Path | None, sources_file: Path | None,
-             log: Callable[[str], None], trusted: bool = False, compare: guard.FiguresOf | None = None) -> bool:
+             log: Callable[[str], None], trusted: bool = False, compare: guard.FiguresOf | None = None,
+             after_publish: Callable[[Path], float] | None = None) -> bool:
     """Pull, then refresh. Returns whether a new version was published. ``trusted``: the whole inbox
     is a trusted source; otherwise only the folders of sources marked trusted are. ``compare``: the
-    refresh guard's figures (etl/guard.py); a held refresh is logged, never accepted here."""
+    refresh guard's figures (etl/guard.py); a held refresh is logged, never accepted here.
+    ``after_publish``: run_refresh's (the dashboard's state for today)."""
     trusted_folders = [inbox] if trusted else []
     if sources_file is not None:
         sources = load_sources(sources_file)
@@ -53,7 +55,7 @@ def run_once(warehouse: Path, inbox: Path, settings: Settings, home: Path | None
             log(f"数据来源出错: {error}")
     try:
         report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=log, trusted_folders=trusted_folders,
-                             compare=compare, accept=False)
+                             compare=compare, accept=False, after_publish=after_publish)
     except RefreshBusy as exc:
         log(f"跳过本次: {exc}")
         return False
@@ -72,14 +74,14 @@ def run_schedule(warehouse: Path, inbox: Path, settings: Settings, home: Path | 
                  every: str | None = None, cron: str | None = None, sources_file: Path | None = None,
                  max_runs: int | None = None, log: Callable[[str], None] = print,
                  sleep: Callable[[float], None] = time.sleep, trusted: bool = False,
-                 compare: guard.FiguresOf | None = None) -> int:
+                 compare: guard.FiguresOf | None = None, after_publish: Callable[[Path], float] | None = None) -> int:
     """Refresh now, then at every scheduled time, until stopped (or ``max_runs``); every refresh is
     guarded by ``compare`` (the CLI passes the indicator layer's figures)."""
     next_run(datetime.now(), every, cron)  # validate before the first run
     runs = 0
     while True:
         log(f"{datetime.now():%Y-%m-%d %H:%M:%S} 开始刷新")
-        run_once(warehouse, inbox, settings, home, sources_file, log, trusted, compare)
+        run_once(warehouse, inbox, settings, home, sources_file, log, trusted, compare, after_publish)
         runs += 1
         if max_runs is not None and runs >= max_runs:
             return runs

@@ -10,6 +10,7 @@ from dash import html
 from dashboard import components as C
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
+from warehouse.results import KeySummary
 
 NO_LEADER = "未注明督办领导"
 NO_COMMITTEE = "未注明联系委室"
@@ -58,6 +59,7 @@ def grid_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
 
 def layout(ctx: C.ViewContext, *_):
     rows = as_rows(ctx.ind.key_items(ctx.scope()))
+    summary = ctx.ind.key_summary(ctx.scope())
     m = ctx.ind.metrics(ctx.scope(key_only=True))
     cards = dbc.Row([
         dbc.Col(C.kpi_card("key-total", "重点督办件", C.count(m.get("total"))), md=3),
@@ -70,12 +72,12 @@ def layout(ctx: C.ViewContext, *_):
     # key_items come ordered by leader (no leader last), then year and number
     return html.Div([
         C.view_meta(ctx, "重点督办件: 按督办领导与联系委室, 逐件进度 (交办 → 面商 → 答复 → 测评)"), cards,
-        dbc.Row([dbc.Col(leader_summary(ctx.ind.key_leaders(ctx.scope())), lg=6), dbc.Col(committee_summary(rows), lg=6)],
+        dbc.Row([dbc.Col(leader_summary(ctx.ind.key_leaders(ctx.scope())), lg=6), dbc.Col(committee_summary(summary), lg=6)],
                 className="g-3"),
-        C.card(f"重点督办件 ({len(rows)} 件, 可按督办领导、联系委室、状态排序筛选)", [
+        C.card(f"重点督办件 ({summary.total} 件, 可按督办领导、联系委室、状态排序筛选)", [
             C.grid("grid-key-items", grid_rows(ctx, grid_order(rows)[:GRID_LIMIT]), COLUMNS, height=560),
             html.Div(f"表中只列出 {GRID_LIMIT} 件 (逾期、临期、在办优先); 请选择年度、会次或类别缩小范围。",
-                     className="small text-muted mt-1") if len(rows) > GRID_LIMIT else None]),
+                     className="small text-muted mt-1") if summary.total > GRID_LIMIT else None]),
     ], id="key-items")
 
 
@@ -86,14 +88,12 @@ def leader_summary(leaders: list[dict]) -> dbc.Card:
     return C.card("按督办领导", html.Ul(items, className="attention-list mb-0", id="key-leaders"))
 
 
-def committee_summary(rows: list[dict]) -> dbc.Card:
-    """Per 联系委室: how many items it follows, done, late, and their leaders."""
-    groups: dict[str, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(r.get("key_committee") or NO_COMMITTEE, []).append(r)
-    body = [html.Tr([html.Td(name), html.Td(len(g)), html.Td(sum(1 for r in g if r.get("status") == "已办结")),
-                     html.Td([C.mark(f"⚠ {late}", "red")] if (late := sum(1 for r in g if r.get("status") == "逾期")) else "0"),
-                     html.Td(", ".join(sorted({r.get("key_leader") or "—" for r in g})))])
-            for name, g in sorted(groups.items())]
+def committee_summary(summary: KeySummary) -> dbc.Card:
+    """Per 联系委室 (Indicators.key_summary): how many items it follows, done, late, and their leaders."""
+    named = sorted(((c.committee or NO_COMMITTEE, c) for c in summary.committees), key=lambda named_c: named_c[0])
+    body = [html.Tr([html.Td(name), html.Td(c.total), html.Td(c.completed),
+                     html.Td([C.mark(f"⚠ {c.overdue}", "red")] if c.overdue else "0"),
+                     html.Td(", ".join(sorted({leader or "—" for leader in c.leaders})))])
+            for name, c in named]
     head = html.Thead(html.Tr([html.Th(h) for h in ("联系委室", "件数", "已办结", "逾期", "督办领导")]))
     return C.card("按联系委室", dbc.Table([head, html.Tbody(body)], size="sm", bordered=True, id="key-committees"))

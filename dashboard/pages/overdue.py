@@ -4,8 +4,6 @@ and the 催办清单 download (Excel)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
@@ -16,49 +14,38 @@ from dashboard.urlstate import unit_path
 from duban.core import appstate
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
-from warehouse.indicators import OVERDUE_BUCKETS
+from warehouse.results import OverdueSummary
 
 UNIT_BARS = 20
 
 
-def bucket_order(settings) -> list[str]:
-    return [f"距期限0–{settings.deadline.due_soon_days}天", *OVERDUE_BUCKETS]
-
-
-def bucket_figure(ctx: C.ViewContext, counts: list[dict]) -> go.Figure:
+def bucket_figure(ctx: C.ViewContext, summary: OverdueSummary) -> go.Figure:
     """Items per age bucket (of the selected unit, if one is)."""
-    by_bucket = Counter()
-    for c in counts:
-        if not ctx.state.unit or c["unit"] == ctx.state.unit:
-            by_bucket[c["age_bucket"]] += c["n"]
-    order = bucket_order(ctx.settings)
+    order = [b.bucket for b in summary.buckets]
+    counts = [b.count for b in summary.buckets]
     fig = C.figure(height=300)
     colors = ["#c99a00", "#e06c5a", "#c0392b", "#7b1010"]
     fig.add_trace(go.Bar(
-        x=order, y=[by_bucket.get(b, 0) for b in order], customdata=order,
-        text=[f"{by_bucket.get(b, 0)} 件" + (" ✔已选" if b == ctx.state.status else "") for b in order], textposition="auto",
+        x=order, y=counts, customdata=order,
+        text=[f"{n} 件" + (" ✔已选" if b == ctx.state.status else "") for b, n in zip(order, counts)], textposition="auto",
         marker_color=colors, marker_line_width=[4 if b == ctx.state.status else 0 for b in order], marker_line_color="#000",
         hoverinfo="none",
     ))
     fig.update_layout(clickmode="event")
-    return C.integer_axis(fig, [by_bucket.get(b, 0) for b in order])
+    return C.integer_axis(fig, counts)
 
 
-def unit_figure(ctx: C.ViewContext, counts: list[dict]) -> go.Figure:
+def unit_figure(summary: OverdueSummary) -> go.Figure:
     """Overdue and due-soon items per unit (of the selected bucket, if one is): the top 20."""
-    overdue, soon = Counter(), Counter()
-    for c in counts:
-        if not ctx.state.status or c["age_bucket"] == ctx.state.status:
-            (overdue if c["status"] == "逾期" else soon)[c["unit"]] += c["n"]
-    units = sorted(set(overdue) | set(soon), key=lambda u: (-overdue.get(u, 0), -soon.get(u, 0), u))[:UNIT_BARS]
-    units.reverse()
+    shown = list(reversed(summary.units[:UNIT_BARS]))
+    units = [u.unit for u in shown]
     fig = C.figure(height=max(260, 26 * len(units) + 80), barmode="stack")
-    fig.add_trace(go.Bar(y=units, x=[overdue.get(u, 0) for u in units], orientation="h", name="⚠ 逾期", marker_color="#b42318",
-                         customdata=units, text=[overdue.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="none"))
-    fig.add_trace(go.Bar(y=units, x=[soon.get(u, 0) for u in units], orientation="h", name="△ 临期", marker_color="#c99a00",
-                         customdata=units, text=[soon.get(u, 0) or "" for u in units], textposition="inside", hoverinfo="none"))
+    fig.add_trace(go.Bar(y=units, x=[u.overdue for u in shown], orientation="h", name="⚠ 逾期", marker_color="#b42318",
+                         customdata=units, text=[u.overdue or "" for u in shown], textposition="inside", hoverinfo="none"))
+    fig.add_trace(go.Bar(y=units, x=[u.due_soon for u in shown], orientation="h", name="△ 临期", marker_color="#c99a00",
+                         customdata=units, text=[u.due_soon or "" for u in shown], textposition="inside", hoverinfo="none"))
     fig.update_layout(margin=dict(l=160, r=16, t=16, b=40), clickmode="event")
-    return C.integer_axis(fig, [overdue.get(u, 0) + soon.get(u, 0) for u in units], "x")
+    return C.integer_axis(fig, [u.overdue + u.due_soon for u in shown], "x")
 
 
 # Rows sent to the browser: the most overdue first; the 催办清单 download has every row (tens of
@@ -96,11 +83,8 @@ COLUMNS = [
 def layout(ctx: C.ViewContext, *_):
     scope = ctx.scope()
     st = ctx.state
-    counts = ctx.ind.overdue_counts(scope)
-    # the list's headings count what the cross-filters (bucket, unit) leave; its rows are cut in SQL
-    shown = [c for c in counts if (not st.status or c["age_bucket"] == st.status) and (not st.unit or c["unit"] == st.unit)]
-    n_overdue = sum(c["n"] for c in shown if c["status"] == "逾期")
-    n_soon = sum(c["n"] for c in shown if c["status"] == "临期")
+    # the charts and the list's headings count what the cross-filters (bucket, unit) leave; its rows are cut in SQL
+    summary = ctx.ind.overdue_summary(scope, st.status or None, st.unit or None)
     rows = as_rows(ctx.ind.overdue_first(scope, LIST_LIMIT, st.status, st.unit))
     active = []
     if ctx.state.status:
@@ -111,16 +95,16 @@ def layout(ctx: C.ViewContext, *_):
         C.view_meta(ctx, "逾期预警: 临期与逾期件 (按主办单位逐件列出)"),
         html.Div([html.Span("筛选: ", className="small"), *active] if active else "点击图中的分段或单位可筛选清单; 再点一次取消。", className="small mb-2", id="overdue-filters"),
         dbc.Row([
-            dbc.Col(C.card("按期限分段", C.graph(bucket_figure(ctx, counts), {"type": "xfilter", "key": "status"})), lg=5),
-            dbc.Col(C.card("按单位 (前20个)", C.graph(unit_figure(ctx, counts), {"type": "xfilter", "key": "unit"})), lg=7),
+            dbc.Col(C.card("按期限分段", C.graph(bucket_figure(ctx, summary), {"type": "xfilter", "key": "status"})), lg=5),
+            dbc.Col(C.card("按单位 (前20个)", C.graph(unit_figure(summary), {"type": "xfilter", "key": "unit"})), lg=7),
         ], className="g-3"),
         C.card(
-            f"清单: 逾期 {n_overdue} 件次, 临期 {n_soon} 件次",
+            f"清单: 逾期 {summary.overdue} 件次, 临期 {summary.due_soon} 件次",
             [
                 html.Div(D.button(DOWNLOADS[0], ctx, color="danger"), className="mb-2 no-print"),
                 C.grid("grid-overdue", list_rows(ctx, rows), COLUMNS, height=520),
-                html.Div(f"清单只列出逾期最久的 {LIST_LIMIT} 件次 (共 {n_overdue + n_soon} 件次); 全部请下载催办清单。",
-                         className="small text-muted mt-1", id="overdue-list-limit") if n_overdue + n_soon > LIST_LIMIT else None,
+                html.Div(f"清单只列出逾期最久的 {LIST_LIMIT} 件次 (共 {summary.listed} 件次); 全部请下载催办清单。",
+                         className="small text-muted mt-1", id="overdue-list-limit") if summary.listed > LIST_LIMIT else None,
             ],
             id="overdue-list",
         ),
