@@ -17,7 +17,6 @@ runs and ``store`` keeps its 200 answer. Other callbacks (filters, 催办) are u
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from datetime import date
@@ -32,8 +31,8 @@ import warehouse
 from duban.core import appstate
 from duban.core.settings import Settings
 from warehouse.connection import WarehouseMissing
-from warehouse.ranking import hand_scores_identity
-from warehouse.statefiles import code_fingerprint, file_identity
+from warehouse.ranking import default_hand_scores
+from warehouse.statefiles import code_fingerprint, derived_key
 
 PAGE_OUTPUT = "page.children"
 
@@ -47,13 +46,13 @@ class StoredAnswers:
     def __init__(self, kind: str, home: Path, settings: Settings, max_files: int):
         self.kind, self.home, self.max_files = kind, home, max_files
         # Answers stay on disk across restarts: a settings change or an upgrade must not serve old ones.
-        self._code_and_settings = (code_fingerprint(*(Path(p.__file__).parent for p in (dashboard, warehouse, exports))),
-                                   repr(settings))
+        self.settings = settings
+        self._code = code_fingerprint(*(Path(p.__file__).parent for p in (dashboard, warehouse, exports)))
 
     def path(self, version: str, viewer: Any, request: tuple) -> Path:
-        key = repr((file_identity(version), self._code_and_settings, viewer, date.today().isoformat(),
-                    appstate.chase_revision(self.home), operator_inputs(version), request))
-        return folder(version, self.kind) / hashlib.sha256(key.encode()).hexdigest()
+        key = derived_key(version, self.settings, self._code, operator_files(version, self.home),
+                          viewer, date.today().isoformat(), appstate.chase_revision(self.home), request)
+        return folder(version, self.kind) / key
 
     @staticmethod
     def read(path: Path) -> bytes | None:
@@ -75,12 +74,12 @@ class StoredAnswers:
             pass
 
 
-def operator_inputs(version: str) -> tuple[str, str]:
+def operator_files(version: str, home: Path) -> tuple[Path | None, ...]:
     """What an answer depends on besides the version and the 催办 records: the assessors' hand-score
-    file (the ranking) and the refresh log beside the version's folder (a held refresh is shown on
-    /data without a new version)."""
+    file (the ranking), the refresh log beside the version's folder (a held refresh is shown on
+    /data without a new version) and the operator's unit alias table (confirmed on /data)."""
     refresh_log = Path(version).parent.with_suffix(".archive") / "refresh_log.jsonl"
-    return hand_scores_identity(), file_identity(str(refresh_log))
+    return default_hand_scores(), refresh_log, home / "unit_aliases.csv"
 
 
 def folder(version: str, kind: str = "pages") -> Path:

@@ -3,8 +3,8 @@
     write_report(indicators, scope, out, ranking_rows=None) -> Path
 
 ``scope`` is a warehouse.indicators.Scope (year and as_of are what matter). Every figure comes
-from the indicator layer (metrics, yoy, unit_table, key_items, unsatisfied, broken_promises,
-completion_curve) and ranking (rank_units), formatted with warehouse.formatting; this module
+from the indicator layer (metrics, yoy, unit_table, key_items, key_summary, overdue_summary,
+unsatisfied, broken_promises, completion_curve) and ranking (rank_units), formatted with warehouse.formatting; this module
 only writes prose around them.
 
 Layout follows the usual form of official documents (GB/T 9704): A4, margins 37/35/28/26 mm,
@@ -33,6 +33,7 @@ from docx.shared import Mm, Pt
 from exports.safe import join_units, xml_text
 from exports.xlsx import as_rows
 from warehouse.formatting import DASH, format_count_delta, format_date, format_delta, format_rate
+from warehouse.indicators import OVERDUE_BUCKETS
 
 log = logging.getLogger(__name__)
 
@@ -382,10 +383,10 @@ def _chart(doc, indicators: Any, scope: Any, year: int, yoy: Mapping[str, Any]) 
 
 def _unit_section(doc, indicators: Any, scope: Any, ranking_rows: Sequence[Mapping[str, Any]]) -> None:
     table = {r["unit"]: r for r in as_rows(indicators.unit_table(scope))}
-    lagging = sorted((r for r in table.values() if r.get("overdue")), key=lambda r: (-r["overdue"], r["unit"]))
+    lagging = indicators.overdue_summary(scope).units_by_overdue
     text = f"参与{scope.year}年代表建议办理的承办单位共{len(table)}个，按考核得分排名见下表。"
     if lagging:
-        names = "、".join(f"{r['unit']}（{r['overdue']}件）" for r in lagging[:5])
+        names = "、".join(f"{u.unit}（{u.overdue}件）" for u in lagging[:5])
         text += f"逾期件较多的单位有：{names}。"
     else:
         text += "目前没有单位存在逾期件。"
@@ -405,10 +406,10 @@ def _key_section(doc, indicators: Any, scope: Any) -> None:
     if not items:
         _para(doc, "本年度未确定重点督办建议。")
         return
-    done = sum(1 for r in items if r.get("status") == "已办结")
-    late = [r for r in items if r.get("status") == "逾期"]
-    text = f"{len(items)}件重点督办建议中，已办结{done}件"
-    text += (f"，逾期{len(late)}件（{'、'.join(_item_name(r) for r in late[:10])}）。" if late else "，无逾期件。")
+    key = indicators.key_summary(scope)
+    text = f"{key.total}件重点督办建议中，已办结{key.completed}件"
+    text += (f"，逾期{key.overdue}件（{'、'.join(_item_name(r) for r in key.overdue_items[:10])}）。"
+             if key.overdue else "，无逾期件。")
     _para(doc, text)
     shown, note = _cut(items, "重点督办页面")
     rows = []
@@ -437,14 +438,14 @@ def _listing(doc, heading: str, items: list[dict], empty: str, intro: str, cut_n
 
 
 def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
-    overdue = [r for r in as_rows(indicators.overdue(scope)) if r.get("status") == "逾期"]
+    counted = indicators.overdue_summary(scope)
+    overdue = as_rows(indicators.overdue_first(scope, counted.overdue))  # overdue() lists 逾期 before 临期
     unsatisfied = as_rows(indicators.unsatisfied(scope))
     broken = as_rows(indicators.broken_promises(scope))
 
-    over90 = sum(1 for r in overdue if (r.get("days_overdue") or 0) > 90)
     _listing(doc, "（一）逾期未答复件", overdue, "目前没有逾期未答复的建议。",
-             f"共有{len({r['suggestion_id'] for r in overdue})}件建议逾期未答复（按承办单位计{len(overdue)}件次），"
-             f"其中逾期90天以上{over90}件次。", "催办清单",
+             f"共有{counted.overdue_suggestions}件建议逾期未答复（按承办单位计{counted.overdue}件次），"
+             f"其中{OVERDUE_BUCKETS[-1]}{counted.overdue_long}件次。", "催办清单",
              ["编号", "建议标题", "承办单位", "办理期限", "逾期天数"],
              lambda r: [_item_name(r), r.get("title"), r.get("unit"), format_date(r.get("deadline")),
                         _n(r.get("days_overdue"))], [18, 62, 36, 22, 18], left=(1, 2))
@@ -459,7 +460,7 @@ def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
              lambda r: [_item_name(r), r.get("title"), r.get("unit"), r.get("promise_text"),
                         format_date(r.get("promise_date")), _n(r.get("days_past"))],
              [18, 40, 30, 34, 22, 16], left=(1, 2, 3))
-    return {"overdue": len(overdue), "unsatisfied": len(unsatisfied), "broken": len(broken)}
+    return {"overdue": counted.overdue, "unsatisfied": len(unsatisfied), "broken": len(broken)}
 
 
 def _requirements(counts: Mapping[str, int]) -> list[str]:

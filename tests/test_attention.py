@@ -73,6 +73,51 @@ def test_overdue_counts_and_first_rows_match_the_full_list(ind, scope):
                 assert ind.overdue_first(scope, limit, bucket, unit) == expected[:limit], (bucket, unit, limit)
 
 
+@pytest.mark.parametrize("scope", [Scope(year=2024, as_of=sample.AS_OF), Scope(as_of=sample.AS_OF),
+                                   Scope(year=2024, as_of=sample.AS_OF, unit="市交通局")], ids=["2024", "all", "unit"])
+def test_overdue_summary_counts_what_the_full_list_says(ind, scope):
+    """逾期预警's charts and headings and the 通报's 逾期 sentence (Indicators.overdue_summary): the
+    rows of overdue() counted with each cross-filter; the last bucket is 逾期 over 90 days."""
+    rows = ind.overdue(scope)
+    buckets = ind.overdue_buckets()
+    assert buckets[-1] == "逾期90天以上"
+    for bucket in (None, *buckets):
+        for unit in (None, *{r["unit"] for r in rows}):
+            got = ind.overdue_summary(scope, bucket, unit)
+            in_unit = [r for r in rows if unit in (None, r["unit"])]
+            in_bucket = [r for r in rows if bucket in (None, r["age_bucket"])]
+            both = [r for r in in_unit if r in in_bucket]
+            assert [(b.bucket, b.count) for b in got.buckets] == [
+                (b, sum(r["age_bucket"] == b for r in in_unit)) for b in buckets]
+            per_unit = {u: (sum(r["status"] == "逾期" for r in in_bucket if r["unit"] == u),
+                            sum(r["status"] == "临期" for r in in_bucket if r["unit"] == u))
+                        for u in {r["unit"] for r in in_bucket}}
+            assert [(u.unit, u.overdue, u.due_soon) for u in got.units] == sorted(
+                ((u, o, d) for u, (o, d) in per_unit.items()), key=lambda t: (-t[1], -t[2], t[0]))
+            assert [(u.unit, u.overdue) for u in got.units_by_overdue] == sorted(
+                ((u, o) for u, (o, _) in per_unit.items() if o), key=lambda t: (-t[1], t[0]))
+            late = [r for r in both if r["status"] == "逾期"]
+            assert (got.overdue, got.due_soon, got.listed) == (len(late), len(both) - len(late), len(both))
+            assert got.overdue_suggestions == len({r["suggestion_id"] for r in late})
+            assert got.overdue_long == sum(r["days_overdue"] > 90 for r in late)
+
+
+def test_key_summary_counts_the_key_items(ind):
+    """重点督办 (page and 通报): key_items counted in all and per 联系委室, the overdue ones in order."""
+    scope = Scope(as_of=sample.AS_OF)
+    items = ind.key_items(scope)
+    got = ind.key_summary(scope)
+    assert (got.total, got.completed, got.overdue) == (
+        len(items), sum(r["status"] == "已办结" for r in items), sum(r["status"] == "逾期" for r in items))
+    assert [r["suggestion_id"] for r in got.overdue_items] == [r["suggestion_id"] for r in items if r["status"] == "逾期"]
+    for c in got.committees:
+        mine = [r for r in items if r["key_committee"] == c.committee]
+        assert (c.total, c.completed, c.overdue, set(c.leaders)) == (
+            len(mine), sum(r["status"] == "已办结" for r in mine), sum(r["status"] == "逾期" for r in mine),
+            {r["key_leader"] for r in mine})
+    assert sum(c.total for c in got.committees) == got.total > 0
+
+
 def test_prefetch_fills_the_cache_with_what_the_calls_return(ind):
     """Indicators.prefetch (总览, 会议大屏): the results computed side by side are the ones the page's
     own calls then read from the cache; a call that fails is left for the page's own call."""

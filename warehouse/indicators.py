@@ -99,6 +99,7 @@ import duckdb
 
 from duban.core.settings import Settings
 from warehouse import statefiles
+from warehouse.results import BucketCount, CommitteeCount, KeySummary, OverdueSummary, UnitLagging
 from etl.normalise import unit_key
 from etl.stage import unit_names_report
 
@@ -154,8 +155,16 @@ _CODE = statefiles.code_fingerprint(Path(__file__), Path(statefiles.__file__))
 
 _MISSING = object()
 # Independent results of one page computed side by side (Indicators.prefetch): DuckDB releases the
-# GIL while it runs a query, so a page's queries overlap on a second core when one is free.
-_PREFETCH = ThreadPoolExecutor(max_workers=4, thread_name_prefix="duban-prefetch")
+# GIL while it runs a query, so a page's queries overlap on a second core when one is free. Made on
+# first use: importing the indicator layer starts no thread (a forking server imports it first).
+_PREFETCH: list[ThreadPoolExecutor] = []
+
+
+def _prefetch_pool() -> ThreadPoolExecutor:
+    with _LOCK:
+        if not _PREFETCH:
+            _PREFETCH.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="duban-prefetch"))
+        return _PREFETCH[0]
 
 
 def _lru_get(cache: OrderedDict, key):
@@ -479,7 +488,7 @@ class Indicators:
         schema = self._registered.get((T, year))
         if schema is None:
             schema = self._registered[(T, year)] = self._attach_derived(
-                (self._settings_key, T, year), lambda cur, target, scratch: self._build_state(cur, target, scratch, T, year))
+                self._settings_key, (T, year), lambda cur, target, scratch: self._build_state(cur, target, scratch, T, year))
         return schema
 
     def _state(self, T: date, year: int | None = None) -> tuple[str, str]:
@@ -487,14 +496,14 @@ class Indicators:
         schema = self._schema(T, year)
         return f"{schema}.asg", f"{schema}.sug"
 
-    def _attach_derived(self, key: tuple, build) -> str:
-        """The schema of a file derived from this version (warehouse.statefiles), named by the
-        version file's identity, this code and ``key``; built by ``build`` when missing."""
+    def _attach_derived(self, settings_read: object, question: tuple, build) -> str:
+        """The schema of a file derived from this version (warehouse.statefiles), named by
+        statefiles.derived_key (the version file, the settings it reads, this code, ``question``);
+        built by ``build`` when missing."""
         if self._databases is None:  # one look at the catalog per request, not one per state
             self._databases = statefiles.databases(self.conn)
         db_path, attached, seen = self._databases
-        identity = statefiles.file_identity(db_path) if db_path else self.version
-        name = statefiles.schema_name(identity, _CODE, *key)
+        name = statefiles.schema_name(statefiles.derived_key(db_path or self.version, settings_read, _CODE, (), *question))
         # this request holds it attached (statefiles detaches only what no live request uses)
         attached.add(statefiles.attach(self.conn, name, db_path, build, holder=self, seen=(attached, seen)))
         return name
@@ -543,7 +552,7 @@ class Indicators:
     def _facts(self) -> str:
         """The version's own aggregates (no T in them): built once per version like the state."""
         if self._facts_schema is None:
-            self._facts_schema = self._attach_derived(("facts",), self._build_facts)
+            self._facts_schema = self._attach_derived(None, ("facts",), self._build_facts)
         return self._facts_schema
 
     @staticmethod
@@ -594,7 +603,7 @@ class Indicators:
         def run(method: str, args: tuple) -> None:
             with self.conn.cursor() as cursor:
                 getattr(Indicators(cursor, self.settings, version=self.version), method)(*args)
-        for future in [_PREFETCH.submit(run, method, args) for method, args in calls]:
+        for future in [_prefetch_pool().submit(run, method, args) for method, args in calls]:
             try:
                 future.result()
             except Exception:  # noqa: BLE001 - recomputed (and raised) by the page's own call
@@ -966,6 +975,41 @@ class Indicators:
                 ORDER BY {self._OVERDUE_ORDER} LIMIT {int(limit)}""", p)
         return self._cached("overdue_first", (scope, limit, age_bucket, unit), compute)
 
+    def overdue_summary(self, scope: Scope, age_bucket: str | None = None, unit: str | None = None) -> OverdueSummary:
+        """overdue() counted for 逾期预警 with its cross-filters (one age bucket and/or one unit) and
+        for the 通报: per bucket, per unit, the totals (see results.OverdueSummary)."""
+        def compute():
+            counts = self.overdue_counts(scope)
+            by_bucket: dict[str, int] = {}
+            by_unit: dict[str, dict[str, int]] = {}
+            totals = {"逾期": 0, "临期": 0}
+            for c in counts:
+                if unit is None or c["unit"] == unit:
+                    by_bucket[c["age_bucket"]] = by_bucket.get(c["age_bucket"], 0) + c["n"]
+                if age_bucket is None or c["age_bucket"] == age_bucket:
+                    per_unit = by_unit.setdefault(c["unit"], {"逾期": 0, "临期": 0})
+                    per_unit[c["status"]] += c["n"]
+                    if unit is None or c["unit"] == unit:
+                        totals[c["status"]] += c["n"]
+            p: dict = {"bucket": age_bucket, "unit_": unit}
+            suggestions = self._q(f"""
+                SELECT count(DISTINCT suggestion_id) FILTER (WHERE status = '逾期') AS n
+                FROM ({self._overdue_sql(scope, p)})
+                WHERE ($bucket IS NULL OR age_bucket = $bucket) AND ($unit_ IS NULL OR unit = $unit_)""", p)[0]["n"]
+            return OverdueSummary(
+                buckets=tuple(BucketCount(b, by_bucket.get(b, 0)) for b in self.overdue_buckets()),
+                units=tuple(UnitLagging(u, n["逾期"], n["临期"]) for u, n in sorted(
+                    by_unit.items(), key=lambda item: (-item[1]["逾期"], -item[1]["临期"], item[0]))),
+                units_by_overdue=tuple(UnitLagging(u, n["逾期"], n["临期"]) for u, n in sorted(
+                    by_unit.items(), key=lambda item: (-item[1]["逾期"], item[0])) if n["逾期"]),
+                overdue=totals["逾期"], due_soon=totals["临期"], overdue_suggestions=suggestions,
+                overdue_long=by_bucket.get(OVERDUE_BUCKETS[-1], 0) if age_bucket in (None, OVERDUE_BUCKETS[-1]) else 0)
+        return self._cached("overdue_summary", (scope, age_bucket, unit), compute)
+
+    def overdue_buckets(self) -> list[str]:
+        """逾期预警's age buckets in order: 临期 (距期限0–N天, N the due_soon_days setting), then overdue."""
+        return [f"距期限0–{self.settings.deadline.due_soon_days}天", *OVERDUE_BUCKETS]
+
     def _overdue_sql(self, scope: Scope, p: dict) -> str:
         items = self._items(scope, p, details=True)
         soon = self.settings.deadline.due_soon_days
@@ -1134,6 +1178,25 @@ class Indicators:
                 r["stage"] = reached[-1] if reached else "待交办"
             return rows
         return self._cached("key", (scope,), compute)
+
+    def key_summary(self, scope: Scope) -> KeySummary:
+        """key_items counted: in all, per 联系委室 (by name, unnamed as None) with its 督办领导, and
+        the overdue items in key_items' order (see results.KeySummary)."""
+        def compute():
+            rows = self.key_items(scope)
+            committees: dict[str | None, list[dict]] = {}
+            for r in rows:
+                committees.setdefault(r["key_committee"], []).append(r)
+
+            def counted(items: list[dict], status: str) -> int:
+                return sum(1 for r in items if r["status"] == status)
+            return KeySummary(
+                total=len(rows), completed=counted(rows, "已办结"), overdue=counted(rows, "逾期"),
+                committees=tuple(CommitteeCount(name, len(items), counted(items, "已办结"), counted(items, "逾期"),
+                                                tuple(dict.fromkeys(r["key_leader"] for r in items)))
+                                 for name, items in committees.items()),
+                overdue_items=tuple(r for r in rows if r["status"] == "逾期"))
+        return self._cached("key_summary", (scope,), compute)
 
     def key_leaders(self, scope: Scope) -> list[dict]:
         """Per 督办领导 (None: not named, last): their key items' total, completed and overdue."""

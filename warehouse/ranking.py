@@ -39,7 +39,6 @@ import polars as pl
 from duban.core.settings import Settings, duban_home
 from warehouse.formatting import format_rate
 from warehouse.indicators import Indicators, Scope, rate
-from warehouse.statefiles import file_identity
 
 # key -> (Chinese name, numerator, denominator) over the fields of Indicators.unit_table rows.
 DATA_ASPECTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
@@ -159,13 +158,6 @@ HAND_SCORES_NAMES = ("考核人工评分.xlsx", "考核人工评分.csv")
 
 def default_hand_scores() -> Path | None:
     return next((p for p in (duban_home() / n for n in HAND_SCORES_NAMES) if p.exists()), None)
-
-
-def hand_scores_identity() -> str:
-    """The hand-score file a ranking reads now (path, inode, size, time; '' without one): stored
-    pages and downloads name it in their key, so a changed file gives a new ranking at once."""
-    path = default_hand_scores()
-    return file_identity(str(path)) if path else ""
 
 
 def rank_units(conn: duckdb.DuckDBPyConnection, settings: Settings, year: int, as_of: date | None = None,

@@ -7,8 +7,8 @@ beside the version file and every process ATTACHes that file read-only:
 
     FILE.versions/v000012.duckdb.cache/st_<hash>.duckdb
 
-- the hash names what the tables depend on (the version file's identity, the code, the
-  settings, T, the year), so a refresh, an upgrade, a settings change or another T simply gives
+- the hash (``derived_key``) names what the tables depend on (the version file's identity, the
+  code, the settings, T, the year), so a refresh, an upgrade, a settings change or another T simply gives
   another file;
 - the build runs in a DuckDB instance of its own (``BUILD_MEMORY_MB``), not under the serve
   worker's query memory limit, with its intermediate table in a scratch file;
@@ -39,7 +39,7 @@ import uuid
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import duckdb
 
@@ -108,23 +108,38 @@ def file_identity(db_path: str | None) -> str:
         return "memory"
     try:
         st = os.stat(db_path)
-    except FileNotFoundError:
+    except OSError:  # gone, or not a path at all (an in-memory database's version string)
         return db_path
     return f"{db_path}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def code_fingerprint(*paths: Path) -> str:
-    """The Python sources at these files/folders: part of every cache key, so an upgrade of the
-    code that computes a cached thing never serves what the old code computed."""
+    """The Python and SQL sources at these files/folders: part of every cache key, so an upgrade
+    of the code that computes a cached thing never serves what the old code computed."""
     digest = hashlib.sha256()
     for root in paths:
-        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+        sources = sorted(p for p in root.rglob("*") if p.suffix in (".py", ".sql")) if root.is_dir() else [root]
+        for path in sources:
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def schema_name(*parts: object) -> str:
-    return "st_" + hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+def derived_key(version: str | None, settings: object, code: str,
+                operator_files: Iterable[Path | None] = (), *parts: object) -> str:
+    """THE digest of everything a derived file depends on; every derived file is named by it
+    (state files here, stored pages and downloads in dashboard.page_cache):
+    ``version`` the database file (its identity: a refresh gives another), ``settings`` what of the
+    settings it reads, ``code`` the code_fingerprint of what computes it, ``operator_files`` the
+    files an operator edits beside the data (the hand-score file, the alias table, …; each by its
+    identity, None: not there), and ``parts`` the rest of the question (T, year, viewer, URL …)."""
+    files = tuple(file_identity(str(path)) if path else "" for path in operator_files)
+    key = (file_identity(version), repr(settings), code, files, parts)
+    return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+def schema_name(digest: str) -> str:
+    """A state file's schema (and file) name for its derived_key."""
+    return "st_" + digest[:20]
 
 
 def _quote(path: Path) -> str:
