@@ -35,12 +35,12 @@ def _indicators(version, tmp_path, memory_mb=None) -> Indicators:
 
 def _count_builds(monkeypatch) -> list:
     builds: list = []
-    real = Indicators._build_state
+    real = indicators.build_state  # warehouse.state's, as the indicator layer calls it
 
-    def counting(self, cur, target, scratch, as_of, year=None):
+    def counting(cur, target, scratch, settings, as_of, year=None):
         builds.append(as_of)
-        real(self, cur, target, scratch, as_of, year)
-    monkeypatch.setattr(Indicators, "_build_state", counting)
+        real(cur, target, scratch, settings, as_of, year)
+    monkeypatch.setattr(indicators, "build_state", counting)
     return builds
 
 

@@ -98,13 +98,30 @@ from typing import Any
 import duckdb
 
 from duban.core.settings import Settings
-from warehouse import statefiles
-from warehouse.results import BucketCount, CommitteeCount, KeySummary, OverdueSummary, UnitLagging
 from etl.normalise import unit_key
 from etl.stage import unit_names_report
+from warehouse import statefiles
+from warehouse.results import (
+    BucketCount,
+    CommitteeCount,
+    KeySummary,
+    OverdueSummary,
+    UnitLagging,
+)
+from warehouse.state import (
+    CLASSES,
+    COUNTS,
+    LEAD_COUNTS,
+    PROMISES,
+    SCOPE_COLUMNS,
+    UNIT_COUNTS,
+    build_facts,
+    build_state,
+    count_sql,
+    date_literal,
+)
 
 STATUS_LABELS = ("已办结", "在办", "逾期", "临期")
-CLASSES = ("A", "B", "C", "D")
 EVALUATIONS = ("满意", "基本满意", "不满意")
 OVERDUE_BUCKETS = ("逾期1–30天", "逾期31–90天", "逾期90天以上")
 
@@ -150,7 +167,8 @@ _RESULTS_MAX = 64  # the rendered pages are kept on disk (dashboard.page_cache);
 _FACTS: OrderedDict[tuple, Any] = OrderedDict()
 _FACTS_MAX = 256
 # What the state and facts files are computed by (an upgrade changes their names).
-_CODE = statefiles.code_fingerprint(Path(__file__), Path(statefiles.__file__))
+_CODE = statefiles.code_fingerprint(Path(__file__), Path(statefiles.__file__), Path(__file__).with_name("state.py"),
+                                    Path(__file__).with_name("sql") / "state")
 
 
 _MISSING = object()
@@ -206,210 +224,6 @@ def _rows(rel: duckdb.DuckDBPyRelation | duckdb.DuckDBPyConnection) -> list[dict
 
 def _limit(n: int | None) -> str:
     return "" if n is None else f"LIMIT {int(n)}"
-
-
-def _d(day: date) -> str:
-    """A date as a SQL literal (date objects only, so nothing user-typed reaches the SQL text)."""
-    return f"DATE '{date.fromordinal(day.toordinal()).isoformat()}'"
-
-
-# ── the state as of T ─────────────────────────────────────────────────────────────────────────
-_EVAL_RANK = "CASE {c} WHEN '不满意' THEN 0 WHEN '基本满意' THEN 1 WHEN '满意' THEN 2 END"
-
-
-def _asg_raw_sql(T: str) -> str:
-    """Every assignment with its selected export row and the facts dated <= T."""
-    days = "date_diff('day', DATE '2000-01-01', report_date)"
-    return f"""
-    WITH sel AS (
-        -- Key: any row <= T beats every later row; among rows <= T the newest, among later ones
-        -- the earliest; ties by the higher report_id. One BIGINT key keeps arg_max cheap.
-        SELECT suggestion_id, unit,
-               arg_max(report_id, (CASE WHEN report_date <= {T} THEN 1000000 + {days} ELSE -{days} END)
-                                  * 4294967296 + report_id) AS report_id,
-               max(report_date) FILTER (WHERE report_date <= {T}) AS last_report_date
-        FROM handling_reports GROUP BY ALL
-    ), ce AS (
-        SELECT e.suggestion_id, e.unit,
-               arg_max(e.reply_satisfaction, (COALESCE(e.evaluation_date, f.report_date, CAST(f.received_at AS DATE)),
-                                              e.file_id, e.row_no)) AS ev,
-               max(COALESCE(e.evaluation_date, f.report_date, CAST(f.received_at AS DATE))) AS ev_date
-        FROM congress_evaluations e LEFT JOIN files f USING (file_id)
-        WHERE e.reply_satisfaction IN ('满意', '基本满意', '不满意')
-          AND COALESCE(e.evaluation_date, f.report_date, CAST(f.received_at AS DATE)) <= {T}
-        GROUP BY ALL
-    ), x AS (
-        SELECT a.suggestion_id, a.unit, a.role, a.is_lead, sel.report_id,
-               sel.last_report_date, h.report_date AS row_report_date,
-               CASE WHEN h.reply_date <= {T} THEN h.reply_date END AS reply_date,
-               h.result_class AS row_class, h.face_to_face AS row_face,
-               h.evaluation AS row_eval, COALESCE(h.evaluation_date, h.reply_date, h.report_date) AS row_eval_date,
-               ce.ev AS congress_eval, ce.ev_date AS congress_eval_date,
-               h.extension_date, h.promise_text, h.promise_date, h.promise_kept, h.promise_kept_date
-        FROM assignments a
-        LEFT JOIN sel USING (suggestion_id, unit)
-        LEFT JOIN handling_reports h ON h.report_id = sel.report_id
-        LEFT JOIN ce USING (suggestion_id, unit)
-    )
-    SELECT suggestion_id, unit, role, is_lead, report_id, last_report_date, row_report_date,
-           last_report_date IS NOT NULL AS reported,
-           reply_date,
-           CASE WHEN reply_date IS NOT NULL THEN row_class END AS result_class,
-           CASE WHEN reply_date IS NOT NULL OR row_report_date <= {T} THEN row_face END AS face_to_face,
-           CASE WHEN congress_eval IS NOT NULL AND (reply_date IS NULL OR congress_eval_date >= reply_date)
-                     THEN congress_eval
-                WHEN row_eval IN ('满意', '基本满意', '不满意') AND row_eval_date <= {T} THEN row_eval END AS evaluation,
-           CASE WHEN congress_eval IS NOT NULL AND (reply_date IS NULL OR congress_eval_date >= reply_date)
-                     THEN congress_eval_date
-                WHEN row_eval IN ('满意', '基本满意', '不满意') AND row_eval_date <= {T} THEN row_eval_date END
-               AS evaluation_date,
-           CASE WHEN congress_eval IS NOT NULL AND (reply_date IS NULL OR congress_eval_date >= reply_date)
-                     THEN '人大测评'
-                WHEN row_eval IN ('满意', '基本满意', '不满意') AND row_eval_date <= {T} THEN '单位报送' END
-               AS evaluation_source,
-           extension_date,
-           reply_date IS NOT NULL AND row_class = 'B' AND promise_date IS NOT NULL AS has_promise,
-           COALESCE(reply_date IS NOT NULL AND row_class = 'B' AND promise_date < {T}, false) AS promise_due,
-           promise_text, promise_date, promise_kept_date,
-           COALESCE(promise_kept, false)
-               AND (promise_kept_date IS NULL OR promise_kept_date <= promise_date) AS promise_kept
-    FROM x
-    """
-
-
-def _status_sql(T: str, soon: int, done: str, reply: str, deadline: str) -> str:
-    """Select-list of the derived status columns, shared by suggestion- and unit-level items."""
-    left = f"date_diff('day', {T}, {deadline})"
-    return f"""
-        COALESCE(NOT {done} AND {deadline} < {T}, false) AS overdue,
-        CASE WHEN NOT {done} AND {deadline} < {T} THEN -{left} END AS days_overdue,
-        COALESCE(NOT {done} AND {left} BETWEEN 0 AND {soon}, false) AS due_soon,
-        CASE WHEN NOT {done} THEN {left} END AS days_to_deadline,
-        {done} AND COALESCE({reply} <= {deadline}, true) AS on_time,
-        CASE WHEN {done} THEN '已办结' WHEN {deadline} < {T} THEN '逾期'
-             WHEN {left} <= {soon} THEN '临期' ELSE '在办' END AS status"""
-
-
-def _sug_sql(T: str, settings: Settings) -> str:
-    dl = settings.deadline
-    month, day = (int(p) for p in dl.fixed_month_day.split("-"))
-    general = "s.assigned_date"
-    if dl.rule == "from_session_close":
-        start = "CASE WHEN s.kind = '大会建议' THEN COALESCE(se.closing_date, s.assigned_date) ELSE s.assigned_date END"
-        rule_deadline = f"CAST({start} + INTERVAL {dl.months} MONTH AS DATE)"
-    elif dl.rule == "fixed_date":
-        start = general
-        rule_deadline = (f"CASE WHEN s.kind = '大会建议' THEN make_date(s.year, {month}, 1) + {day - 1} "
-                         f"ELSE CAST(s.assigned_date + INTERVAL {dl.months} MONTH AS DATE) END")
-    else:
-        start = general
-        rule_deadline = f"CAST(s.assigned_date + INTERVAL {dl.months} MONTH AS DATE)"
-    return f"""
-    WITH lead AS (
-        SELECT suggestion_id, count(*) AS lead_count, count(reply_date) AS lead_replied,
-               max(reply_date) AS last_reply, max(extension_date) AS extension_date,
-               CASE WHEN count(result_class) = count(*) THEN max(result_class) END AS result_class,
-               bool_and(COALESCE(face_to_face, false)) AS face_all,
-               CASE WHEN count(evaluation) = count(*)
-                    THEN ['不满意', '基本满意', '满意'][min({_EVAL_RANK.format(c='evaluation')}) + 1] END AS evaluation,
-               array_to_string(list_sort(list(unit)), '、') AS lead_units
-        FROM _asg_raw WHERE is_lead GROUP BY 1
-    ), co AS (
-        SELECT suggestion_id, array_to_string(list_sort(list(unit)), '、') AS co_units
-        FROM _asg_raw WHERE NOT is_lead GROUP BY 1
-    ), base AS (
-        SELECT s.suggestion_id, s.session, s.year, s.number, s.kind, s.title, s.category, s.source,
-               s.assigned_date, s.register_deadline,
-               s.is_key, s.key_leader, s.key_committee,
-               COALESCE(s.register_deadline, {rule_deadline}) AS base_deadline,
-               CAST(CASE WHEN s.register_deadline IS NOT NULL THEN s.assigned_date ELSE {start} END
-                    + INTERVAL {dl.max_extension_months} MONTH AS DATE) AS extension_cap,
-               COALESCE(lead.lead_count, 0) AS lead_count, lead.lead_units, co.co_units,
-               COALESCE(lead.lead_count, 0) > 0 AND lead.lead_replied = lead.lead_count AS completed,
-               lead.last_reply, lead.extension_date, lead.result_class, lead.face_all, lead.evaluation
-        FROM suggestions s
-        LEFT JOIN sessions se USING (session)
-        LEFT JOIN lead USING (suggestion_id)
-        LEFT JOIN co USING (suggestion_id)
-        WHERE s.assigned_date IS NULL OR s.assigned_date <= {T}
-    ), dl AS (
-        SELECT * EXCLUDE (face_all, last_reply, result_class, evaluation),
-               CASE WHEN completed THEN last_reply END AS last_reply,
-               CASE WHEN completed THEN result_class END AS result_class,
-               CASE WHEN completed THEN evaluation END AS evaluation,
-               completed AND face_all AS face,
-               CASE WHEN extension_date > base_deadline
-                    THEN GREATEST(base_deadline, LEAST(extension_date, COALESCE(extension_cap, extension_date)))
-                    ELSE base_deadline END AS deadline
-        FROM base
-    )
-    SELECT *, {_status_sql(T, dl.due_soon_days, 'completed', 'last_reply', 'deadline')}
-    FROM dl
-    """
-
-
-def _asg_sql(T: str, settings: Settings) -> str:
-    """Assignments with the suggestion's scope columns and deadline, judged on their own row."""
-    dl = settings.deadline
-    return f"""
-    WITH j AS (
-        SELECT a.*, a.reply_date IS NOT NULL AS done,
-               s.session, s.year, s.number, s.kind, s.category, s.source, s.assigned_date,
-               s.is_key, s.deadline,
-               CAST(s.assigned_date + INTERVAL {dl.co_handling_months} MONTH AS DATE) AS co_window_end
-        FROM _asg_raw a JOIN _sug s USING (suggestion_id)
-    )
-    SELECT * EXCLUDE (done), done AS completed, done AND COALESCE(face_to_face, false) AS face,
-           reply_date AS last_reply,
-           {_status_sql(T, dl.due_soon_days, 'done', 'reply_date', 'deadline')},
-           NOT is_lead AND (co_window_end < {T} OR reply_date IS NOT NULL) AS co_due,
-           NOT is_lead AND COALESCE(reply_date <= co_window_end, false) AS co_on_time
-    FROM j
-    """
-
-
-# ── the headline counts ───────────────────────────────────────────────────────────────────────
-# Each count is a name and the condition an item must meet (None: every item). _count_sql renders
-# them as counts over state rows, or as sums of n over a state's cube (_build_state), so the
-# figures have one definition whichever they read.
-_COUNTS = (
-    ("total", None),
-    ("completed", "completed"),
-    ("overdue", "overdue"),
-    ("due_soon", "due_soon"),
-    ("on_time", "on_time"),
-    ("face", "completed AND face"),
-    *((f"class_{k}", f"completed AND result_class = '{k}'") for k in CLASSES),
-    ("evaluated", "completed AND evaluation IS NOT NULL"),
-    ("eval_full", "completed AND evaluation = '满意'"),
-    ("eval_basic", "completed AND evaluation = '基本满意'"),
-    ("eval_un", "completed AND evaluation = '不满意'"),
-    ("key_total", "is_key"),
-    ("key_completed", "is_key AND completed"),
-    ("key_overdue", "is_key AND overdue"),
-)
-# Per unit (the unit table): its lead assignments, counted the same way.
-_LEAD_COUNTS = (("lead_assignments", None), *(c for c in _COUNTS[1:] if not c[0].startswith("key_")))
-# B promises, per lead row: due as of T (the state's promise_due), and kept by their date.
-_PROMISES = (("promise_due", "promise_due"), ("promise_kept", "promise_due AND promise_kept"))
-# Per unit besides its lead rows: co-handling (due, on time: judged on its own row) and reporting.
-_UNIT_COUNTS = (("co_assignments", "NOT is_lead"), ("co_due", "co_due"), ("co_on_time", "co_due AND co_on_time"),
-                ("unreported", "NOT reported"))
-# The cubes' columns: what a Scope filters on (Indicators._where), and what the conditions test.
-_SCOPE_COLUMNS = "year, session, kind, category, is_key"
-_SUG_FLAGS = "completed, overdue, due_soon, on_time, face, result_class, evaluation"
-_UNIT_FLAGS = "promise_due, promise_kept, co_due, co_on_time, reported"
-
-
-def _count_sql(counts, cube: bool = False, only: str | None = None) -> str:
-    """Select-list of ``counts`` over rows (count(*)) or over a cube (sum of n; 0 when none);
-    ``only`` adds a condition to each (the unit table counts lead rows)."""
-    out = []
-    for name, condition in counts:
-        where = " AND ".join(c for c in (only, condition) if c)
-        where = f" FILTER (WHERE {where})" if where else ""
-        out.append(f"CAST(COALESCE(sum(n){where}, 0) AS BIGINT) AS {name}" if cube else f"count(*){where} AS {name}")
-    return ",\n       ".join(out)
 
 
 def prepare_version(version_file: Path, settings: Settings, as_of: date | None = None) -> float:
@@ -488,7 +302,7 @@ class Indicators:
         schema = self._registered.get((T, year))
         if schema is None:
             schema = self._registered[(T, year)] = self._attach_derived(
-                self._settings_key, (T, year), lambda cur, target, scratch: self._build_state(cur, target, scratch, T, year))
+                self._settings_key, (T, year), lambda cur, target, scratch: build_state(cur, target, scratch, self.settings, T, year))
         return schema
 
     def _state(self, T: date, year: int | None = None) -> tuple[str, str]:
@@ -508,79 +322,11 @@ class Indicators:
         attached.add(statefiles.attach(self.conn, name, db_path, build, holder=self, seen=(attached, seen)))
         return name
 
-    def _build_state(self, cur: duckdb.DuckDBPyConnection, target: str, scratch: str, T: date,
-                     year: int | None = None) -> None:
-        """Creates ``target.asg`` and ``target.sug`` as of T (of one year's suggestions, or all).
-        Sorted by year, then unit: a scope naming a unit or a session reads only its blocks
-        (DuckDB's zone maps skip the rest)."""
-        lit = _d(T)
-        shadows = ("suggestions", "assignments", "handling_reports", "congress_evaluations")
-        if year is not None:  # the SQL reads these names unqualified: temp views shadow them
-            db = cur.execute("SELECT current_database()").fetchall()[0][0]
-            cur.execute(f'CREATE TEMP VIEW suggestions AS SELECT * FROM "{db}".main.suggestions WHERE year = {int(year)}')
-            for table in shadows[1:]:
-                cur.execute(f'CREATE TEMP VIEW {table} AS SELECT * FROM "{db}".main.{table} '
-                            f"WHERE suggestion_id IN (SELECT suggestion_id FROM suggestions)")
-        cur.execute(f"CREATE TABLE {scratch}.asg_raw AS {_asg_raw_sql(lit)}")
-        cur.execute(f"CREATE TEMP VIEW _asg_raw AS SELECT * FROM {scratch}.asg_raw")  # the names the SQL uses
-        cur.execute(f"CREATE TABLE {target}.sug AS {_sug_sql(lit, self.settings)} ORDER BY year, kind, category, suggestion_id")
-        cur.execute(f"CREATE TEMP VIEW _sug AS SELECT * FROM {target}.sug")
-        cur.execute(f"CREATE TABLE {target}.asg AS {_asg_sql(lit, self.settings)} ORDER BY year, unit, suggestion_id")
-        # The cube: the suggestions counted per combination of what scopes filter on and what the
-        # headline counts test (a few thousand rows a year instead of 50,000), so the mixes and the
-        # headline table sum n over it (_count_sql) with the same conditions as over rows.
-        cur.execute(f"""CREATE TABLE {target}.sug_cube AS
-            SELECT {_SCOPE_COLUMNS}, source, {_SUG_FLAGS}, count(*) AS n FROM {target}.sug
-            GROUP BY ALL ORDER BY year, kind, category""")
-        # … and the assignments per unit the same way, for the unit table (~8× fewer rows)
-        cur.execute(f"""CREATE TABLE {target}.unit_cube AS
-            SELECT {_SCOPE_COLUMNS}, unit, is_lead, {_SUG_FLAGS}, {_UNIT_FLAGS}, count(*) AS n,
-                   max(last_report_date) AS last_report_date
-            FROM {target}.asg GROUP BY ALL ORDER BY year, unit""")
-        # The headline counts for every combination of scope filters (GROUP BY CUBE; ``grouped`` is
-        # GROUPING()'s bit mask of the columns not filtered on): a scope without a unit looks its
-        # counts up (_headline) instead of aggregating them at request time.
-        cur.execute(f"""CREATE TABLE {target}.headline AS
-            SELECT {_SCOPE_COLUMNS}, GROUPING({_SCOPE_COLUMNS}) AS grouped, {_count_sql(_COUNTS, cube=True)}
-            FROM {target}.sug_cube GROUP BY CUBE ({_SCOPE_COLUMNS}) ORDER BY grouped, year""")
-        cur.execute(f"""CREATE TABLE {target}.headline_leads AS
-            SELECT {_SCOPE_COLUMNS}, GROUPING({_SCOPE_COLUMNS}) AS grouped, {_count_sql(_PROMISES)}
-            FROM {target}.asg WHERE is_lead GROUP BY CUBE ({_SCOPE_COLUMNS}) ORDER BY grouped, year""")
-        for view in ("_sug", "_asg_raw", *(shadows if year is not None else ())):
-            cur.execute(f"DROP VIEW {view}")
-
     def _facts(self) -> str:
         """The version's own aggregates (no T in them): built once per version like the state."""
         if self._facts_schema is None:
-            self._facts_schema = self._attach_derived(None, ("facts",), self._build_facts)
+            self._facts_schema = self._attach_derived(None, ("facts",), build_facts)
         return self._facts_schema
-
-    @staticmethod
-    def _build_facts(cur: duckdb.DuckDBPyConnection, target: str, _scratch: str) -> None:
-        """Per file: its rows' outcomes; per unit: its reports and assignments; the scope values
-        with their counts (filters, 同比 reference dates); the rejected rows, newest file first."""
-        cur.execute(f"""CREATE TABLE {target}.file_outcomes AS
-            SELECT file_id, count(*) FILTER (WHERE outcome = 'loaded') AS rows_loaded,
-                   count(*) FILTER (WHERE outcome = 'superseded') AS rows_superseded,
-                   count(*) FILTER (WHERE outcome = 'rejected') AS rows_rejected
-            FROM row_outcomes GROUP BY file_id""")
-        cur.execute(f"""CREATE TABLE {target}.unit_reports AS
-            SELECT u.unit, r.last_report_date, COALESCE(r.files, 0) AS files, COALESCE(a.assignments, 0) AS assignments
-            FROM units u
-            LEFT JOIN (SELECT unit, max(report_date) AS last_report_date, count(DISTINCT file_id) AS files
-                       FROM handling_reports GROUP BY unit) r USING (unit)
-            LEFT JOIN (SELECT unit, count(*) AS assignments FROM assignments GROUP BY unit) a USING (unit)""")
-        cur.execute(f"""CREATE TABLE {target}.assigned_units AS SELECT DISTINCT unit FROM assignments""")
-        cur.execute(f"""CREATE TABLE {target}.scope_values AS
-            SELECT year, session, kind, category, count(*) AS n,
-                   min(assigned_date) AS first_assigned,
-                   min(assigned_date) FILTER (WHERE kind = '大会建议') AS first_assigned_congress
-            FROM suggestions GROUP BY ALL""")
-        cur.execute(f"""CREATE TABLE {target}.rejected_rows AS
-            SELECT o.file_id, f.original_name AS file_name, o.sheet, o.row_no, o.column_name, o.value, o.reason,
-                   f.sender_unit, f.received_at
-            FROM row_outcomes o JOIN files f USING (file_id) WHERE o.outcome = 'rejected'""")
-        cur.execute(f"""CREATE TABLE {target}.last_report AS SELECT max(report_date) AS d FROM handling_reports""")
 
     def warm_state(self, as_of: date) -> None:
         """Build (or attach) the state for T alone."""
@@ -640,7 +386,7 @@ class Indicators:
     def _items(self, scope: Scope, params: dict, details: bool = False, state_year: int | None = None) -> str:
         """The items the suggestion figures count: suggestions, or in unit scope U's lead assignments.
         ``state_year`` reads that year's own state (default: the scope's year's, or all years')."""
-        asg, sug = self._state(scope.as_of, scope.year if state_year is None else state_year)
+        _, sug = self._state(scope.as_of, scope.year if state_year is None else state_year)
         unit = scope.effective_unit
         if unit is None:
             return f"(SELECT * FROM {sug} WHERE {self._where(scope, params)})"
@@ -673,21 +419,21 @@ class Indicators:
         return self._assignments(scope, params, lead=True), False
 
     def _headline(self, scope: Scope, what: str, by_year: bool = False) -> list[dict]:
-        """The headline counts of a scope (``what``: "items" → _COUNTS, "leads" → _PROMISES), one row,
+        """The headline counts of a scope (``what``: "items" → COUNTS, "leads" → PROMISES), one row,
         or one per year. In unit scope counted over U's lead rows; otherwise looked up in the state's
         headline tables, which hold the same counts for every combination of scope filters."""
-        table, counts = {"items": ("headline", _COUNTS), "leads": ("headline_leads", _PROMISES)}[what]
+        table, counts = {"items": ("headline", COUNTS), "leads": ("headline_leads", PROMISES)}[what]
         p: dict = {}
         by = "year, " if by_year else ""
         if scope.effective_unit is not None:  # U's lead rows, from the unit cube
-            rows = self._q(f"SELECT {by}{_count_sql(counts, cube=True)} "
+            rows = self._q(f"SELECT {by}{count_sql(counts, cube=True)} "
                            f"FROM {self._assignments(scope, p, lead=True, table='unit_cube')}"
                            + (" GROUP BY year ORDER BY year" if by_year else ""), p)
         else:
             values = {"year": scope.year, "session": scope.session, "kind": scope.kind, "category": scope.category,
                       "is_key": True if scope.key_only else None}
             grouped, cond = 0, ["true"]
-            for bit, col in enumerate(reversed(_SCOPE_COLUMNS.split(", "))):  # GROUPING(): the last column is bit 0
+            for bit, col in enumerate(reversed(SCOPE_COLUMNS.split(", "))):  # GROUPING(): the last column is bit 0
                 if col == "year" and by_year:
                     continue
                 if values[col] is None:
@@ -754,7 +500,7 @@ class Indicators:
         # The mixes in one query: a grouping set per column (GROUPING(col) = 0 marks its rows).
         mixes = self._q(f"""
             SELECT kind, category, source, GROUPING(kind) AS gk, GROUPING(category) AS gc,
-                   {_count_sql((("n", None),), cube)}
+                   {count_sql((("n", None),), cube)}
             FROM {items} GROUP BY GROUPING SETS ((kind), (category), (source))""", p)
         by_kind = {"大会建议": 0, "闭会建议": 0}
         for r in mixes:
@@ -776,7 +522,7 @@ class Indicators:
         if scope.effective_unit is not None:
             pa: dict = {}
             u = self._q(f"""
-                SELECT {_count_sql((("lead_assignments", "is_lead"), *_UNIT_COUNTS), cube=True)}
+                SELECT {count_sql((("lead_assignments", "is_lead"), *UNIT_COUNTS), cube=True)}
                 FROM {self._assignments(scope, pa, table="unit_cube")}""", pa)[0]
             out.update({
                 "unit": scope.effective_unit,
@@ -836,7 +582,7 @@ class Indicators:
         def compute():
             refs = self.reference_dates()
             # (year, its reference day, days drawn, its place in ``years``) — one query for all years
-            drawn = [(int(y), _d(refs[y]), min(max((scope.as_of - refs[y]).days, 0), 730), n)
+            drawn = [(int(y), date_literal(refs[y]), min(max((scope.as_of - refs[y]).days, 0), 730), n)
                      for n, y in enumerate(years) if y in refs]
             if not drawn:
                 return []
@@ -883,7 +629,7 @@ class Indicators:
                     "promise_kept_rate": r["promise_kept_rate"], "key_total": c["key_total"]})
             cats = self._q(f"""
                 SELECT year, category, total, total / sum(total) OVER (PARTITION BY year) AS share
-                FROM (SELECT year, COALESCE(category, '未注明') AS category, {_count_sql((("total", None),), cube)}
+                FROM (SELECT year, COALESCE(category, '未注明') AS category, {count_sql((("total", None),), cube)}
                       FROM {items} GROUP BY 1, 2)
                 ORDER BY year, total DESC, category""", p)
             return {"years": years, "categories": cats}
@@ -1100,7 +846,7 @@ class Indicators:
         """B类 promises due (promised date < T) and not kept by their date."""
         def compute():
             p: dict = {}
-            T = _d(scope.as_of)
+            T = date_literal(scope.as_of)
             return self._q(f"""
                 SELECT suggestion_id, session, year, number, title, unit, role, promise_text, promise_date,
                        promise_kept_date, date_diff('day', promise_date, {T}) AS days_past, last_report_date
@@ -1139,8 +885,8 @@ class Indicators:
             p: dict = {}
             rows = self._q(f"""
                 SELECT unit,
-                       {_count_sql(_LEAD_COUNTS + _PROMISES, cube=True, only="is_lead")},
-                       {_count_sql(_UNIT_COUNTS, cube=True)},
+                       {count_sql(LEAD_COUNTS + PROMISES, cube=True, only="is_lead")},
+                       {count_sql(UNIT_COUNTS, cube=True)},
                        max(last_report_date) AS last_report_date
                 FROM {self._assignments(scope, p, table="unit_cube")} GROUP BY unit
                 ORDER BY lead_assignments DESC, unit""", p)
@@ -1202,9 +948,9 @@ class Indicators:
         """Per 督办领导 (None: not named, last): their key items' total, completed and overdue."""
         def compute():
             p: dict = {}
-            counts = [c for c in _COUNTS if c[0] in ("total", "completed", "overdue")]
+            counts = [c for c in COUNTS if c[0] in ("total", "completed", "overdue")]
             return self._q(f"""
-                SELECT key_leader, {_count_sql(counts)}
+                SELECT key_leader, {count_sql(counts)}
                 FROM {self._items(replace(scope, key_only=True), p, details=True)}
                 GROUP BY key_leader ORDER BY key_leader NULLS LAST""", p)
         return self._cached("key_leaders", (scope,), compute)
