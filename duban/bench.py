@@ -357,7 +357,7 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
                     max_searches: int | None = None) -> dict:
     from dashboard import page_cache
     from dashboard.app import create_app, freeze_long_lived
-    from warehouse import indicators as indmod
+    from warehouse import cache as indicator_cache
     from warehouse import statefiles
     from warehouse.indicators import Indicators, prepare_version
 
@@ -398,7 +398,7 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
     def cold():
         """A new version's first request with no warm-up: no connection, no state file, no results."""
         board.pw.close()
-        indmod.clear_cache()
+        indicator_cache.clear()
         statefiles.remove(board.pw.paths.current_version())
 
     # cold: a fresh process view of a new version (connection reopened, no state, no results)
@@ -425,8 +425,7 @@ def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, col
     samples: dict[str, dict[str, list]] = {}
 
     def sample(name: str, send: Callable[[], tuple[float, int]]):
-        with indmod._LOCK:
-            indmod._RESULTS.clear()  # warm = state built, results, pages and files computed afresh
+        indicator_cache.clear(facts=False)  # warm = state built, results, pages and files computed afresh
         for kind in ("pages", "downloads"):
             page_cache.clear(str(board.pw.paths.current_version()), kind)
         recorders.clear()

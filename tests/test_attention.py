@@ -121,13 +121,13 @@ def test_key_summary_counts_the_key_items(ind):
 def test_prefetch_fills_the_cache_with_what_the_calls_return(ind):
     """Indicators.prefetch (总览, 会议大屏): the results computed side by side are the ones the page's
     own calls then read from the cache; a call that fails is left for the page's own call."""
-    from warehouse import indicators
+    from warehouse import cache
 
     scope = Scope(year=2024, as_of=sample.AS_OF)
-    indicators.clear_cache()
+    cache.clear()
     direct = {"metrics": ind.metrics(scope), "attention": ind.attention(scope, 3), "key_leaders": ind.key_leaders(scope)}
-    indicators.clear_cache()
+    cache.clear()
     ind.prefetch(("metrics", (scope,)), ("attention", (scope, 3)), ("key_leaders", (scope,)), ("no_such_figure", ()))
     for name, args in (("metrics", (scope,)), ("attention", (scope, 3)), ("key_leaders", (scope,))):
-        assert (ind.version, ind._settings_key, name, args) in indicators._RESULTS
+        assert (ind.version, ind._settings_key, name, args) in cache.RESULTS
     assert {"metrics": ind.metrics(scope), "attention": ind.attention(scope, 3), "key_leaders": ind.key_leaders(scope)} == direct

@@ -14,7 +14,7 @@ import pytest
 
 from duban.core.settings import load_settings
 from tests.browser import sample
-from warehouse import indicators, statefiles
+from warehouse import cache, indicators, statefiles
 from warehouse import connection
 from warehouse.connection import PublishedWarehouse, WarehousePaths, open_readonly
 from etl.publish import new_build_path, publish
@@ -29,7 +29,7 @@ def version(tmp_path):
 
 
 def _indicators(version, tmp_path, memory_mb=None) -> Indicators:
-    indicators.clear_cache()  # a new process: nothing cached in memory
+    cache.clear()  # a new process: nothing cached in memory
     return Indicators(open_readonly(version, memory_mb).cursor(), load_settings(home=tmp_path), version=str(version))
 
 
@@ -65,7 +65,7 @@ def test_each_as_of_date_has_its_own_state(version, tmp_path, monkeypatch):
 
 def test_concurrent_first_requests_build_once(version, tmp_path, monkeypatch):
     builds = _count_builds(monkeypatch)
-    indicators.clear_cache()
+    cache.clear()
     settings = load_settings(home=tmp_path)
     workers = [open_readonly(version) for _ in range(3)]  # three "processes"
     results: list = []

@@ -86,10 +86,7 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -100,7 +97,7 @@ import duckdb
 from duban.core.settings import Settings
 from etl.normalise import unit_key
 from etl.stage import unit_names_report
-from warehouse import statefiles
+from warehouse import cache, statefiles
 from warehouse.results import (
     BucketCount,
     CommitteeCount,
@@ -156,65 +153,9 @@ def rate(numerator: int | None, denominator: int | None) -> float | None:
     return (numerator or 0) / denominator
 
 
-# ── process-wide caches ───────────────────────────────────────────────────────────────────────
-# The state as of T lives in files shared by every process (warehouse.statefiles); results are
-# small and kept per process, keyed on the version, so a refresh never serves old figures.
-_LOCK = threading.Lock()
-_RESULTS: OrderedDict[tuple, Any] = OrderedDict()
-_RESULTS_MAX = 64  # the rendered pages are kept on disk (dashboard.page_cache); these only share work between views
-# What a version says whatever the scope (filter lists, 同比 reference dates, refresh time, unit
-# names): asked by every page, kept apart so that a burst of scope results never evicts them.
-_FACTS: OrderedDict[tuple, Any] = OrderedDict()
-_FACTS_MAX = 256
 # What the state and facts files are computed by (an upgrade changes their names).
 _CODE = statefiles.code_fingerprint(Path(__file__), Path(statefiles.__file__), Path(__file__).with_name("state.py"),
                                     Path(__file__).with_name("sql") / "state")
-
-
-_MISSING = object()
-# Independent results of one page computed side by side (Indicators.prefetch): DuckDB releases the
-# GIL while it runs a query, so a page's queries overlap on a second core when one is free. Made on
-# first use: importing the indicator layer starts no thread (a forking server imports it first).
-_PREFETCH: list[ThreadPoolExecutor] = []
-
-
-def _prefetch_pool() -> ThreadPoolExecutor:
-    with _LOCK:
-        if not _PREFETCH:
-            _PREFETCH.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="duban-prefetch"))
-        return _PREFETCH[0]
-
-
-def _lru_get(cache: OrderedDict, key):
-    """The cached value, or _MISSING (None is a valid cached result: no such suggestion)."""
-    with _LOCK:
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-    return _MISSING
-
-
-def _lru_put(cache: OrderedDict, key, value, limit: int) -> None:
-    with _LOCK:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > limit:
-            cache.popitem(last=False)
-
-
-def clear_cache() -> None:
-    with _LOCK:
-        _RESULTS.clear()
-        _FACTS.clear()
-
-
-def _copy(result):
-    """A copy a caller may change without touching the cache (rows: one level deep, cheap)."""
-    if isinstance(result, list):
-        return [dict(r) if isinstance(r, dict) else r for r in result]
-    if isinstance(result, dict):
-        return {k: _copy(v) for k, v in result.items()}
-    return result
 
 
 def _rows(rel: duckdb.DuckDBPyRelation | duckdb.DuckDBPyConnection) -> list[dict]:
@@ -349,7 +290,7 @@ class Indicators:
         def run(method: str, args: tuple) -> None:
             with self.conn.cursor() as cursor:
                 getattr(Indicators(cursor, self.settings, version=self.version), method)(*args)
-        for future in [_prefetch_pool().submit(run, method, args) for method, args in calls]:
+        for future in [cache.prefetch_pool().submit(run, method, args) for method, args in calls]:
             try:
                 future.result()
             except Exception:  # noqa: BLE001 - recomputed (and raised) by the page's own call
@@ -357,14 +298,8 @@ class Indicators:
 
     def _cached(self, name: str, args: tuple, compute, fact: bool = False):
         """compute() once per (version, settings, name, args); ``fact``: it does not depend on a
-        scope (kept in _FACTS)."""
-        key = (self.version, self._settings_key, name, args)
-        cache, limit = (_FACTS, _FACTS_MAX) if fact else (_RESULTS, _RESULTS_MAX)
-        hit = _lru_get(cache, key)
-        if hit is _MISSING:
-            hit = compute()
-            _lru_put(cache, key, hit, limit)
-        return _copy(hit)
+        scope (kept in cache.FACTS)."""
+        return cache.cached((self.version, self._settings_key, name, args), compute, fact)
 
     def _q(self, sql: str, params: dict | None = None) -> list[dict]:
         return _rows(self.conn.execute(sql, params or {}))
