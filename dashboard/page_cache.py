@@ -79,7 +79,7 @@ def operator_files(version: str, home: Path) -> tuple[Path | None, ...]:
     file (the ranking), the refresh log beside the version's folder (a held refresh is shown on
     /data without a new version) and the operator's unit alias table (confirmed on /data)."""
     refresh_log = Path(version).parent.with_suffix(".archive") / "refresh_log.jsonl"
-    return default_hand_scores(), refresh_log, home / "unit_aliases.csv"
+    return default_hand_scores(home), refresh_log, home / "unit_aliases.csv"
 
 
 def folder(version: str, kind: str = "pages") -> Path:

@@ -12,7 +12,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from duban.core.settings import duban_home, load_settings
+from duban.core.settings import load_settings
+from duban.environment import duban_home
 from etl.names import one_line
 
 
@@ -606,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(duban_home())
         args.func(args, settings)
         return 0
     except KeyboardInterrupt:

@@ -20,7 +20,6 @@ from typing import Any
 
 import polars as pl
 
-from duban.core.settings import duban_home
 from etl.model import REGISTER, SCHEMAS, UNIT_EXPORT, RowReject
 
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
@@ -35,9 +34,9 @@ class InvalidValue(ValueError):
 
 # ── alias tables ─────────────────────────────────────────────────────────────────────────────
 def load_table(name: str, home: Path | None = None) -> dict:
-    """A shipped table in etl/defaults, with the operator's $DUBAN_HOME/<name> lists merged in."""
-    user = (home or duban_home()) / name
-    stamp = user.stat().st_mtime if user.exists() else None
+    """A shipped table in etl/defaults, with the operator's <home>/<name> lists merged in."""
+    user = home / name if home is not None else None
+    stamp = user.stat().st_mtime if user is not None and user.exists() else None
     return _load_table(name, str(user), stamp)
 
 

@@ -74,10 +74,10 @@ def parse_file(
 
 def _parse(path: Path, original_name: str, settings: Settings, file_mtime: datetime | None) -> ParsedFile:
     sheets = read_sheets(path, settings)
-    plan = recognise(sheets, original_name, file_mtime)
+    plan = recognise(sheets, original_name, file_mtime, settings.home)
     frames, rejects, notes = [], [], list(plan.notes)
     for sheet in plan.sheets:
-        frame, sheet_rejects, sheet_notes = normalise_sheet(plan.kind, sheet, plan.sender_unit)
+        frame, sheet_rejects, sheet_notes = normalise_sheet(plan.kind, sheet, plan.sender_unit, settings.home)
         frames.append(frame)
         rejects.extend(sheet_rejects)
         notes.extend(sheet_notes)
@@ -109,12 +109,9 @@ class ParseJob:
     file_mtime: datetime | None = None
 
 
-def _serve_parses(conn, settings: Settings, parser: Parser, stderr_path: str, environ: dict[str, str]) -> None:
+def _serve_parses(conn, settings: Settings, parser: Parser, stderr_path: str) -> None:
     """A worker: parse each job received, send back its ParsedFile, until the pool closes."""
     os.dup2(os.open(stderr_path, os.O_WRONLY | os.O_APPEND), 2)  # read by the pool after a crash
-    # Forked from a server started earlier: the pool's environment ($DUBAN_HOME's tables) counts.
-    os.environ.clear()
-    os.environ.update(environ)
     cap = settings.parse_memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
@@ -147,7 +144,7 @@ class _Worker:
         self.stderr = tempfile.NamedTemporaryFile(prefix="duban-parse-", suffix=".log")
         self.conn, child_conn = context.Pipe()
         self.process = context.Process(target=_serve_parses, daemon=True,
-                                       args=(child_conn, settings, parser, self.stderr.name, dict(os.environ)))
+                                       args=(child_conn, settings, parser, self.stderr.name))
         self.process.start()
         child_conn.close()
         self.job: tuple[Hashable, ParseJob] | None = None

@@ -21,14 +21,14 @@ import time
 import tomllib
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 import duckdb
 
-from duban.core.settings import Settings, duban_home
+from duban.core.settings import Settings
 from etl import provenance
 from etl.archive import Archive, ArchivedFile, NotReceived, inbox_files
 from etl import guard
@@ -78,6 +78,12 @@ def _hold_if_wrong(paths: WarehousePaths, building: Path, compare: guard.Figures
         raise RefreshHeld(review)
     if review.held:
         progress("已确认 (--accept), 照常发布: " + "; ".join(review.held))
+
+
+def _in_folder(settings: Settings, home: Path | None) -> Settings:
+    """The settings whose operator folder is ``home`` when one is named: the parse workers read
+    the alias tables there (through the settings they are handed), the fingerprint hashes them."""
+    return settings if home is None else replace(settings, home=Path(home))
 
 
 @dataclass
@@ -137,11 +143,13 @@ def _check_table(path: Path, content: bytes) -> None:
 
 def parser_fingerprint(settings: Settings, home: Path | None = None) -> str:
     """Everything that changes what a file parses to: parser version, the shipped alias tables
-    and the operator's tables of the same name under $DUBAN_HOME, settings."""
+    and the operator's tables of the same name under ``home`` (default: the settings' folder), settings."""
     digest = hashlib.sha256(PARSER_VERSION.encode())
+    folder = home or settings.home
     for shipped in sorted(ETL_DEFAULTS.glob("*.toml")):
+        operator_copy = [("home", folder / shipped.name)] if folder is not None else []
         # Named by role, not absolute path: moving the installation must not re-parse everything.
-        for origin, path in (("shipped", shipped), ("home", (home or duban_home()) / shipped.name)):
+        for origin, path in (("shipped", shipped), *operator_copy):
             if path.is_file():
                 content = path.read_bytes()
                 _check_table(path, content)
@@ -281,6 +289,7 @@ def run_refresh(
     Files under ``trusted_folders`` or the settings' ``[etl] trusted_inboxes`` come from a trusted
     source: only they (and supervisors' uploads) may bring a register or evaluation without a
     supervisor's acceptance (etl/provenance.py)."""
+    settings = _in_folder(settings, home)
     paths = WarehousePaths(Path(warehouse))
     paths.link.parent.mkdir(parents=True, exist_ok=True)
     started = datetime.now()
@@ -304,8 +313,8 @@ def run_refresh(
                     except NotReceived as skipped:  # a symbolic link, a pipe: never archived
                         progress(str(skipped))
                 progress(f"新收到 {files_new} 个文件 (内容相同的文件只收一次)")
-            parser_print = parser_fingerprint(settings, home)
-            unit_aliases = read_unit_aliases(home)
+            parser_print = parser_fingerprint(settings)
+            unit_aliases = read_unit_aliases(settings.home)
             fingerprint = build_fingerprint(parser_print, settings, unit_aliases)
             extend, parsed, holds = _what_to_build(archive, paths, parser_print, fingerprint, settings, unit_aliases,
                                                    rebuild, progress, parser)
@@ -376,6 +385,7 @@ def check_inbox(inbox: Path, settings: Settings, home: Path | None = None, wareh
     the register in force). The trial build is written to a temporary folder and removed."""
     if not inbox.is_dir():
         raise RefreshFailed(f"收件目录 {inbox} 不存在或不是目录")
+    settings = _in_folder(settings, home)
     with tempfile.TemporaryDirectory(prefix="duban-check-") as scratch:
         trial = Archive(Path(scratch) / "archive")
         names = {}
@@ -386,8 +396,8 @@ def check_inbox(inbox: Path, settings: Settings, home: Path | None = None, wareh
                 names.setdefault(None, []).append(str(skipped))
                 continue
             names[entry.sha256] = entry
-        parser_print = parser_fingerprint(settings, home)
-        unit_aliases = read_unit_aliases(home)
+        parser_print = parser_fingerprint(settings)
+        unit_aliases = read_unit_aliases(settings.home)
         fingerprint = build_fingerprint(parser_print, settings, unit_aliases)
         earlier: list[tuple[int, ArchivedFile, ParsedFile]] = []
         if warehouse is not None:

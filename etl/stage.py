@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from duban.core.settings import Settings, duban_home
+from duban.core.settings import Settings
 from etl.archive import ArchivedFile
 from etl.model import REGISTER, SCHEMAS, ParsedFile
 from etl.normalise import unit_key
@@ -46,9 +46,9 @@ class BuildCounts:
 
 
 def read_unit_aliases(home: Path | None = None) -> dict[str, str]:
-    """The operator's alias table (别名,规范名称), shipped defaults first, $DUBAN_HOME's overriding."""
+    """The operator's alias table (别名,规范名称), shipped defaults first, <home>'s overriding."""
     aliases: dict[str, str] = {}
-    for path in (DEFAULT_UNIT_ALIASES, (home or duban_home()) / "unit_aliases.csv"):
+    for path in (DEFAULT_UNIT_ALIASES, *([home / "unit_aliases.csv"] if home is not None else [])):
         if not path.exists():
             continue
         with path.open(encoding="utf-8-sig", newline="") as handle:

@@ -16,6 +16,7 @@ from typing import Any
 
 from exports.safe import xml_text
 from exports.xlsx import DATE, INT, TEXT, OfficeWorkbook, as_rows, display_width
+from warehouse.indicators import Indicators, Scope
 
 SHEET = "办理情况"
 REPORT_DATE_CELL = "E2"  # where the unit types its 填报日期
@@ -73,33 +74,19 @@ INSTRUCTIONS = [
 ]
 
 
-def _indicators(conn_or_indicators: Any):
-    if hasattr(conn_or_indicators, "suggestion_list"):
-        return conn_or_indicators
-    from duban.core.settings import load_settings
-    from warehouse.indicators import Indicators
-
-    return Indicators(conn_or_indicators, load_settings())
-
-
-def template_rows(conn_or_indicators: Any, unit: str, year: int, as_of: date | None = None) -> list[dict]:
+def template_rows(ind: Indicators, unit: str, year: int, as_of: date | None = None) -> list[dict]:
     """The unit's assignments of the year (lead and co), ordered by session and number."""
-    from warehouse.indicators import Scope
-
-    ind = _indicators(conn_or_indicators)
     scope = Scope(year=year, unit=unit, restrict_unit=unit, **({"as_of": as_of} if as_of else {}))
     reported = ind.reported_values(unit, year)
     rows = [{**r, "reported": reported.get(r["suggestion_id"], {})} for r in as_rows(ind.unit_assignments(scope))]
     return sorted(rows, key=lambda r: (str(r.get("session") or ""), r.get("number") or 0))
 
 
-def write_template(conn_or_indicators: Any, unit: str, year: int, out: Path, *,
+def write_template(ind: Indicators, unit: str, year: int, out: Path, *,
                    as_of: date | None = None, result_scheme: str | None = None) -> Path:
     """Write ``unit``'s pre-filled template for ``year`` to ``out`` (.xlsx); returns ``out``."""
-    rows = template_rows(conn_or_indicators, unit, year, as_of)
-    if result_scheme is None:
-        settings = getattr(_indicators(conn_or_indicators), "settings", None)
-        result_scheme = getattr(settings, "result_scheme", "ABCD")
+    rows = template_rows(ind, unit, year, as_of)
+    result_scheme = result_scheme or ind.settings.result_scheme
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     book = OfficeWorkbook(out)

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from duban.core.settings import Settings, duban_home
+from duban.core.settings import Settings
 from warehouse.formatting import format_rate
 from warehouse.indicators import Indicators, Scope, rate
 
@@ -152,19 +152,21 @@ def _competition_ranks(values: list[float]) -> list[int]:
     return ranks
 
 
-# The assessors' hand scores, when no file is named: $DUBAN_HOME/考核人工评分.xlsx (or .csv).
+# The assessors' hand scores, when no file is named: <home>/考核人工评分.xlsx (or .csv).
 HAND_SCORES_NAMES = ("考核人工评分.xlsx", "考核人工评分.csv")
 
 
-def default_hand_scores() -> Path | None:
-    return next((p for p in (duban_home() / n for n in HAND_SCORES_NAMES) if p.exists()), None)
+def default_hand_scores(home: Path | None) -> Path | None:
+    if home is None:
+        return None
+    return next((p for p in (home / n for n in HAND_SCORES_NAMES) if p.exists()), None)
 
 
 def rank_units(conn: duckdb.DuckDBPyConnection, settings: Settings, year: int, as_of: date | None = None,
                hand_scores: Path | str | None = None, version: str | None = None) -> list[dict]:
     """Every unit with an assignment in ``year``: total (0–100), rank, tier, and each aspect's reason."""
     as_of = as_of or date.today()
-    hand_scores = hand_scores or default_hand_scores()
+    hand_scores = hand_scores or default_hand_scores(settings.home)
     ind = Indicators(conn, settings, version=version)
     table = ind.unit_table(Scope(year=year, as_of=as_of))
     weights = settings.ranking.weights

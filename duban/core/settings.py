@@ -1,4 +1,9 @@
-"""Settings: shipped defaults (duban/core/defaults/settings.toml) overlaid with $DUBAN_HOME/settings.toml.
+"""Settings: shipped defaults (duban/core/defaults/settings.toml) overlaid with <home>/settings.toml.
+
+The settings are the configuration object made at the edge (the CLI, the server, the WSGI factory:
+duban/environment.py reads DUBAN_HOME there) and passed down; ``Settings.home`` names the operator's
+folder they were read from, where the alias tables and the hand-score file live too. Nothing below
+the edge reads the environment.
 
 Every value is validated once, on load, with a Chinese message that names the key, so a typo in
 the settings file stops duban with a clear reason instead of producing wrong figures.
@@ -6,9 +11,8 @@ the settings file stops duban with a clear reason instead of producing wrong fig
 
 from __future__ import annotations
 
-import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,10 +24,6 @@ RESULT_SCHEMES = ("ABCD", "ABC", "甲乙丙")
 
 class SettingsError(ValueError):
     """A settings file that cannot be used; the message is for the operator (Chinese)."""
-
-
-def duban_home() -> Path:
-    return Path(os.environ.get("DUBAN_HOME", "./var"))
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,9 @@ class Settings:
     state_build_seconds: int
     chase_withdraw_minutes: int
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    # The operator's folder these settings were read from (None: the shipped defaults only). Not
+    # part of what the settings say: derived-data keys (repr) do not name the folder.
+    home: Path | None = field(repr=False, compare=False, default=None)
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -190,11 +193,11 @@ def _validate(data: dict) -> Settings:
 
 
 def load_settings(home: Path | None = None, override: dict | None = None) -> Settings:
-    """Defaults, then $DUBAN_HOME/settings.toml, then ``override`` (tests), validated."""
+    """Defaults, then <home>/settings.toml (no home: the defaults only), then ``override`` (tests),
+    validated."""
     data = _read_toml(DEFAULTS_DIR / "settings.toml")
-    user_file = (home or duban_home()) / "settings.toml"
-    if user_file.exists():
-        data = _merge(data, _read_toml(user_file))
+    if home is not None and (Path(home) / "settings.toml").exists():
+        data = _merge(data, _read_toml(Path(home) / "settings.toml"))
     if override:
         data = _merge(data, override)
-    return _validate(data)
+    return replace(_validate(data), home=None if home is None else Path(home))
