@@ -21,6 +21,8 @@ Public API
     ind.overdue(scope) -> list[dict]           # one row per (suggestion, lead unit that has not replied)
     ind.overdue_counts(scope) -> list[{age_bucket, unit, status, n}]      # overdue() counted
     ind.overdue_first(scope, limit, age_bucket=None, unit=None) -> list[dict]  # its first rows, cut in SQL
+    ind.overdue_summary(scope, age_bucket=None, unit=None) -> OverdueSummary  # overdue() counted (results.py)
+    ind.overdue_buckets() -> list[str]         # 逾期预警's age buckets in order
     ind.unsatisfied(scope), ind.broken_promises(scope) -> list[dict]
     ind.unreported(scope) -> list[dict]        # per unit
     ind.unreported_items(scope) -> list[dict]  # the assignments behind it
@@ -28,6 +30,7 @@ Public API
     ind.unit_assignments(scope) -> list[dict]  # one row per assignment of the scope's unit
     ind.key_items(scope) -> list[dict]
     ind.key_leaders(scope) -> list[{key_leader, total, completed, overdue}]
+    ind.key_summary(scope) -> KeySummary       # key_items counted, per 联系委室 (results.py)
     ind.suggestion_detail(suggestion_id | (session, number), as_of=None, restrict_unit=None,
                           include_contacts=False) -> dict | None
     ind.data_status(restrict_unit=None, rejected_limit=None, files_limit=None) -> dict
@@ -78,8 +81,9 @@ Readings chosen where docs/domain.md is silent (also in docs/indicators.md):
 
 Performance: the state of every assignment and of every suggestion as of T is computed once per
 (warehouse version, settings, T) into a DuckDB file beside the version, shared by every process
-(warehouse.statefiles); every indicator aggregates from it in DuckDB. Results are cached per
-process per (version, settings, method, scope).
+(warehouse.statefiles; its SQL: warehouse/sql/state/, built by warehouse.state); every indicator
+aggregates from it in DuckDB. Results are cached per process per (version, settings, method,
+scope) (warehouse.cache); counts a page shows come as typed results (warehouse.results).
 """
 
 from __future__ import annotations
