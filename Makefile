@@ -19,6 +19,8 @@ demo: $(STAMP)
 	$(BIN)/duban demo --port $(PORT) --no-browser
 
 test: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 screenshots: $(STAMP)

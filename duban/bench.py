@@ -941,10 +941,10 @@ def format_table(out: dict) -> str:
         for path, v in out["browser"].items():
             lines.append(f"  {path:8} 首次 {_f(v['first_visit_ms'], 0)}  再次 p50 {_f(v['repeat_p50_ms'], 0)}  图表 {v['figures']}")
     if "load" in out:
-        l = out["load"]
-        lines += ["", f"负载测试: {l['users']} 用户 × {l['seconds']:g} s, {l['workers']} 个 worker, 中途刷新 {l['refresh_during_load_s']} s",
-                  f"  请求 {l['requests']}  错误 {l['errors']}  p50 {_f(l['p50_ms'])} ms  p95 {_f(l['p95_ms'])} ms  max {_f(l['max_ms'])} ms"]
-        for kind, v in l["by_kind"].items():
+        load = out["load"]
+        lines += ["", f"负载测试: {load['users']} 用户 × {load['seconds']:g} s, {load['workers']} 个 worker, 中途刷新 {load['refresh_during_load_s']} s",
+                  f"  请求 {load['requests']}  错误 {load['errors']}  p50 {_f(load['p50_ms'])} ms  p95 {_f(load['p95_ms'])} ms  max {_f(load['max_ms'])} ms"]
+        for kind, v in load["by_kind"].items():
             lines.append(f"    {kind:22} n {v['n']:5}  p50 {_f(v['p50_ms']):>8}  p95 {_f(v['p95_ms']):>8}")
     if out.get("serve_worker_peak_rss_mb") is not None:
         lines.append(f"\nserve worker 峰值内存 {out['serve_worker_peak_rss_mb']:.0f} MB")

@@ -140,7 +140,7 @@ def _validate(data: dict) -> Settings:
 
     rk = data.get("ranking", {})
     weights = rk.get("weights", {})
-    for key, weight in weights.items():
+    for key in weights:
         _number(weights, "ranking.weights", key, 0, 100)
     total = sum(weights.values())
     if not 99.5 <= total <= 100.5:
