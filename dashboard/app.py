@@ -1,6 +1,6 @@
 """The 督办 dashboard: one Dash app, a dcc.Location router, every view state in the URL.
 
-    app = create_app(warehouse_link, settings=None, home=None, auth=True)
+    app = create_app(warehouse_link, home=home, settings=None, auth=True)
     app.duban.render(pathname, search)        # the router as a plain function (tests call it)
 
 Flow: a URL change (link click, filter change, cross-filter click, back button) → ``render`` builds
@@ -10,7 +10,9 @@ callbacks only compute the next URL; they never update charts directly, so every
 reachable by link and undone by the back button.
 
 Pages (dashboard/pages/*.py) are thin: layout built from warehouse.indicators / warehouse.ranking
-results; no SQL or rate arithmetic here.
+results; no SQL or rate arithmetic here. Each declares itself (address, navbar label, layout,
+callbacks, downloads, warm-up) in its ``PAGE``; the app reads them from dashboard.pages.REGISTRY
+and names no page itself.
 """
 
 from __future__ import annotations
@@ -29,20 +31,13 @@ import flask
 from dash import ALL, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
 
 import assets as assets_pkg
+from dashboard import auth as login
 from dashboard import components as C
 from dashboard import downloads, page_cache
-from dashboard.pages import data as data_page
-from dashboard.pages import key as key_page
-from dashboard.pages import meeting as meeting_page
-from dashboard.pages import overdue as overdue_page
-from dashboard.pages import overview as overview_page
-from dashboard.pages import suggestion as suggestion_page
-from dashboard.pages import trends as trends_page
-from dashboard.pages import unit as unit_page
-from dashboard.pages import units as units_page
-from dashboard.urlstate import ViewState, split_path
+from dashboard.pages import REGISTRY
+from dashboard.urlstate import ViewState
 from duban.core import appstate
-from duban.core.settings import Settings, duban_home, load_settings
+from duban.core.settings import Settings, load_settings
 from warehouse import statefiles
 from warehouse.connection import PublishedWarehouse, WarehouseMissing
 from warehouse.indicators import Indicators
@@ -52,47 +47,7 @@ ASSETS = Path(assets_pkg.__file__).parent
 BOOTSTRAP = "/assets/vendor/bootstrap.min.css"
 
 
-# ── auth adapter: the only place that knows dashboard.auth ────────────────────────────────────
-
-
-def _auth():
-    from dashboard import auth  # written by the auth engineer
-
-    return auth
-
-
-def install_auth(server, home: Path, settings: Settings, enabled: bool) -> None:
-    _auth().install(server, home, settings, enabled)
-
-
-def allow_inline_scripts(server, hashes: list[str]) -> None:
-    _auth().allow_inline_scripts(server, hashes)
-
-
-def audit(action: str, detail: str) -> None:
-    """Exports and 催办 records go to the audit log with the current viewer."""
-    _auth().audit(action, detail)
-
-
-def current_viewer():
-    viewer = _auth().current_viewer()
-    if viewer is None:  # outside a request (tests calling callbacks directly) with login on
-        raise PermissionError("未登录")
-    return viewer
-
-
 # ── the runtime: router + callback bodies as plain methods ────────────────────────────────────
-
-ROUTES = {
-    "": overview_page,
-    "units": units_page,
-    "overdue": overdue_page,
-    "key": key_page,
-    "trends": trends_page,
-    "suggestions": suggestion_page,
-    "data": data_page,
-    "meeting": meeting_page,
-}
 
 
 @dataclass
@@ -105,7 +60,7 @@ class Dashboard:
         # the request's own snapshot when it took one (its stored answer is keyed on that version)
         version, conn = snapshot or page_cache.request_snapshot() or self.pw.snapshot()
         ind = Indicators(conn, self.settings, version=version)
-        viewer = self.resolve_viewer(viewer or current_viewer(), ind)
+        viewer = self.resolve_viewer(viewer or login.required_viewer(), ind)
         restrict = viewer.unit if viewer.role == "unit" else None
         asked = ViewState.parse(search)
         state = asked.clamp_as_of(ind.first_assigned(), date.today())
@@ -124,20 +79,15 @@ class Dashboard:
 
     def render(self, pathname: str | None, search: str | None = None, viewer: Any = None, snapshot: tuple | None = None) -> Any:
         """The router: the whole page (nav, filters, view) for a path + query string."""
-        parts = split_path(pathname)
-        head, args = (parts[0], parts[1:]) if parts else ("", [])
-        if head == "units" and args:
-            module = unit_page
-        else:
-            module = ROUTES.get(head)
+        page, args = REGISTRY.find(pathname)
         try:
             ctx = self.context(pathname or "/", search, viewer, snapshot)
         except WarehouseMissing as exc:
             return _shell_message("尚无数据", str(exc))
-        if module is None:
+        if page is None:
             return self._chrome(ctx, [html.H3("页面不存在"), html.P(f"地址 {pathname} 不是看板的页面。"), dcc.Link("返回总览", href=ctx.link("/"))])
         try:
-            body = module.layout(ctx, *args)
+            body = page.layout(ctx, *args)
         except statefiles.StateBuildTimeout as exc:  # a date that costs too much: say so, keep nothing
             page_cache.not_to_be_stored()
             body = dbc.Alert(str(exc), color="warning", id="render-timeout")
@@ -145,7 +95,7 @@ class Dashboard:
             log.exception("render %s%s", pathname, search or "")
             page_cache.not_to_be_stored()  # a passing fault must not stay on screen for the whole version
             body = dbc.Alert("本页暂时无法显示 (已记录错误, 请联系管理员)。", color="danger", id="render-error")
-        if module is meeting_page:
+        if page.full_screen:
             return body
         return self._chrome(ctx, body)
 
@@ -157,18 +107,16 @@ class Dashboard:
         unit = ind.canonical_unit(viewer.unit)  # cached per version: no query per request
         return viewer if unit == viewer.unit else replace(viewer, unit=unit)
 
-    WARM_PATHS = ("/", "/units", "/overdue", "/key", "/trends", "/meeting")
-
     def warm(self, version: str, conn) -> None:
         """Render the main views' default state on a version before it is served (duban serve sets
         this as PublishedWarehouse.prepare): the state for T and every default result get cached."""
-        viewer = _auth().LOCAL_VIEWER  # a supervisor: sees everything, like leaders and supervisors
+        viewer = login.LOCAL_VIEWER  # a supervisor: sees everything, like leaders and supervisors
         statefiles.wait_prepared(Path(version).parent)  # a refresh preparing it builds the states, not this worker
-        for path in self.WARM_PATHS:
+        for path in REGISTRY.warm_paths:
             self.render(path, "", viewer=viewer, snapshot=(version, conn))
 
     def _chrome(self, ctx: C.ViewContext, body: Any) -> html.Div:
-        return html.Div([C.navbar(ctx, ctx.path), C.filter_bar(ctx), dbc.Container(body, fluid=True, className="py-2")])
+        return html.Div([C.navbar(ctx, ctx.path, REGISTRY.nav), C.filter_bar(ctx), dbc.Container(body, fluid=True, className="py-2")])
 
     # callbacks as plain functions -------------------------------------------------------------
 
@@ -338,8 +286,11 @@ def freeze_long_lived() -> None:
     atexit.register(gc.unfreeze)
 
 
-def create_app(warehouse: Path | str, settings: Settings | None = None, home: Path | None = None, auth: bool = True) -> dash.Dash:
-    home = Path(home) if home is not None else duban_home()
+def create_app(warehouse: Path | str, *, home: Path, settings: Settings | None = None, auth: bool = True) -> dash.Dash:
+    """The app on the published link ``warehouse``; ``home`` holds accounts, audit log, 催办 records
+    and settings (read from there unless ``settings`` is given). Everything comes from the caller:
+    the server's configuration is made at the edge (duban serve, dashboard.wsgi)."""
+    home = Path(home)
     settings = settings or load_settings(home)
     statefiles.configure(settings.max_attached_states, settings.max_state_files, settings.state_build_seconds)
     board = Dashboard(PublishedWarehouse(warehouse, memory_mb=settings.query_memory_mb, threads=settings.query_threads),
@@ -367,9 +318,9 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
     # re-renders #page) instead of reloading the whole app.
     app.layout = html.Div([dcc.Location(id="url", refresh="callback-nav"), html.Div(id="page")])
     app.duban = board  # type: ignore[attr-defined]
-    install_auth(app.server, home, settings, auth)
+    login.install(app.server, home, settings, auth)
 
-    page_cache.install(app.server, lambda: board.pw.snapshot(), lambda: _auth().current_viewer(), home, settings)
+    page_cache.install(app.server, lambda: board.pw.snapshot(), login.current_viewer, home, settings)
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def _route(pathname, search):
@@ -416,7 +367,7 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
     def _chase(n, target, unit, chase_date, way, note):
         if not n:
             return no_update, no_update, no_update
-        return board.record_chase(target, unit, chase_date, way, note, current_viewer())
+        return board.record_chase(target, unit, chase_date, way, note, login.required_viewer())
 
     @app.callback(
         Output("chase-message", "children", allow_duplicate=True),
@@ -430,13 +381,10 @@ def create_app(warehouse: Path | str, settings: Settings | None = None, home: Pa
         trigger = dash_ctx.triggered_id
         if not trigger or not any(clicks or []):
             return no_update, no_update
-        return board.withdraw_chase(trigger["id"], target, unit, current_viewer())
+        return board.withdraw_chase(trigger["id"], target, unit, login.required_viewer())
 
-    for page in (overdue_page, data_page, meeting_page, unit_page):
-        register = getattr(page, "register", None)
-        if register:
-            register(app, board)
-    downloads.register(app.server, board, [d for page in (overview_page, units_page, unit_page, overdue_page, data_page) for d in page.DOWNLOADS])
+    REGISTRY.install_callbacks(app, board)
+    downloads.register(app.server, board, REGISTRY.downloads)
     _refuse_malformed_callbacks(app)
-    allow_inline_scripts(app.server, app.csp_hashes())  # every callback is defined by now
+    login.allow_inline_scripts(app.server, app.csp_hashes())  # every callback is defined by now
     return app

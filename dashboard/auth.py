@@ -450,6 +450,14 @@ def current_viewer() -> Viewer | None:
     return g.get("duban_viewer")
 
 
+def required_viewer() -> Viewer:
+    """The current viewer, for callbacks and downloads that act for someone."""
+    viewer = current_viewer()
+    if viewer is None:  # outside a request (tests calling callbacks directly) with login on
+        raise PermissionError("未登录")
+    return viewer
+
+
 def audit(action: str, detail: str) -> None:
     """Write the current viewer's action (an export, a 催办 list, …) to the audit log."""
     state = _state()

@@ -24,8 +24,10 @@ from dash import dcc, html
 from dashboard.urlstate import ViewState, href, suggestion_path, unit_path
 from duban.core import appstate
 from duban.core.settings import Settings
+from exports.xlsx import as_rows
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate
 from warehouse.indicators import Indicators, Scope
+from warehouse.ranking import rank_units
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
 # plotly.js's mode bar: the PNG download only (labelled by the zh-CN locale, assets/
@@ -321,22 +323,12 @@ def suggestion_cells(ctx: "ViewContext", r: dict) -> dict:
 
 # ── chrome: nav + filters + "what this view shows" ────────────────────────────────────────────
 
-NAV = [
-    ("/", "总览"),
-    ("/units", "承办单位"),
-    ("/overdue", "逾期预警"),
-    ("/key", "重点督办"),
-    ("/trends", "年度趋势"),
-    ("/data", "数据状态"),
-    ("/meeting", "会议大屏"),
-]
-
-
-def navbar(ctx: ViewContext, pathname: str) -> dbc.Navbar:
+def navbar(ctx: ViewContext, pathname: str, nav: list[tuple[str, str]]) -> dbc.Navbar:
+    """The top bar; ``nav``: (path, label) of the pages in it (the page registry's)."""
     first = "/" + (pathname or "/").strip("/").split("/")[0]
     items = [
         dbc.NavItem(dcc.Link(label, href=ctx.link(path), className="nav-link" + (" active" if first == path else ""), id=f"nav-{path.strip('/') or 'home'}"))
-        for path, label in NAV
+        for path, label in nav
     ]
     viewer = ctx.viewer
     who = f"{viewer.username}" + (f" ({viewer.unit})" if getattr(viewer, "unit", None) else "")
@@ -491,3 +483,42 @@ def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None,
         form.append(html.Div(id="chase-message", className="small mt-2"))
         body.append(html.Div(form, className="chase-form"))  # not printed (assets/print.css)
     return card("催办记录", body, id="chase-card")
+
+
+# ── the unit ranking: /units, /units/<unit> and 会议大屏 show it ─────────────────────────────────
+
+
+def ranking(ctx: ViewContext) -> list[dict]:
+    """The year's ranking; a unit account sees its own line only (never other units' scores)."""
+    year = ctx.year
+    if year is None:
+        return []
+    rows = as_rows(rank_units(ctx.ind.conn, ctx.settings, year, ctx.as_of, None, version=ctx.version))
+    return [r for r in rows if not ctx.restrict_unit or r["unit"] == ctx.restrict_unit]
+
+
+ASPECT_COLUMNS = [
+    {"field": "rank", "headerName": "名次", "maxWidth": 80},
+    link_column("unit", "承办单位", "unit_href", minWidth=150),
+    {"field": "aspect", "headerName": "考核项", "minWidth": 130},
+    {"field": "source", "headerName": "来源", "maxWidth": 80},
+    {"field": "weight", "headerName": "权重", "maxWidth": 80},
+    {"field": "points", "headerName": "得分", "maxWidth": 90},
+    {"field": "counted", "headerName": "是否计分", "maxWidth": 100},
+    {"field": "reason", "headerName": "说明", "minWidth": 420, "wrapText": True, "autoHeight": True},
+]
+
+
+def aspect_rows(ctx: ViewContext, entries: list[dict]) -> list[dict]:
+    """One row per (unit, aspect): why each unit has its score, aspect by aspect. A grid (one
+    component) rather than a table per unit: a hundred units stay fast in the browser."""
+    return [{
+        "rank": e.get("rank"), "unit": e["unit"], "unit_href": ctx.link(unit_path(e["unit"])),
+        "aspect": a.get("name"), "source": a.get("source"), "weight": a.get("weight"),
+        "points": round(a["points"], 2) if a.get("counted") else None, "counted": "计分" if a.get("counted") else "不计分",
+        "reason": a.get("reason") or "",
+    } for e in entries for a in e.get("aspects") or []]
+
+
+def aspect_grid(ctx: ViewContext, entries: list[dict], grid_id: str = "grid-unit-aspects"):
+    return grid(grid_id, aspect_rows(ctx, entries), ASPECT_COLUMNS, height=520, page_size=len(entries[0].get("aspects") or []) * 5 if entries else 20)

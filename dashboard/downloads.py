@@ -91,8 +91,6 @@ def deliver(board, download: Download, pathname: str | None, search: str | None,
 
 def register(server: flask.Flask, board, downloads: list[Download]) -> None:
     """``GET /download/<id>?at=<address>``: the file, fresh or stored (login guard: dashboard.auth)."""
-    from dashboard.app import current_viewer
-
     by_id = {d.button_id: d for d in downloads}
     stored = page_cache.StoredAnswers("downloads", board.home, board.settings, max_files=MAX_STORED)
 
@@ -103,7 +101,7 @@ def register(server: flask.Flask, board, downloads: list[Download]) -> None:
             return _text("没有这个下载项。", 404)
         pathname, _, query = flask.request.args.get("at", "/").partition("?")  # (decoded once, as it was quoted)
         search = f"?{query}" if query else ""
-        viewer = current_viewer()
+        viewer = auth.required_viewer()
         try:
             snapshot = board.pw.snapshot()
         except WarehouseMissing as exc:

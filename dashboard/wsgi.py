@@ -1,18 +1,35 @@
-"""WSGI entry for gunicorn (`duban serve`): ``gunicorn dashboard.wsgi:application``.
-
-DUBAN_WAREHOUSE names the warehouse link; DUBAN_NO_AUTH=1 turns login off (the CLI allows that
-only on a loopback address); DUBAN_HOME (default ./var) holds accounts, audit log and settings.
+"""The WSGI application of one serve worker: ``make_app(config)``, called by `duban serve`
+(duban/server.py) in each gunicorn worker after the fork. Importing this module builds nothing
+and starts nothing; the configuration comes from the caller (the server made it from its
+arguments), never from the environment.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
-import os
 import threading
+from dataclasses import dataclass
+from pathlib import Path
 
-from dashboard.app import create_app, freeze_long_lived
+import flask
+
+from dashboard.app import Dashboard, create_app, freeze_long_lived
+from duban.core.settings import Settings
 from warehouse.connection import WarehouseMissing
+
+log = logging.getLogger(__name__)
+WARM_THREAD = "duban-warm"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """What a serve worker is told: which warehouse, whose home, which settings, login or not."""
+
+    warehouse: Path  # the published link itself (resolving it would pin one version and miss every refresh)
+    home: Path  # accounts, audit log, 催办 records, settings
+    settings: Settings | None = None  # None: read from ``home``
+    auth: bool = True  # False only on a loopback address (duban serve checks)
 
 
 def _few_malloc_arenas(arenas: int = 2) -> None:
@@ -25,27 +42,30 @@ def _few_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
-_few_malloc_arenas()
+def make_app(config: ServeConfig) -> flask.Flask:
+    """The worker's app, ready to serve: Dash's bundles registered, the published version warming
+    in the background and every newly published one warmed before it is served."""
+    _few_malloc_arenas()
+    app = create_app(config.warehouse, home=config.home, settings=config.settings, auth=config.auth)
+    application = app.server
+    # Dash registers its component bundles on its first request, unguarded: concurrent first
+    # requests on a worker's threads could get 500 for every script (plotly/dash#3971). One request
+    # here, before gunicorn hands the worker any, does it once (the answer itself, maybe 401, does
+    # not matter).
+    application.test_client().get("/_dash-layout")
+    board = app.duban
+    # Warm the published version now (in the background, so the worker answers at once) and every
+    # newly published one before it is served (PublishedWarehouse.prepare).
+    board.pw.prepare = board.warm
+    threading.Thread(target=_warm_current, args=(board,), name=WARM_THREAD, daemon=True).start()
+    return application
 
-app = create_app(os.environ["DUBAN_WAREHOUSE"], auth=os.environ.get("DUBAN_NO_AUTH") != "1")
-application = app.server
-# Dash registers its component bundles on its first request, unguarded: concurrent first requests
-# on a worker's threads could get 500 for every script (plotly/dash#3971). One request here, before
-# gunicorn hands the worker any, does it once (the answer itself, maybe 401, does not matter).
-application.test_client().get("/_dash-layout")
 
-
-def _warm_current() -> None:
+def _warm_current(board: Dashboard) -> None:
     try:
-        app.duban.warm(*app.duban.pw.snapshot())
+        board.warm(*board.pw.snapshot())
     except WarehouseMissing:
         pass
     except Exception:  # no version yet, or a broken one: requests will say so themselves
-        logging.getLogger(__name__).exception("warming the published version")
+        log.exception("warming the published version")
     freeze_long_lived()
-
-
-# Warm the published version now (in the background, so the worker answers at once) and every
-# newly published one before it is served (PublishedWarehouse.prepare).
-app.duban.pw.prepare = app.duban.warm
-threading.Thread(target=_warm_current, daemon=True).start()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from pathlib import Path
 from typing import Callable
 
 from gunicorn.app.base import BaseApplication
+
+from dashboard.wsgi import ServeConfig, make_app
+from duban.core.settings import Settings
 
 
 def is_loopback(host: str) -> bool:
@@ -20,8 +22,8 @@ def is_loopback(host: str) -> bool:
 
 
 class _DashApplication(BaseApplication):
-    def __init__(self, options: dict):
-        self.options = options
+    def __init__(self, options: dict, config: ServeConfig):
+        self.options, self.config = options, config
         super().__init__()
 
     def load_config(self) -> None:
@@ -30,20 +32,19 @@ class _DashApplication(BaseApplication):
 
     def load(self):
         # Each worker builds its own app (and its own DuckDB connection) after the fork.
-        from dashboard.wsgi import application
-
-        return application
+        return make_app(self.config)
 
 
-def serve(warehouse: Path, host: str = "127.0.0.1", port: int = 8050, workers: int = 2, auth: bool = True,
-          log: Callable[[str], None] = print) -> None:
+def serve(warehouse: Path, home: Path, settings: Settings, host: str = "127.0.0.1", port: int = 8050, workers: int = 2,
+          auth: bool = True, log: Callable[[str], None] = print) -> None:
+    """Serve the dashboard on ``warehouse`` (the published link) with the operator's ``home`` and
+    ``settings``: the configuration goes to each worker as an object (dashboard.wsgi.ServeConfig)."""
     if not auth:
         if not is_loopback(host):
             raise ValueError(f"--no-auth 只允许在本机地址上使用 (127.0.0.1 / ::1), 当前为 {host}")
         log("警告: 看板未启用登录 (--no-auth), 只能从本机访问 / WARNING: login disabled, loopback only")
     # the link itself (resolving it would pin the current version and miss every later refresh)
-    os.environ["DUBAN_WAREHOUSE"] = str(Path(warehouse).parent.resolve() / Path(warehouse).name)
-    os.environ["DUBAN_NO_AUTH"] = "0" if auth else "1"
+    config = ServeConfig(Path(warehouse).parent.resolve() / Path(warehouse).name, Path(home), settings, auth)
     log(f"看板地址 / dashboard: http://{host}:{port}/")
     _DashApplication({
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
@@ -57,4 +58,4 @@ def serve(warehouse: Path, host: str = "127.0.0.1", port: int = 8050, workers: i
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
-    }).run()
+    }, config).run()

@@ -1,0 +1,17 @@
+"""The dashboard's pages, in navbar order: each module declares itself in its ``PAGE``
+(dashboard.registry.Page); this list is the only place that names them all."""
+
+from dashboard.pages import data, key, meeting, overdue, overview, suggestion, trends, unit, units
+from dashboard.registry import Registry
+
+REGISTRY = Registry([
+    overview.PAGE,
+    units.PAGE,
+    unit.PAGE,
+    overdue.PAGE,
+    key.PAGE,
+    trends.PAGE,
+    suggestion.PAGE,
+    data.PAGE,
+    meeting.PAGE,
+])

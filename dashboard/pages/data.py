@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import ALL, Input, Output, html, no_update
+from dash import ctx as dash_ctx
 
+from dashboard import auth
 from dashboard import components as C
 from dashboard import downloads as D
+from dashboard.registry import Page
 from dashboard.urlstate import unit_path
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
@@ -138,7 +141,6 @@ def accept_spelling(board, viewer, spelling: str, unit: str):
     """A supervisor confirms that ``spelling`` means the register unit ``unit``: checked against the
     published version's proposals (never trusted from the browser), written to the operator's alias
     table, audited."""
-    from dashboard import auth
     from etl.stage import record_unit_alias
 
     if getattr(viewer, "role", None) != "supervisor":
@@ -152,16 +154,12 @@ def accept_spelling(board, viewer, spelling: str, unit: str):
 
 
 def register(app, board) -> None:
-    from dash import ALL, Input, Output, ctx as dash_ctx, no_update
-
     @app.callback(Output("accept-spelling-message", "children"),
                   Input({"type": "accept-spelling", "spelling": ALL, "unit": ALL}, "n_clicks"), prevent_initial_call=True)
     def _accept(clicks):
         trigger = dash_ctx.triggered_id
         if not trigger or not any(clicks or []):
             return no_update
-        from dashboard import auth
-
         return accept_spelling(board, auth.current_viewer(), trigger["spelling"], trigger["unit"])
 
 
@@ -218,3 +216,4 @@ def rejected_bytes(board, viewer) -> tuple[bytes, str]:
 
 DOWNLOADS = [D.Download("download-rejected", "下载拒收清单 (Excel)", "导出拒收清单",
                         lambda board, _path, _search, viewer: rejected_bytes(board, viewer))]
+PAGE = Page("data", "/data", layout, nav_label="数据状态", downloads=tuple(DOWNLOADS), callbacks=register)

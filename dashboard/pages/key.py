@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard import components as C
+from dashboard.registry import Page
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
 from warehouse.results import KeySummary
@@ -97,3 +98,6 @@ def committee_summary(summary: KeySummary) -> dbc.Card:
             for name, c in named]
     head = html.Thead(html.Tr([html.Th(h) for h in ("联系委室", "件数", "已办结", "逾期", "督办领导")]))
     return C.card("按联系委室", dbc.Table([head, html.Tbody(body)], size="sm", bordered=True, id="key-committees"))
+
+
+PAGE = Page("key", "/key", layout, nav_label="重点督办", warm=True)

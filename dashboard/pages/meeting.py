@@ -9,8 +9,8 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, dcc, html
 
 from dashboard import components as C
-from dashboard.pages.overview import completion_curve_figure, curve_years, prefetch, yoy_note
-from dashboard.pages.units import ranking
+from dashboard.charts import completion_curve_figure, curve_years, prefetch, yoy_note
+from dashboard.registry import Page
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate_short
 from warehouse.indicators import Scope
 
@@ -79,7 +79,7 @@ def attention_panel(ctx: C.ViewContext, scope) -> html.Div:
 
 
 def units_panel(ctx: C.ViewContext) -> html.Div:
-    ranked = ranking(ctx)
+    ranked = C.ranking(ctx)
     if len(ranked) < 2:
         return html.Div([html.Div("承办单位考核", className="m-panel-title"), html.Div("数据不足, 暂无排名", className="m-list")])
     n = min(5, len(ranked) // 2)
@@ -109,7 +109,7 @@ def key_panel(ctx: C.ViewContext, scope) -> html.Div:
 
 def layout(ctx: C.ViewContext, *_):
     scope = ctx.scope()
-    ranking_table = [("unit_table", (Scope(year=ctx.year, as_of=ctx.as_of),))] if ctx.year else []  # what ranking() reads
+    ranking_table = [("unit_table", (Scope(year=ctx.year, as_of=ctx.as_of),))] if ctx.year else []  # what C.ranking() reads
     prefetch(ctx, scope, LIST_LIMIT, ("key_leaders", (scope,)), *ranking_table)
     m = ctx.ind.metrics(scope)
     yoy = ctx.ind.yoy(scope)
@@ -167,3 +167,6 @@ def register(app, board) -> None:
         State("meeting-state", "data"),
         prevent_initial_call=True,
     )
+
+
+PAGE = Page("meeting", "/meeting", layout, nav_label="会议大屏", callbacks=register, warm=True, full_screen=True)

@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from dashboard import components as C
 from dashboard import downloads as D
+from dashboard.registry import Page
 from dashboard.urlstate import unit_path
 from duban.core import appstate
 from exports.xlsx import as_rows
@@ -124,3 +125,4 @@ def chase_list_bytes(board, search: str, viewer) -> tuple[bytes, str]:
 
 DOWNLOADS = [D.Download("download-chase-list", "下载催办清单 (Excel)", "导出催办清单",
                         lambda board, _path, search, viewer: chase_list_bytes(board, search, viewer))]
+PAGE = Page("overdue", "/overdue", layout, nav_label="逾期预警", downloads=tuple(DOWNLOADS), warm=True)

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard import components as C
+from dashboard.registry import Page
 from duban.core import appstate
 from warehouse.formatting import format_date
 
@@ -129,3 +130,6 @@ def layout(ctx: C.ViewContext, session: str = "", number: str = "", *_):
         ], className="g-3"),
         C.chase_section(ctx, chases, s["suggestion_id"], None, units=units),
     ], id="suggestion-detail")
+
+
+PAGE = Page("suggestion", "/suggestions/<session>/<number>", layout)

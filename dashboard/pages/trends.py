@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 from dash import html
 
 from dashboard import components as C
-from dashboard.pages.overview import completion_curve_figure
+from dashboard.charts import completion_curve_figure
+from dashboard.registry import Page
 from exports.xlsx import as_rows
 from warehouse.formatting import format_rate
 
@@ -86,3 +87,6 @@ def layout(ctx: C.ViewContext, *_):
             dbc.Col(C.card("同期比较: 交办后第N天的累计办结比例", C.graph(completion_curve_figure(ctx, scope, years=sorted(all_years, reverse=True)), "fig-same-period")), lg=6),
         ], className="g-3"),
     ])
+
+
+PAGE = Page("trends", "/trends", layout, nav_label="年度趋势", warm=True)

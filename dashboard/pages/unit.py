@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dashboard import auth
 from dashboard import components as C
 from dashboard import downloads as D
-from dashboard.pages.units import aspect_grid, ranking
+from dashboard.registry import Page
 from duban.core import appstate
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
@@ -161,17 +161,15 @@ def register(app, board) -> None:
     def _upload(contents, filename):
         if not contents:
             return no_update
-        from dashboard.app import current_viewer
-
-        return receive_upload(board, contents, filename, current_viewer())
+        return receive_upload(board, contents, filename, auth.required_viewer())
 
 
 def _ranking_block(ctx: C.ViewContext, unit: str):
-    entry = next((e for e in ranking(ctx) if e["unit"] == unit), None)
+    entry = next((e for e in C.ranking(ctx) if e["unit"] == unit), None)
     if entry is None:
         return C.empty("暂无考核数据")
     return html.Div([html.Div(entry.get("reason") or "", className="mb-2", id="unit-rank-summary"),
-                     aspect_grid(ctx, [entry], "grid-unit-rank")])
+                     C.aspect_grid(ctx, [entry], "grid-unit-rank")])
 
 
 def _unit_context(board, pathname: str, search: str, viewer) -> tuple[C.ViewContext, str]:
@@ -206,3 +204,4 @@ DOWNLOADS = [
     D.Download("download-unit-assignments", "导出承办清单 (Excel)", "导出承办清单", assignments_bytes),
     D.Download("download-template", "下载填报模板", "下载填报模板", template_bytes),
 ]
+PAGE = Page("unit", "/units/<unit>", layout, downloads=tuple(DOWNLOADS), callbacks=register)

@@ -8,10 +8,10 @@ from dash import html
 
 from dashboard import components as C
 from dashboard import downloads as D
+from dashboard.registry import Page
 from dashboard.urlstate import unit_path
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
-from warehouse.ranking import rank_units
 
 BOARD_SIZE = 5
 
@@ -26,15 +26,6 @@ def unit_marks(row: dict) -> str:
     if (row.get("unreported") or 0) > 0:
         marks.append(f"! 黄: 未报送 {row['unreported']} 件")
     return "; ".join(marks)
-
-
-def ranking(ctx: C.ViewContext) -> list[dict]:
-    """The year's ranking; a unit account sees its own line only (never other units' scores)."""
-    year = ctx.year
-    if year is None:
-        return []
-    rows = as_rows(rank_units(ctx.ind.conn, ctx.settings, year, ctx.as_of, None, version=ctx.version))
-    return [r for r in rows if not ctx.restrict_unit or r["unit"] == ctx.restrict_unit]
 
 
 def board(ctx: C.ViewContext, title: str, entries: list[dict], level: str, board_id: str) -> dbc.Card:
@@ -60,37 +51,10 @@ def boards(ctx: C.ViewContext, ranked: list[dict]):
     ], className="g-3")
 
 
-ASPECT_COLUMNS = [
-    {"field": "rank", "headerName": "名次", "maxWidth": 80},
-    C.link_column("unit", "承办单位", "unit_href", minWidth=150),
-    {"field": "aspect", "headerName": "考核项", "minWidth": 130},
-    {"field": "source", "headerName": "来源", "maxWidth": 80},
-    {"field": "weight", "headerName": "权重", "maxWidth": 80},
-    {"field": "points", "headerName": "得分", "maxWidth": 90},
-    {"field": "counted", "headerName": "是否计分", "maxWidth": 100},
-    {"field": "reason", "headerName": "说明", "minWidth": 420, "wrapText": True, "autoHeight": True},
-]
-
-
-def aspect_rows(ctx: C.ViewContext, entries: list[dict]) -> list[dict]:
-    """One row per (unit, aspect): why each unit has its score, aspect by aspect. A grid (one
-    component) rather than a table per unit: a hundred units stay fast in the browser."""
-    return [{
-        "rank": e.get("rank"), "unit": e["unit"], "unit_href": ctx.link(unit_path(e["unit"])),
-        "aspect": a.get("name"), "source": a.get("source"), "weight": a.get("weight"),
-        "points": round(a["points"], 2) if a.get("counted") else None, "counted": "计分" if a.get("counted") else "不计分",
-        "reason": a.get("reason") or "",
-    } for e in entries for a in e.get("aspects") or []]
-
-
-def aspect_grid(ctx: C.ViewContext, entries: list[dict], grid_id: str = "grid-unit-aspects"):
-    return C.grid(grid_id, aspect_rows(ctx, entries), ASPECT_COLUMNS, height=520, page_size=len(entries[0].get("aspects") or []) * 5 if entries else 20)
-
-
 def layout(ctx: C.ViewContext):
     scope = ctx.scope()
     table = {r["unit"]: r for r in as_rows(ctx.ind.unit_table(scope))}
-    ranked = ranking(ctx)
+    ranked = C.ranking(ctx)
     rows = []
     for e in ranked or [{"unit": u} for u in table]:
         t = table.get(e["unit"], {})
@@ -133,7 +97,7 @@ def layout(ctx: C.ViewContext):
         boards(ctx, ranked),
         C.card("排名", [html.Div(D.button(DOWNLOADS[0], ctx), className="mb-2 no-print") if ranked else None,
                         C.grid("grid-units", rows, columns, height=560)]),
-        C.card("逐项得分说明 (可在“承办单位”列筛选某一单位)", aspect_grid(ctx, ranked) if ranked else C.empty("暂无考核数据")),
+        C.card("逐项得分说明 (可在“承办单位”列筛选某一单位)", C.aspect_grid(ctx, ranked) if ranked else C.empty("暂无考核数据")),
     ])
 
 
@@ -149,3 +113,4 @@ def ranking_bytes(board, pathname: str, search: str, viewer) -> tuple[bytes, str
 
 
 DOWNLOADS = [D.Download("download-ranking", "导出考核排名 (Excel)", "导出考核排名", ranking_bytes)]
+PAGE = Page("units", "/units", layout, nav_label="承办单位", downloads=tuple(DOWNLOADS), warm=True)

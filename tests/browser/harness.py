@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from dashboard.pages import REGISTRY
+
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_MARKS = [
     pytest.mark.browser,
@@ -20,17 +22,16 @@ BROWSER_MARKS = [
 Q = "?year=2024&as_of=2024-06-30"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-VIEWS = [  # (name, path): every address of interfaces.md
-    ("overview", "/"),
-    ("units", "/units"),
-    ("unit", "/units/市交通局"),
-    ("overdue", "/overdue"),
-    ("key", "/key"),
-    ("trends", "/trends"),
-    ("suggestion", "/suggestions/十八届一次/6"),
-    ("data", "/data"),
-    ("meeting", "/meeting"),
-]
+# The sample's values for the pages' address parameters (/units/<unit>, /suggestions/<session>/<number>).
+SAMPLE_ADDRESS = {"unit": "市交通局", "session": "十八届一次", "number": 6}
+
+
+def views(**values) -> list[tuple[str, str]]:
+    """(name, address) of every page of the dashboard's registry, its parameters from ``values``."""
+    return [(page.name, page.address(**values)) for page in REGISTRY.pages]
+
+
+VIEWS = views(**SAMPLE_ADDRESS)
 
 
 @contextmanager

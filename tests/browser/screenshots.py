@@ -11,14 +11,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.browser.harness import CHROMIUM, VIEWS, browser, serving, wait_rendered
+from tests.browser.harness import CHROMIUM, VIEWS, browser, serving, views, wait_rendered
 
 
 def _views_for(warehouse: Path) -> list[tuple[str, str]]:
     """The views, with the unit and suggestion pages pointed at the first overdue item of
     ``warehouse`` (the sample's fixed addresses exist only in the sample)."""
     from duban.core.settings import load_settings
-    from dashboard.urlstate import suggestion_path, unit_path
     from warehouse.connection import PublishedWarehouse
     from warehouse.indicators import Indicators, Scope
 
@@ -28,8 +27,7 @@ def _views_for(warehouse: Path) -> list[tuple[str, str]]:
     if not items:
         return VIEWS
     first = items[0]
-    replaced = {"unit": unit_path(first["unit"]), "suggestion": suggestion_path(first["session"], first["number"])}
-    return [(name, replaced.get(name, path)) for name, path in VIEWS]
+    return views(unit=first["unit"], session=first["session"], number=first["number"])
 
 
 def main(argv: list[str] | None = None) -> int:
