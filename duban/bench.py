@@ -4,7 +4,7 @@
               users=40, load_seconds=60) -> dict
 
 Steps (docs/benchmark.md explains every figure and how it is defined):
-  etl        demo inbox (duban.demo.write_inbox) → run_refresh, then an incremental refresh after
+  etl        demo inbox (duban.demo.inbox.write_inbox) → run_refresh, then an incremental refresh after
              one unit export is re-sent
   read       etl.read against pandas.read_excel + openpyxl (xlrd for .xls, read_csv for csv)
   callbacks  every server-side Dash callback through the Flask test client (the same HTTP body the
@@ -187,7 +187,7 @@ def _scope(as_of: date, year: int | None = None):
 # ── 1. inbox and ETL ──────────────────────────────────────────────────────────────────────────
 def make_inbox(workdir: Path, suggestions: int, years: int, units: int, log: Callable[[str], None]) -> tuple[Path, dict]:
     """The demo inbox for these sizes (reused when the workdir already has it: same arguments, same files)."""
-    from duban.demo import write_inbox
+    from duban.demo.inbox import write_inbox
 
     inbox, marker = workdir / "inbox", workdir / "inbox.json"
     wanted = {"suggestions": suggestions, "years": years, "units": units}

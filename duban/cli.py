@@ -345,7 +345,7 @@ def cmd_serve(args, settings) -> None:
 
 
 def cmd_demo(args, settings) -> None:
-    from duban.demo import write_inbox
+    from duban.demo.inbox import write_inbox
 
     if args.inbox_only:
         summary = write_inbox(args.inbox_only, suggestions=args.suggestions, years=args.years, units=args.units,

@@ -11,7 +11,7 @@ from pathlib import Path
 import fastexcel
 import pytest
 
-from duban.demo import (
+from duban.demo.inbox import (
     CITY,
     MESS_KINDS,
     demo_sessions,
