@@ -12,7 +12,7 @@ from dashboard import downloads as D
 from dashboard.charts import completion_curve_figure, curve_years, prefetch, yoy_note
 from dashboard.registry import Page
 from exports.xlsx import as_rows
-from warehouse.formatting import format_date, format_rate
+from warehouse.formatting import format_rate
 
 ATTENTION_LIMIT = 10
 
