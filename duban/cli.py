@@ -340,8 +340,8 @@ def cmd_ranking(args, settings) -> None:
 def cmd_serve(args, settings) -> None:
     from duban.server import serve
 
-    serve(args.warehouse, host=args.host, port=args.port, workers=args.workers, auth=not args.no_auth,
-          log=_echo)
+    serve(args.warehouse, duban_home(), settings, host=args.host, port=args.port, workers=args.workers,
+          auth=not args.no_auth, log=_echo)
 
 
 def cmd_demo(args, settings) -> None:
@@ -371,7 +371,7 @@ def cmd_demo(args, settings) -> None:
         import webbrowser
 
         threading.Timer(2.0, webbrowser.open, [f"http://127.0.0.1:{args.port}/"]).start()
-    serve(warehouse, host="127.0.0.1", port=args.port, workers=args.workers, auth=False, log=_echo)
+    serve(warehouse, home, settings, host="127.0.0.1", port=args.port, workers=args.workers, auth=False, log=_echo)
 
 
 # ── accounts ────────────────────────────────────────────────────────────────────────────────
