@@ -34,6 +34,7 @@ from exports.safe import join_units, xml_text
 from exports.xlsx import as_rows
 from warehouse.formatting import DASH, format_count_delta, format_date, format_delta, format_rate
 from warehouse.indicators import OVERDUE_BUCKETS
+from warehouse.ranking import rank_units
 
 log = logging.getLogger(__name__)
 
@@ -315,8 +316,6 @@ def write_report(indicators: Any, scope: Any, out: Path, ranking_rows: Sequence[
     scope = replace(scope, year=year)
     m, prev = yoy["current"], yoy.get("previous")
     if ranking_rows is None:
-        from warehouse.ranking import rank_units
-
         ranking_rows = rank_units(indicators.conn, indicators.settings, year, scope.as_of, hand_scores,
                                   version=getattr(indicators, "version", None))
     city = indicators.body_name()

@@ -29,6 +29,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from exports.safe import join_units, looks_like_formula, xml_text, yes_no
 from warehouse.formatting import DASH
+from warehouse.ranking import rank_units
 
 TEXT, INT, NUMBER, DATE, RATE, BOOL = "text", "int", "number", "date", "rate", "bool"
 
@@ -494,8 +495,6 @@ def ranking(rows: Sequence[Mapping[str, Any]], *, year: int, as_of: date, city: 
 
 def ranking_export(indicators: Any, scope: Any, hand_scores: Path | str | None = None) -> bytes:
     """考核排名 for ``scope.year`` as of ``scope.as_of``, ranked by warehouse.ranking.rank_units."""
-    from warehouse.ranking import rank_units
-
     if scope.year is None:
         raise ValueError("考核排名需要指定年度 (--year)")
     rows = rank_units(indicators.conn, indicators.settings, scope.year, scope.as_of, hand_scores,

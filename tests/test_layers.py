@@ -1,5 +1,6 @@
 """The layers run one way (docs/architecture.md): every import points to the importer's own layer
-or one below, and only the edge reads the environment. The graph is tests/import_graph.py's."""
+or one below, only the edge reads the environment or imports inside functions (a subcommand loads
+only what it needs). The graph is tests/import_graph.py's."""
 
 import ast
 
@@ -28,6 +29,13 @@ def test_the_check_fails_on_an_upward_import(tmp_path):
     (tmp_path / "warehouse" / "indicators.py").write_text("def prepare_version(): ...\n", encoding="utf-8")
     [found] = [i for i in imports(tmp_path) if i.upward]
     assert (found.importer, found.imported) == ("etl", "warehouse.indicators")
+
+
+def test_below_the_edge_no_project_import_hides_in_a_function():
+    # A hidden import puts off a cycle (a layering problem) or hides a dependency from this check.
+    hidden = [f"{i.importer}:{i.line} imports {i.imported}" for i in imports()
+              if i.hidden and layer_of(i.importer) != "edge"]
+    assert hidden == []
 
 
 def _reads_environment(tree: ast.AST) -> bool:

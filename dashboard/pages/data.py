@@ -14,6 +14,10 @@ from dashboard.registry import Page
 from dashboard.urlstate import unit_path
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
+from etl.provenance import archive_of_version, provenance_status
+from etl.stage import record_unit_alias
+from exports.xlsx import rejected_rows
+from warehouse.status import change_line, change_source, changes_by_refresh_and_unit, differences_summary, held_refresh_of_version
 
 
 def _time(value) -> str:
@@ -92,7 +96,6 @@ def provenance_section(ctx: C.ViewContext):
     shown to leaders and supervisors (a unit account's page is its own unit's data only)."""
     if ctx.restrict_unit:
         return None
-    from etl.provenance import archive_of_version, provenance_status
 
     listed = provenance_status(archive_of_version(ctx.version))
     held, withdrawn = listed["held_files"], listed["withdrawn_files"]
@@ -141,8 +144,6 @@ def accept_spelling(board, viewer, spelling: str, unit: str):
     """A supervisor confirms that ``spelling`` means the register unit ``unit``: checked against the
     published version's proposals (never trusted from the browser), written to the operator's alias
     table, audited."""
-    from etl.stage import record_unit_alias
-
     if getattr(viewer, "role", None) != "supervisor":
         return dbc.Alert("只有督办人员可以确认单位写法。", color="warning")
     proposals = board.context("/data", "", viewer).ind.unit_names()["unknown_spellings"]
@@ -171,8 +172,6 @@ def review_section(ctx: C.ViewContext) -> list:
     """A refresh held since the shown version (why, what it would change, who acts: no command
     for a dashboard user), what the last refresh changed, and the units' contradicting reports per
     refresh and unit (a unit account: its own only)."""
-    from warehouse.status import change_line, change_source, changes_by_refresh_and_unit, differences_summary
-    from warehouse.status import held_refresh_of_version
 
     cards = []
     if not ctx.restrict_unit:
@@ -207,8 +206,6 @@ def review_section(ctx: C.ViewContext) -> list:
 
 def rejected_bytes(board, viewer) -> tuple[bytes, str]:
     """The 拒收清单 (files rejected whole, rejected rows with reasons) as Excel bytes and a file name."""
-    from exports.xlsx import rejected_rows
-
     ctx = board.context("/data", "", viewer)
     data = rejected_rows(ctx.ind, ctx.restrict_unit, as_of=ctx.as_of)
     return data, f"拒收清单_{ctx.as_of.isoformat()}.xlsx"

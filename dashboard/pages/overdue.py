@@ -16,6 +16,7 @@ from duban.core import appstate
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
 from warehouse.results import OverdueSummary
+from exports.xlsx import chase_list
 
 UNIT_BARS = 20
 
@@ -114,8 +115,6 @@ def layout(ctx: C.ViewContext, *_):
 
 def chase_list_bytes(board, search: str, viewer) -> tuple[bytes, str]:
     """The 催办清单 for the view in ``search`` (Excel bytes, file name)."""
-    from exports.xlsx import chase_list
-
     ctx = board.context("/overdue", search, viewer)
     scope = ctx.scope(unit=ctx.state.unit)
     # Contact names/phones are personal data: only in a supervisor's list.

@@ -13,6 +13,7 @@ from dashboard.charts import completion_curve_figure, curve_years, prefetch, yoy
 from dashboard.registry import Page
 from exports.xlsx import as_rows
 from warehouse.formatting import format_rate
+from exports.report import write_report
 
 ATTENTION_LIMIT = 10
 
@@ -121,8 +122,6 @@ def layout(ctx: C.ViewContext):
 
 def report_bytes(board, pathname: str, search: str, viewer) -> tuple[bytes, str]:
     """The 通报 (Word) for the view's year and filters, as of the view's date."""
-    from exports.report import write_report
-
     ctx = board.context(pathname, search, viewer)
     if ctx.restrict_unit:
         raise PermissionError("单位账号不能生成通报")

@@ -18,6 +18,10 @@ from dashboard.registry import Page
 from duban.core import appstate
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
+from etl import provenance
+from etl.stage import read_unit_aliases
+from exports.template import write_template
+from exports.xlsx import unit_assignments
 
 
 def assignment_rows(ctx: C.ViewContext, rows: list[dict]) -> list[dict]:
@@ -137,8 +141,6 @@ def upload_section(ctx: C.ViewContext, unit: str):
 
 def receive_upload(board, contents: str | None, filename: str | None, viewer) -> dbc.Alert:
     """Archive an uploaded file for the viewer's unit (audited); the answer says what happened."""
-    from etl import provenance
-    from etl.stage import read_unit_aliases
 
     ctx = board.context("/data", "", viewer)
     try:
@@ -183,16 +185,12 @@ def _unit_context(board, pathname: str, search: str, viewer) -> tuple[C.ViewCont
 
 def assignments_bytes(board, pathname: str, search: str, viewer) -> tuple[bytes, str]:
     """承办清单 (Excel): the unit's assignments and figures under the view's filters."""
-    from exports.xlsx import unit_assignments
-
     ctx, unit = _unit_context(board, pathname, search, viewer)
     return unit_assignments(ctx.ind, ctx.scope(), unit), f"承办清单_{unit}_{ctx.as_of.isoformat()}.xlsx"
 
 
 def template_bytes(board, pathname: str, search: str, viewer) -> tuple[bytes, str]:
     """The unit's pre-filled 填报模板 for the view's year (Excel)."""
-    from exports.template import write_template
-
     ctx, unit = _unit_context(board, pathname, search, viewer)
     # A session filter names the year through the session; with neither, the as-of date's year.
     year = ctx.year or next((s["year"] for s in ctx.filters.get("sessions") or [] if s["session"] == ctx.state.session), ctx.as_of.year)

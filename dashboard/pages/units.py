@@ -12,6 +12,7 @@ from dashboard.registry import Page
 from dashboard.urlstate import unit_path
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
+from exports.xlsx import ranking_export
 
 BOARD_SIZE = 5
 
@@ -103,8 +104,6 @@ def layout(ctx: C.ViewContext):
 
 def ranking_bytes(board, pathname: str, search: str, viewer) -> tuple[bytes, str]:
     """考核排名 (Excel) of the view's year; a unit account's file has its own line only."""
-    from exports.xlsx import ranking_export
-
     ctx = board.context(pathname, search, viewer)
     if ctx.year is None:
         raise PermissionError("没有可排名的年度")

@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from duban.core.settings import load_settings
 
 ROLES = ("leader", "supervisor", "unit")
 ROLE_LABELS = {"leader": "领导", "supervisor": "督办人员", "unit": "承办单位"}
@@ -378,8 +379,6 @@ def verify_login(
     Limits default to the settings under ``home``.
     """
     if max_failed is None or lockout_minutes is None:
-        from duban.core.settings import load_settings
-
         settings = load_settings(home)
         max_failed = settings.max_failed_logins if max_failed is None else max_failed
         lockout_minutes = settings.lockout_minutes if lockout_minutes is None else lockout_minutes
