@@ -17,8 +17,6 @@ and names no page itself.
 
 from __future__ import annotations
 
-import atexit
-import gc
 import logging
 from dataclasses import dataclass, replace
 from datetime import date
@@ -35,6 +33,7 @@ from dashboard import auth as login
 from dashboard import components as C
 from dashboard import downloads, page_cache
 from dashboard.pages import REGISTRY
+from dashboard.registry import Registry
 from dashboard.urlstate import ViewState
 from duban.core import appstate
 from duban.core.settings import Settings, load_settings
@@ -55,6 +54,7 @@ class Dashboard:
     pw: PublishedWarehouse
     settings: Settings
     home: Path
+    pages: Registry = REGISTRY
 
     def context(self, pathname: str, search: str | None, viewer: Any = None, snapshot: tuple | None = None) -> C.ViewContext:
         # the request's own snapshot when it took one (its stored answer is keyed on that version)
@@ -79,7 +79,7 @@ class Dashboard:
 
     def render(self, pathname: str | None, search: str | None = None, viewer: Any = None, snapshot: tuple | None = None) -> Any:
         """The router: the whole page (nav, filters, view) for a path + query string."""
-        page, args = REGISTRY.find(pathname)
+        page, args = self.pages.find(pathname)
         try:
             ctx = self.context(pathname or "/", search, viewer, snapshot)
         except WarehouseMissing as exc:
@@ -112,11 +112,11 @@ class Dashboard:
         this as PublishedWarehouse.prepare): the state for T and every default result get cached."""
         viewer = login.LOCAL_VIEWER  # a supervisor: sees everything, like leaders and supervisors
         statefiles.wait_prepared(Path(version).parent)  # a refresh preparing it builds the states, not this worker
-        for path in REGISTRY.warm_paths:
+        for path in self.pages.warm_paths:
             self.render(path, "", viewer=viewer, snapshot=(version, conn))
 
     def _chrome(self, ctx: C.ViewContext, body: Any) -> html.Div:
-        return html.Div([C.navbar(ctx, ctx.path, REGISTRY.nav), C.filter_bar(ctx), dbc.Container(body, fluid=True, className="py-2")])
+        return html.Div([C.navbar(ctx, ctx.path, self.pages.nav), C.filter_bar(ctx), dbc.Container(body, fluid=True, className="py-2")])
 
     # callbacks as plain functions -------------------------------------------------------------
 
@@ -276,25 +276,17 @@ def _refuse_malformed_callbacks(app: dash.Dash) -> None:
 # ── the app ───────────────────────────────────────────────────────────────────────────────────
 
 
-def freeze_long_lived() -> None:
-    """After a serve worker's warm-up: its long-lived objects (modules, the app, its layouts) are
-    many, and Python's cyclic collector scanned them all in full collections in the middle of
-    renders (at a million assignments: page p95 +30–100 ms). Freeze them out of its way and let
-    the young generation fill more before a collection; unfreeze at exit so they are freed."""
-    gc.freeze()
-    gc.set_threshold(20000, 20, 100)
-    atexit.register(gc.unfreeze)
-
-
-def create_app(warehouse: Path | str, *, home: Path, settings: Settings | None = None, auth: bool = True) -> dash.Dash:
+def create_app(warehouse: Path | str, *, home: Path, settings: Settings | None = None, auth: bool = True,
+               pages: Registry = REGISTRY) -> dash.Dash:
     """The app on the published link ``warehouse``; ``home`` holds accounts, audit log, 催办 records
-    and settings (read from there unless ``settings`` is given). Everything comes from the caller:
-    the server's configuration is made at the edge (duban serve, dashboard.wsgi)."""
+    and settings (read from there unless ``settings`` is given); ``pages``: what it serves (the
+    registry). Everything comes from the caller: the configuration is made at the edge (duban
+    serve, dashboard.wsgi)."""
     home = Path(home)
     settings = settings or load_settings(home)
     statefiles.configure(settings.max_attached_states, settings.max_state_files, settings.state_build_seconds)
     board = Dashboard(PublishedWarehouse(warehouse, memory_mb=settings.query_memory_mb, threads=settings.query_threads),
-                      settings, home)
+                      settings, home, pages)
 
     app = dash.Dash(
         __name__,
@@ -383,8 +375,8 @@ def create_app(warehouse: Path | str, *, home: Path, settings: Settings | None =
             return no_update, no_update
         return board.withdraw_chase(trigger["id"], target, unit, login.required_viewer())
 
-    REGISTRY.install_callbacks(app, board)
-    downloads.register(app.server, board, REGISTRY.downloads)
+    pages.install_callbacks(app, board)
+    downloads.register(app.server, board, pages.downloads)
     _refuse_malformed_callbacks(app)
     login.allow_inline_scripts(app.server, app.csp_hashes())  # every callback is defined by now
     return app

@@ -356,7 +356,8 @@ class _RecordingCursor:
 def bench_callbacks(warehouse: Path, home: Path, settings, as_of: date, log, cold_samples: int = 3,
                     max_searches: int | None = None) -> dict:
     from dashboard import page_cache
-    from dashboard.app import create_app, freeze_long_lived
+    from dashboard.app import create_app
+    from dashboard.wsgi import freeze_long_lived
     from warehouse import cache as indicator_cache
     from warehouse import statefiles
     from warehouse.indicators import Indicators, prepare_version

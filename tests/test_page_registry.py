@@ -7,10 +7,14 @@ import ast
 from pathlib import Path
 
 import pytest
+from dash import html
 
+from dashboard.app import create_app
+from dashboard.auth import LOCAL_VIEWER
 from dashboard.downloads import Download
 from dashboard.pages import REGISTRY
 from dashboard.registry import Page, Registry
+from tests.browser import sample
 
 PAGES_DIR = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
 
@@ -62,6 +66,22 @@ def test_two_pages_cannot_claim_the_same_name_address_or_download():
         Registry([Page("a", "/a", layout), Page("a", "/b", layout)])
     with pytest.raises(ValueError, match="download id"):
         Registry([Page("a", "/a", layout, downloads=(download,)), Page("b", "/b", layout, downloads=(download,))])
+
+
+def test_a_new_page_is_one_declaration_in_the_registry(tmp_path):
+    """Its address, navbar entry, callbacks, download and warm-up all follow from its Page."""
+    installed = []
+    hello = Page("hello", "/hello", lambda ctx, *_: html.Div(f"截至 {ctx.as_of}", id="hello-page"), nav_label="问候",
+                 downloads=(Download("download-hello", "下载问候", "导出问候", lambda *_: (b"hello", "问候.txt")),),
+                 callbacks=lambda app, board: installed.append(board), warm=True)
+    app = create_app(sample.build(tmp_path), home=tmp_path / "home", auth=False, pages=Registry([*REGISTRY.pages, hello]))
+    board = app.duban
+    shown = str(board.render("/hello", "?as_of=2024-06-30", viewer=LOCAL_VIEWER))
+    assert "hello-page" in shown and "截至 2024-06-30" in shown and "nav-hello" in shown
+    assert installed == [board]
+    assert "/hello" in board.pages.warm_paths
+    sent = app.server.test_client().get("/download/download-hello?at=/hello")
+    assert sent.status_code == 200 and sent.data == b"hello"
 
 
 def test_every_page_module_declares_a_page_and_is_registered():
