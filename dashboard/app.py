@@ -291,7 +291,7 @@ def create_app(warehouse: Path | str, *, home: Path, settings: Settings | None =
     app = dash.Dash(
         __name__,
         title="督办 · 代表建议办理",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # (Dash documents None: the tab title never changes)
         assets_folder=str(ASSETS),
         # Bootstrap is linked explicitly so it loads before duban.css; login.css is the login
         # page's own (served by dashboard.auth).

@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -133,7 +134,7 @@ def install(server: flask.Flask, home: Path, settings: Settings, enabled: bool) 
     server.register_error_handler(RequestEntityTooLarge, _too_large)
 
 
-def allow_inline_scripts(server: flask.Flask, hashes: list[str]) -> None:
+def allow_inline_scripts(server: flask.Flask, hashes: Sequence[str]) -> None:
     """Let the page's own inline scripts (Dash's renderer start-up, by their CSP hashes) run."""
     state = server.extensions[EXTENSION]
     server.extensions[EXTENSION] = replace(state, script_hashes=tuple(hashes))

@@ -254,7 +254,7 @@ def integer_axis(fig: go.Figure, values: list, axis: str = "y") -> go.Figure:
     return fig
 
 
-def graph(fig: go.Figure, graph_id: str | None = None, static: bool = False) -> dcc.Graph:
+def graph(fig: go.Figure, graph_id: str | dict | None = None, static: bool = False) -> dcc.Graph:
     config = dict(GRAPH_CONFIG)
     if static:
         config.update(staticPlot=True)

@@ -46,7 +46,7 @@ def layout(ctx: C.ViewContext, *_):
     rejected = as_rows(st.get("rejected_rows"))
     units = as_rows(st.get("units"))
     file_rows = [{
-        "name": f.get("original_name") or "", "kind": {"register": "交办台账", "unit_export": "办理情况", "evaluation": "满意度测评"}.get(f.get("kind"), "无法识别"),
+        "name": f.get("original_name") or "", "kind": {"register": "交办台账", "unit_export": "办理情况", "evaluation": "满意度测评"}.get(f.get("kind") or "", "无法识别"),
         "sender": f.get("sender_unit") or "", "report_date": format_date(f.get("report_date")), "date_source": f.get("report_date_source") or "",
         "status": ("✗ " if f.get("status") == "整体拒收" else "✓ ") + (f.get("status") or ""), "reason": f.get("reject_reason") or "",
         "read": f.get("rows_read"), "loaded": f.get("rows_loaded"), "superseded": f.get("rows_superseded"), "rejected": f.get("rows_rejected"),

@@ -47,7 +47,7 @@ def state_line(state: dict | None) -> html.Div:
     if status == "在办" and state.get("days_to_deadline") is not None:
         bits.append(html.Span(f" 距期限 {state['days_to_deadline']} 天", className="ms-2"))
     if state.get("completed"):
-        bits.append(html.Span(f" 最后答复 {format_date(state.get('last_reply'))}; 分类 {CLASS_NAMES.get(state.get('result_class'), '—')}; "
+        bits.append(html.Span(f" 最后答复 {format_date(state.get('last_reply'))}; 分类 {CLASS_NAMES.get(state.get('result_class') or '', '—')}; "
                               f"面商 {_yes_no(state.get('face'))}; 评价 {state.get('evaluation') or '未测评'}", className="ms-2"))
     return html.Div(bits, id="suggestion-state", className="mb-2")
 
