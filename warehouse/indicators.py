@@ -1027,13 +1027,15 @@ class Indicators:
     def handling_changes(self, restrict_unit: str | None = None, limit: int | None = None) -> dict:
         """Where a unit's newer report contradicts what it reported before (handling_changes), the
         newest refresh first, then by unit and suggestion; each with the refresh that published it
-        (the first to finish after its file arrived) and the file, sheet and row that changed it.
+        (the first whose version held its file: files are numbered in order of receipt and each
+        refresh records how many it held — times can tie within a second) and the file, sheet and
+        row that changed it.
         At most ``limit`` rows (None: all); "count" counts all."""
         def compute():
             p: dict = {"unit": restrict_unit} if restrict_unit else {}
             where = "WHERE c.unit = $unit" if restrict_unit else ""
             rows = self._q(f"""
-                SELECT (SELECT min(r.refresh_id) FROM refreshes r WHERE r.finished_at >= f.received_at) AS refresh_id,
+                SELECT (SELECT min(r.refresh_id) FROM refreshes r WHERE r.files_total >= f.file_id) AS refresh_id,
                        c.unit, s.session, s.year, s.number, c.field, c.old_value, c.new_value, c.report_date,
                        f.original_name AS file_name, c.sheet, c.row_no
                 FROM handling_changes c JOIN suggestions s USING (suggestion_id) JOIN files f ON f.file_id = c.file_id
