@@ -198,3 +198,21 @@ def test_the_unit_page_upload_is_confined_to_the_unit_and_audited(tmp_path, ware
     [entry] = [e for e in Archive(WarehousePaths(warehouse).archive).manifest().values() if e.uploader == "jyj"]
     assert (entry.original_name, entry.unit, entry.trusted) == ("市教育局_2024-07-01.csv", "市教育局", False)
     assert [e["action"] for e in appstate.audit_log(home, username="jyj")] == ["上传文件", "上传文件被拒"]
+
+
+def test_a_supervisor_accepts_a_held_file_on_the_data_page(tmp_path, warehouse, settings, home):
+    from dashboard.app import create_app
+    from dashboard.auth import Viewer
+    from dashboard.pages.data import accept_held_file
+
+    drop = tmp_path / "投递"
+    place(drop, "交办台账_补充.csv", register({**GENUINE, 4: "市教育局"}))
+    [hold] = run_refresh(warehouse, settings, inbox=drop, home=home).held_files
+    board = create_app(warehouse, settings=settings, home=home, auth=False).duban
+    supervisor, leader = Viewer("alice", "supervisor", None), Viewer("lee", "leader", None)
+    assert "核实无误, 确认接收" in str(board.render("/data", "", viewer=supervisor))
+    assert "只有督办人员" in str(accept_held_file(board, leader, hold.entry.sha256))
+    assert "已不在待确认之列" in str(accept_held_file(board, supervisor, "0" * 64))
+    assert "已确认接收《交办台账_补充.csv》" in str(accept_held_file(board, supervisor, hold.entry.sha256))
+    run_refresh(warehouse, settings, home=home)
+    assert query(warehouse, LEADS)[-1] == ("十八届一次-4", "市教育局")

@@ -14,7 +14,7 @@ from dashboard.registry import Page
 from dashboard.urlstate import unit_path
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
-from etl.provenance import archive_of_version, provenance_status
+from etl.provenance import accept, archive_of_version, provenance_status
 from etl.stage import record_unit_alias
 from exports.xlsx import rejected_rows
 from warehouse.status import change_line, change_source, changes_by_refresh_and_unit, differences_summary, held_refresh_of_version
@@ -101,12 +101,16 @@ def provenance_section(ctx: C.ViewContext):
     held, withdrawn = listed["held_files"], listed["withdrawn_files"]
     if not held and not withdrawn:
         return None
+    supervisor = getattr(ctx.viewer, "role", None) == "supervisor"
     return C.card(f"待确认的文件 ({len(held)}) 与已撤回的文件 ({len(withdrawn)})", [
-        html.P("待确认的文件未载入任何版本; 督办人员核实后请系统管理员确认接收, 下次刷新时载入。",
+        html.P("待确认的文件未载入任何版本; 督办人员核实其中列出的变更后确认接收, 下次刷新时载入。",
                className="small text-muted"),
         html.Ul([html.Li([html.Strong(f["name"], className="text-literal"), f"  (来源 {f['source'] or '—'}, {f['at']})",
-                          html.Div(f["reason"]), *[html.Div(change, className="small") for change in f.get("changes") or []]])
+                          html.Div(f["reason"]), *[html.Div(change, className="small") for change in f.get("changes") or []],
+                          dbc.Button("核实无误, 确认接收", id={"type": "accept-held-file", "sha256": f["sha256"]},
+                                     size="sm", color="primary", outline=True, className="mt-1", disabled=not supervisor)])
                  for f in held], id="held-files"),
+        html.Div(id="accept-held-message"),
         html.Ul([html.Li([html.Span(f["name"], className="text-literal"), f"  已撤回: {f['at']} {f['by']}: {f['why']}"])
                  for f in withdrawn], id="withdrawn-files"),
     ], id="provenance-card")
@@ -154,7 +158,28 @@ def accept_spelling(board, viewer, spelling: str, unit: str):
     return dbc.Alert(f"已确认: {spelling} = {unit}。下次刷新时这一写法的行将载入。", color="success")
 
 
+def accept_held_file(board, viewer, sha256: str):
+    """A supervisor accepts a held file (a register or evaluation from an untrusted source, or one
+    that moves the authority) with the changes it was held for; audited; the next refresh loads it."""
+    if getattr(viewer, "role", None) != "supervisor":
+        return dbc.Alert("只有督办人员可以确认接收文件。", color="warning")
+    archive = archive_of_version(board.context("/data", "", viewer).version)
+    if sha256 not in {f["sha256"] for f in provenance_status(archive)["held_files"]}:
+        return dbc.Alert("这个文件已不在待确认之列, 请刷新页面。", color="warning")
+    record = accept(archive, sha256, viewer.username)
+    auth.audit("确认文件", f"{record['name']} ({sha256[:12]}): {record['why']}")
+    return dbc.Alert(f"已确认接收《{record['name']}》, 下次刷新时载入。", color="success")
+
+
 def register(app, board) -> None:
+    @app.callback(Output("accept-held-message", "children"),
+                  Input({"type": "accept-held-file", "sha256": ALL}, "n_clicks"), prevent_initial_call=True)
+    def _accept_file(clicks):
+        trigger = dash_ctx.triggered_id
+        if not trigger or not any(clicks or []):
+            return no_update
+        return accept_held_file(board, auth.current_viewer(), trigger["sha256"])
+
     @app.callback(Output("accept-spelling-message", "children"),
                   Input({"type": "accept-spelling", "spelling": ALL, "unit": ALL}, "n_clicks"), prevent_initial_call=True)
     def _accept(clicks):
