@@ -232,7 +232,22 @@ def test_simulation_is_realistic():
     assert {s.kind for s in yd.suggestions} == {"大会建议", "闭会建议"}
 
 
-def test_spellings_resolve_with_shipped_aliases(tmp_path):
+def test_thousands_of_units_of_every_kind():
+    """A province's congress assigns to 150–250 units, a national one to more: the generator makes
+    at least 2,000, the first ones unchanged as it grows, the rest of every real kind."""
+    units = demo_units(2000)
+    names = [u.name for u in units]
+    assert len(set(names)) == 2000
+    assert names[:185] == [u.name for u in demo_units(185)]
+    beyond = names[185:250]
+    for kind in ("局", "人民法院", "人民检察院", "街道办事处", "镇人民政府", "有限公司"):
+        assert any(n.endswith(kind) for n in beyond), kind
+    with pytest.raises(ValueError, match="最多支持"):
+        demo_units(100_000)
+
+
+@pytest.mark.parametrize("count", [100, 2000])
+def test_spellings_resolve_with_shipped_aliases(tmp_path, count):
     """Every spelling a demo unit uses for itself maps back to its register name through the ETL's
     own rules, the place names it infers and the shipped alias table (so demo figures are whole);
     the one typo does not."""
@@ -240,7 +255,7 @@ def test_spellings_resolve_with_shipped_aliases(tmp_path):
     from etl.stage import read_unit_aliases
     from etl.unitnames import infer_places
 
-    units = demo_units(100)
+    units = demo_units(count)
     spellings = [s for unit in units for s in unit_spellings(unit)]
     cities = [p.name for p in infer_places([u.name for u in units], spellings)]
     assert cities == [CITY]  # found in the units' spellings: the register writes 市教育局

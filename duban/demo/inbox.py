@@ -19,7 +19,7 @@ import csv
 import random
 from bisect import bisect_right
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, cycle
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -142,6 +142,20 @@ DISTRICTS = (
 )
 # extra units beyond the table (units > ~100): district bureaus
 DISTRICT_BUREAUS = ("教育局", "卫生健康局", "住房和城乡建设局", "交通运输局", "农业农村局", "民政局")
+# beyond those (units > 185, as a province's congress has): the other bureaus, courts and
+# procuratorates of each district, its streets (区) or towns (县, 县级市), and the city's enterprises
+MORE_DISTRICT_BUREAUS = (
+    "发展和改革局", "财政局", "人力资源和社会保障局", "自然资源和规划局", "生态环境分局", "水务局",
+    "文化体育和旅游局", "市场监督管理局", "应急管理局", "城市管理局", "商务局", "经济和信息化局",
+    "医疗保障局", "退役军人事务局", "司法局", "审计局", "统计局", "公安分局", "林业局", "科学技术局",
+)
+DISTRICT_COURTS = ("人民法院", "人民检察院")
+# place words of streets and towns: a first and a second character, each pair used once in the city
+PLACE_FIRST = "东西南北新金银石龙凤青白黄红马杨柳桃梅松竹花安永太长福兴隆和清双三高古仙云玉宝万丰华乐临孔宁"
+PLACE_SECOND = "山河湖桥塘湾坝坪沟岭庄场铺店集口溪林园田坡岗关城门渡港滩洲堰泉峰岩台苑阳亭津寨"
+ENTERPRISE_KINDS = ("建设投资集团有限公司", "水务集团有限公司", "交通投资集团有限公司", "文化旅游发展有限公司",
+                    "能源集团有限公司", "城市运营服务有限公司", "农业发展集团有限公司", "产业投资有限公司",
+                    "供排水有限公司", "公共交通有限公司", "物流集团有限公司", "医药集团有限公司")
 
 TOPICS = {
     "教": ("义务教育学校布局", "中小学课后服务", "学前教育普惠发展", "职业教育产教融合", "社区卫生服务中心建设",
@@ -233,8 +247,41 @@ class Unit:
     district: str | None = None
 
 
+def _place_words():
+    """Two-character place names (金桥, 龙湾 …), each once, spread over both characters."""
+    n_first, n_second = len(PLACE_FIRST), len(PLACE_SECOND)
+    for k in range(n_first * n_second):
+        shift, i = divmod(k, n_first)
+        yield PLACE_FIRST[i] + PLACE_SECOND[(i + shift) % n_second]
+
+
+def _more_units():
+    """Units past the first 185, the kinds taking turns so that any count has some of each."""
+    words = _place_words()
+
+    def towns():
+        for word, d in zip(words, cycle(DISTRICTS)):
+            yield Unit(f"{d}{word}{'街道办事处' if d.endswith('区') else '镇人民政府'}", "", 0.15, (), district=d)
+
+    def enterprises():
+        for word, kind in zip(words, cycle(ENTERPRISE_KINDS)):
+            yield Unit(f"市{word}{kind}", "", 0.2, ())
+
+    kinds = [(Unit(f"{d}{b}", "", 0.4, (), district=d) for b in MORE_DISTRICT_BUREAUS for d in DISTRICTS),
+             (Unit(f"{d}{c}", "政", 0.3, (), district=d) for d in DISTRICTS for c in DISTRICT_COURTS),
+             towns(), enterprises(), towns()]  # two turns of towns to one of enterprises
+    while kinds:
+        for kind in list(kinds):
+            unit = next(kind, None)
+            if unit is None:
+                kinds.remove(kind)
+            else:
+                yield unit
+
+
 def demo_units(units: int = 100) -> list[Unit]:
-    """The first ``units`` handling units, most loaded first (table, districts, then district bureaus)."""
+    """The first ``units`` handling units, most loaded first (table, districts, district bureaus,
+    then the other bureaus, courts, streets and towns, enterprises)."""
     pool = [Unit(n, c, w, a) for n, c, w, a in UNIT_TABLE]
     for d in DISTRICTS:
         # no categories: districts lead through their own share of assignments (simulate_year); the
@@ -246,8 +293,12 @@ def demo_units(units: int = 100) -> list[Unit]:
             if len(pool) >= units:
                 break
             pool.append(Unit(f"{d}{b}", "", 0.5, (), district=d))
-    if len(pool) < units:
-        raise ValueError(f"演示数据最多支持 {len(pool)} 个承办单位")
+    more = _more_units()
+    while len(pool) < units:
+        unit = next(more, None)
+        if unit is None:
+            raise ValueError(f"演示数据最多支持 {len(pool)} 个承办单位")
+        pool.append(unit)
     return pool[:units]
 
 
