@@ -9,7 +9,6 @@ file behind, which the next refresh removes.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import shutil
@@ -53,17 +52,6 @@ def discard_build(building: Path) -> None:
     Path(str(building) + ".wal").unlink(missing_ok=True)
 
 
-# No room to write: a full disk, a quota, a file size limit (errno, and how DuckDB words it).
-_NO_ROOM = {errno.ENOSPC: "No space left on device", errno.EDQUOT: "Disk quota exceeded", errno.EFBIG: "File too large"}
-
-
-def is_disk_full(exc: BaseException | None) -> bool:
-    """Whether ``exc`` or what caused it is a write that found no room."""
-    while exc is not None:
-        if (isinstance(exc, OSError) and exc.errno in _NO_ROOM) or any(w in str(exc) for w in _NO_ROOM.values()):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def disk_full_message(paths: WarehousePaths) -> str:

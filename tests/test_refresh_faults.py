@@ -188,6 +188,35 @@ def test_a_full_disk_removes_the_build_and_says_how_much_space_is_left(tmp_path,
     assert failed["status"] == "失败" and failed["error"].startswith("磁盘空间不足")
 
 
+def test_status_and_pages_answer_on_a_full_disk_when_nothing_was_prepared(tmp_path, settings, monkeypatch):
+    from dashboard.app import create_app
+    from dashboard.auth import LOCAL_VIEWER
+    from warehouse import statefiles
+    from warehouse.status import refresh_status
+
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市教育局_2024-06-30.csv", EXPORT)
+    warehouse = tmp_path / "duban.duckdb"
+    version = run_refresh(warehouse, settings, inbox=inbox).version
+    statefiles.remove(version)  # nothing prepared: every derived table must be built now
+
+    build = statefiles._build
+
+    def no_room_on_disk(conn, db_path, path, make):
+        if not str(path).startswith(str(statefiles.RAM_FOLDER)):
+            raise OSError(28, "No space left on device")
+        build(conn, db_path, path, make)
+
+    monkeypatch.setattr(statefiles, "_build", no_room_on_disk)
+    status = refresh_status(warehouse, settings)
+    assert {f["original_name"] for f in status["files"]} == {"台账.csv", "市教育局_2024-06-30.csv"}
+    board = create_app(warehouse, settings=settings, home=tmp_path / "home", auth=False).duban
+    assert "台账.csv" in str(board.render("/data", "", viewer=LOCAL_VIEWER))
+    assert not list(Path(str(version) + ".cache").glob("st_*.duckdb"))  # built in memory, nothing written
+    statefiles.remove(version)
+
+
 def test_the_fault_harness_fills_the_disk_of_a_cli_refresh(tmp_path, settings):
     inbox = tmp_path / "inbox"
     write_csv(inbox / "台账.csv", register_rows())

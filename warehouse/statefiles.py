@@ -28,6 +28,7 @@ build stopped after ``BUILD_SECONDS`` (StateBuildTimeout).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import itertools
@@ -47,6 +48,7 @@ KEEP = 64  # a version prepares ~2 files a year (each year as of T and its åŒæ¯
 MAX_ATTACHED = 8  # per connection
 BUILD_SECONDS: float | None = None  # no limit unless configured (serve workers)
 BUILD_MEMORY_MB = 1024
+RAM_FOLDER = Path("/dev/shm")  # where derived files go while the disk is full (memory-backed)
 _ATTACH_LOCK = threading.Lock()
 _BUILD_LOCK = threading.Lock()  # one build at a time per process: a burst of dates queues, not piles up
 _PRIVATE: dict[str, Path] = {}
@@ -192,13 +194,13 @@ def attach(conn: duckdb.DuckDBPyConnection, name: str, db_path: str | None,
         if (seen is not None and name in seen[0] and seen[1] == _DETACHES[0]) or _attached(conn, name):
             _use(name, holder)
             return name
-    folder = cache_folder(db_path)
-    path = folder / f"{name}.duckdb"
-    if not path.exists():
-        with _BUILD_LOCK, _locked(folder / f"{name}.lock"):
-            if not path.exists():
-                _build(conn, db_path, path, build)
-                _prune(folder, keep=path)
+    try:
+        path = _built(conn, db_path, cache_folder(db_path), name, build)
+    except (OSError, duckdb.Error) as exc:
+        if not is_disk_full(exc) or not RAM_FOLDER.is_dir():
+            raise
+        # The disk is full: build in memory-backed storage, so the status and pages still answer.
+        path = _built(conn, db_path, _ram_folder(db_path), name, build)
     with _ATTACH_LOCK:  # the catalog is shared by every cursor of the database
         if not _attached(conn, name):
             _make_room(conn)
@@ -209,6 +211,36 @@ def attach(conn: duckdb.DuckDBPyConnection, name: str, db_path: str | None,
                 pass  # pruned meanwhile: stays readable to this connection
         _use(name, holder)
     return name
+
+
+# No room to write: a full disk, a quota, a file size limit (errno, and how DuckDB words it).
+_NO_ROOM = {errno.ENOSPC: "No space left on device", errno.EDQUOT: "Disk quota exceeded", errno.EFBIG: "File too large"}
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or what caused it is a write that found no room."""
+    while exc is not None:
+        if (isinstance(exc, OSError) and exc.errno in _NO_ROOM) or any(w in str(exc) for w in _NO_ROOM.values()):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _ram_folder(db_path: str | Path | None) -> Path:
+    return RAM_FOLDER / f"duban-{os.getuid()}" / hashlib.sha256(os.path.realpath(str(db_path)).encode()).hexdigest()[:16]
+
+
+def _built(conn: duckdb.DuckDBPyConnection, db_path: str | None, folder: Path, name: str,
+           build: Callable[[duckdb.DuckDBPyConnection, str, str], None]) -> Path:
+    """``name``'s file in ``folder``, built now unless it exists (one build of it at a time)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.duckdb"
+    if not path.exists():
+        with _BUILD_LOCK, _locked(folder / f"{name}.lock"):
+            if not path.exists():
+                _build(conn, db_path, path, build)
+                _prune(folder, keep=path)
+    return path
 
 
 @contextmanager
@@ -293,3 +325,4 @@ def _prune(folder: Path, keep: Path) -> None:
 def remove(db_path: Path | str) -> None:
     """Delete the derived files of a database (a pruned version; a benchmark's cold start)."""
     shutil.rmtree(str(db_path) + ".cache", ignore_errors=True)
+    shutil.rmtree(_ram_folder(str(db_path)), ignore_errors=True)
