@@ -52,6 +52,7 @@ REGISTER_SCHEMA = {
     "is_key": pl.Boolean,
     "key_leader": pl.Utf8,
     "key_committee": pl.Utf8,
+    "key_project": pl.Utf8,  # 督办项目: names the project several key suggestions form
 }
 
 UNIT_EXPORT_SCHEMA = {

@@ -744,9 +744,11 @@ def normalise_sheet(
         out["co_units"] = _units(raw("co_units"), n)
         out["key_leader"] = text("key_leader", token=True)
         out["key_committee"] = text("key_committee", token=True)
+        out["key_project"] = text("key_project", token=True)
         is_key = _first(
             parsed("is_key", lambda v: parse_yes_no(v, words.yes_no), pl.Boolean, strict=False),
-            _where(out["key_leader"].is_not_null(), True, pl.Boolean),  # a named 督办领导 means key
+            # a named 督办领导 or 督办项目 means key
+            _where(out["key_leader"].is_not_null() | out["key_project"].is_not_null(), True, pl.Boolean),
         )
         out["is_key"] = is_key.fill_null(False) if sheet.columns.get("is_key") else is_key
         lead_label = label_of("lead_units") if sheet.columns.get("lead_units") else "主办单位"

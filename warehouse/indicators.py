@@ -102,11 +102,14 @@ from duban.core.settings import Settings
 from etl.normalise import unit_key
 from etl.stage import unit_names_report
 from warehouse import cache, statefiles
+from warehouse.leaders import in_leader_order, leader_key
 from warehouse.results import (
     BucketCount,
     CommitteeCount,
+    KeyProject,
     KeySummary,
     OverdueSummary,
+    Rehandling,
     UnitLagging,
 )
 from warehouse.state import (
@@ -221,7 +224,7 @@ class Indicators:
         self.conn = conn
         self.settings = settings
         dl = settings.deadline
-        self._settings_key = (dl, tuple(sorted(settings.ranking.weights.items())))
+        self._settings_key = (dl, tuple(sorted(settings.ranking.weights.items())), settings.followup)
         self.version = version or self._derive_version()
         self._registered: dict[tuple[date, int | None], str] = {}  # (T, year) -> state schema
         self._facts_schema: str | None = None
@@ -346,7 +349,7 @@ class Indicators:
         if not details:
             return f"(SELECT * FROM {asg} a WHERE {' AND '.join(cond)})"
         # The wide text columns live once per suggestion in the suggestion state, not per assignment.
-        return (f"(SELECT a.*, s.title, s.lead_units, s.co_units, s.key_leader, s.key_committee "
+        return (f"(SELECT a.*, s.title, s.lead_units, s.co_units, s.key_leader, s.key_committee, s.key_project "
                 f"FROM {asg} a JOIN {sug} s USING (suggestion_id) WHERE {' AND '.join(cond)})")
 
     # -- headline counts, shared by metrics, trends and the unit table ---------------------------
@@ -385,17 +388,25 @@ class Indicators:
                            f"WHERE grouped = {grouped} AND {' AND '.join(cond)}" + (" ORDER BY year" if by_year else ""), p)
         return rows if by_year else rows or [{name: 0 for name, _ in counts}]
 
-    @staticmethod
-    def _rates(c: dict) -> dict:
+    # The counts (state.COUNTS) of each rating: result, work, implementation.
+    _RATING_COUNTS = {"result": ("evaluated", "eval_full", "eval_basic", "eval_un"),
+                      "work": ("work_evaluated", "work_full", "work_basic", "work_un"),
+                      "implementation": ("impl_evaluated", "impl_full", "impl_basic", "impl_un")}
+
+    def _rates(self, c: dict) -> dict:
+        """The rates of counts ``c``; 满意率 of the rating [followup] headline_rating names."""
         completed = c["completed"]
+        evaluated, full, basic, _ = self._RATING_COUNTS[self.settings.followup.headline_rating]
         return {
             "completion_rate": rate(completed, c["total"]),
             "on_time_rate": rate(c["on_time"], completed + c["overdue"]),
             "face_rate": rate(c["face"], completed),
             "class_rates": {k: rate(c[f"class_{k}"], completed) for k in CLASSES},
             "solved_rate": rate(c["class_A"] + c["class_B"], completed),
-            "satisfied_rate": rate(c["eval_full"] + c["eval_basic"], c["evaluated"]),
-            "fully_satisfied_rate": rate(c["eval_full"], c["evaluated"]),
+            "satisfied_rate": rate(c[full] + c[basic], c[evaluated]),
+            "fully_satisfied_rate": rate(c[full], c[evaluated]),
+            **{f"{name}_satisfied_rate": rate(c[f] + c[b], c[e])
+               for name, (e, f, b, _) in self._RATING_COUNTS.items() if name != "result"},
             "promise_kept_rate": rate(c.get("promise_kept"), c.get("promise_due")),
         }
 
@@ -435,7 +446,17 @@ class Indicators:
             "promise_due": c["promise_due"],
             "promise_kept": c["promise_kept"],
             "promise_kept_rate": rates["promise_kept_rate"],
+            "headline_rating": self.settings.followup.headline_rating,
+            "promises": {"due": c["promise_due"], "kept": c["promise_kept"], "kept_late": c["promise_kept_late"],
+                         "broken": c["promise_broken"], "revised": c["promise_revised"]},
+            "rehandling": self.rehandling(scope).as_dict(),
+            "key_projects": [p.as_dict() for p in self.key_projects(scope)],
         })
+        for name, prefix in (("work", "work"), ("implementation", "impl")):
+            out[f"{name}_satisfaction"] = {"满意": c[f"{prefix}_full"], "基本满意": c[f"{prefix}_basic"],
+                                           "不满意": c[f"{prefix}_un"]}
+            out[f"{name}_evaluated"] = c[f"{prefix}_evaluated"]
+            out[f"{name}_satisfied_rate"] = rates[f"{name}_satisfied_rate"]
         # The mixes in one query: a grouping set per column (GROUPING(col) = 0 marks its rows).
         mixes = self._q(f"""
             SELECT kind, category, source, GROUPING(kind) AS gk, GROUPING(category) AS gc,
@@ -794,6 +815,125 @@ class Indicators:
                 ORDER BY promise_date, unit, number""", p)
         return self._cached("broken", (scope,), compute)
 
+    # -- follow-through: 重办, promises across years, key projects (docs/domain.md, 跟踪落实) -------
+    REHANDLE_STATES = ("重办逾期", "重办中", "已重新答复", "转为满意")  # worst first
+
+    def _rehandle_sql(self, scope: Scope, p: dict) -> str:
+        """The scope's 重办 (one row per lead assignment rated 不满意; unit scope: U's only)."""
+        table = f"{self._schema(scope.as_of, scope.year)}.rehandle"
+        cond = self._where(scope, p)
+        if scope.effective_unit is not None:
+            p["unit"] = scope.effective_unit
+            cond += " AND unit = $unit"
+        return f"SELECT * FROM {table} WHERE {cond}"
+
+    def rehandling(self, scope: Scope) -> Rehandling:
+        """重办 counted (results.Rehandling): opened by T, and each suggestion (unit scope: each of U's
+        lead assignments) in the state of its latest 重办, the worst of its leads'."""
+        def compute():
+            p: dict = {}
+            order = ", ".join(f"'{state}'" for state in self.REHANDLE_STATES)
+            row = self._q(f"""
+                WITH r AS ({self._rehandle_sql(scope, p)}),
+                per AS (SELECT suggestion_id, sum(opened) AS opened,
+                               [{order}][min(list_position([{order}], state))] AS state
+                        FROM r GROUP BY suggestion_id)
+                SELECT CAST(COALESCE(sum(opened), 0) AS BIGINT) AS opened,
+                       {count_sql(tuple((state, f"state = '{state}'") for state in self.REHANDLE_STATES))}
+                FROM per""", p)[0]
+            return Rehandling(opened=row["opened"], in_progress=row["重办中"], overdue=row["重办逾期"],
+                              replied=row["已重新答复"], turned_satisfied=row["转为满意"])
+        return self._cached("rehandling", (scope,), compute)
+
+    def rehandle_list(self, scope: Scope, states: tuple[str, ...] | None = None) -> list[dict]:
+        """重办 件: one row per (suggestion, lead unit rated 不满意), with its state, the 不满意's date,
+        the due day, the re-reply and the newer rating; ``states`` keeps only those (e.g. the open
+        ones: 重办逾期, 重办中). Overdue first, then the longest open."""
+        def compute():
+            p: dict = {"states": list(states or self.REHANDLE_STATES)}
+            _, sug = self._state(scope.as_of, scope.year)
+            return self._q(f"""
+                SELECT r.suggestion_id, s.session, s.year, s.number, s.title, s.lead_units, r.unit, r.state,
+                       r.opened, r.unsatisfied_date, r.due_date, r.rereply_date, r.rated_date, r.days_overdue,
+                       s.is_key, s.key_leader
+                FROM ({self._rehandle_sql(scope, p)}) r JOIN {sug} s USING (suggestion_id)
+                WHERE list_contains($states, r.state)
+                ORDER BY list_position({list(self.REHANDLE_STATES)}, r.state), r.due_date, s.year DESC,
+                         s.session, s.number, r.unit""", p)
+        return self._cached("rehandle_list", (scope, states), compute)
+
+    PROMISE_STATES = ("未兑现", "未到期", "逾期兑现", "已兑现")
+
+    def followup_list(self, scope: Scope) -> list[dict]:
+        """跟踪督办清单 (回头看): the B promises of the scope's year, and those of earlier years still
+        open as of T (未兑现, 未到期) — promises are followed across years. Each with P (the date as
+        first reported), its status (已兑现 by P / 逾期兑现 / 未到期 / 未兑现), its revisions (other
+        dates reported later: ``revisions`` [{date, report_date}]) and days past P. Open ones first."""
+        def compute():
+            p: dict = {}
+            T = date_literal(scope.as_of)
+            # a year (or session) shows its own promises and the earlier years' still open; none: all
+            year = self._scope_year(scope) if scope.year is not None or scope.session is not None else None
+            every_year = replace(scope, year=None, session=None)
+            leads = self._assignments(every_year, p, lead=True, details=True, state_year=None)
+            p["year"] = year
+            p["session"] = scope.session
+            rows = self._q(f"""
+                WITH pr AS (
+                    SELECT *, CASE WHEN promise_kept THEN '已兑现' WHEN promise_kept_late THEN '逾期兑现'
+                                   WHEN promise_due THEN '未兑现' ELSE '未到期' END AS promise_status
+                    FROM {leads} WHERE has_promise
+                )
+                SELECT suggestion_id, session, year, number, title, unit, promise_text, promise_date,
+                       promise_kept_date, promise_status, promise_revisions,
+                       CASE WHEN promise_status = '未兑现' THEN date_diff('day', promise_date, {T}) END AS days_past,
+                       last_report_date, key_leader
+                FROM pr
+                WHERE $year IS NULL OR COALESCE(session = $session, year = $year)
+                   OR (year < $year AND promise_status IN ('未兑现', '未到期'))
+                ORDER BY list_position({list(self.PROMISE_STATES)}, promise_status), promise_date, year, number, unit""",
+                p)
+            revisions = self.promise_revisions(every_year)
+            for r in rows:
+                r["revisions"] = revisions.get((r["suggestion_id"], r["unit"]), [])
+                r["carried_over"] = year is not None and r["year"] < year
+            return rows
+        return self._cached("followup", (scope,), compute)
+
+    def promise_revisions(self, scope: Scope) -> dict[tuple[str, str], list[dict]]:
+        """Per (suggestion, unit): the promised dates reported after the first one (P), each with the
+        report that first gave it, by T: [{date, report_date}], oldest first."""
+        def compute():
+            rows = self._q("""
+                WITH firsts AS (
+                    SELECT suggestion_id, unit,
+                           arg_min(promise_date, (report_date, report_id)) FILTER (WHERE promise_date IS NOT NULL) AS p
+                    FROM handling_reports GROUP BY ALL)
+                SELECT h.suggestion_id, h.unit, h.promise_date AS date, min(h.report_date) AS report_date
+                FROM handling_reports h JOIN firsts f USING (suggestion_id, unit)
+                WHERE h.report_date <= $T AND h.promise_date <> f.p
+                GROUP BY ALL ORDER BY h.suggestion_id, h.unit, report_date, date""", {"T": scope.as_of})
+            out: dict[tuple[str, str], list[dict]] = {}
+            for r in rows:
+                out.setdefault((r.pop("suggestion_id"), r.pop("unit")), []).append(r)
+            return out
+        return self._cached("promise_revisions", (scope.as_of,), compute)
+
+    def key_projects(self, scope: Scope) -> list[KeyProject]:
+        """重点督办项目 (results.KeyProject): the key suggestions grouped by the project their register
+        rows name, in leader order (docs/domain.md), then by project. [] when the register names none."""
+        def compute():
+            p: dict = {}
+            counts = [c for c in COUNTS if c[0] in ("total", "completed", "overdue")]
+            rows = self._q(f"""
+                SELECT key_project, mode(key_leader) AS leader, mode(lead_units) AS lead_unit, {count_sql(counts)}
+                FROM {self._items(replace(scope, key_only=True), p, details=True)}
+                WHERE key_project IS NOT NULL GROUP BY key_project ORDER BY key_project""", p)
+            projects = [KeyProject(r["key_project"], r["leader"], r["lead_unit"], r["total"], r["completed"], r["overdue"])
+                        for r in rows]
+            return in_leader_order(projects, lambda k: k.leader, self.settings.followup.leaders)
+        return self._cached("key_projects", (scope,), compute)
+
     def unreported(self, scope: Scope) -> list[dict]:
         """Per unit: assignments for which it has sent no export row dated <= T (未报送)."""
         def compute():
@@ -835,6 +975,8 @@ class Indicators:
                          face_rate=r["face_rate"], class_rates=r["class_rates"], solved_rate=r["solved_rate"],
                          satisfied_rate=r["satisfied_rate"], fully_satisfied_rate=r["fully_satisfied_rate"],
                          promise_kept_rate=r["promise_kept_rate"],
+                         work_satisfied_rate=r["work_satisfied_rate"],
+                         implementation_satisfied_rate=r["implementation_satisfied_rate"],
                          co_on_time_rate=rate(c["co_on_time"], c["co_due"]),
                          reporting_rate=rate(c["lead_assignments"] + c["co_assignments"] - c["unreported"],
                                              c["lead_assignments"] + c["co_assignments"]))
@@ -861,7 +1003,7 @@ class Indicators:
                 r["stages"] = [{"stage": s, "done": d} for s, d in stages]
                 reached = [s for s, d in stages if d]
                 r["stage"] = reached[-1] if reached else "待交办"
-            return rows
+            return in_leader_order(rows, lambda r: r["key_leader"], self.settings.followup.leaders)
         return self._cached("key", (scope,), compute)
 
     def key_summary(self, scope: Scope) -> KeySummary:
@@ -878,7 +1020,8 @@ class Indicators:
             return KeySummary(
                 total=len(rows), completed=counted(rows, "已办结"), overdue=counted(rows, "逾期"),
                 committees=tuple(CommitteeCount(name, len(items), counted(items, "已办结"), counted(items, "逾期"),
-                                                tuple(dict.fromkeys(r["key_leader"] for r in items)))
+                                                tuple(sorted(dict.fromkeys(r["key_leader"] for r in items),
+                                                             key=leader_key(self.settings.followup.leaders))))
                                  for name, items in committees.items()),
                 overdue_items=tuple(r for r in rows if r["status"] == "逾期"))
         return self._cached("key_summary", (scope,), compute)
@@ -888,10 +1031,11 @@ class Indicators:
         def compute():
             p: dict = {}
             counts = [c for c in COUNTS if c[0] in ("total", "completed", "overdue")]
-            return self._q(f"""
+            rows = self._q(f"""
                 SELECT key_leader, {count_sql(counts)}
                 FROM {self._items(replace(scope, key_only=True), p, details=True)}
-                GROUP BY key_leader ORDER BY key_leader NULLS LAST""", p)
+                GROUP BY key_leader""", p)
+            return in_leader_order(rows, lambda r: r["key_leader"], self.settings.followup.leaders)
         return self._cached("key_leaders", (scope,), compute)
 
     def unit_assignments(self, scope: Scope) -> list[dict]:

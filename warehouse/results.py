@@ -63,3 +63,35 @@ class KeySummary:
     overdue: int
     committees: tuple[CommitteeCount, ...]
     overdue_items: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Rehandling:
+    """重办 as of T (docs/domain.md): ``opened`` counts the 重办 opened by T; the others count the
+    suggestions (unit scope: U's lead assignments) by the state of their latest 重办 — with several
+    leads, the worst (重办逾期, 重办中, 已重新答复, 转为满意)."""
+    opened: int
+    in_progress: int  # 重办中
+    overdue: int  # 重办逾期
+    replied: int  # 已重新答复
+    turned_satisfied: int  # 转为满意
+
+    def as_dict(self) -> dict:
+        return {"opened": self.opened, "in_progress": self.in_progress, "overdue": self.overdue,
+                "replied": self.replied, "turned_satisfied": self.turned_satisfied}
+
+
+@dataclass(frozen=True)
+class KeyProject:
+    """重点督办项目: the key suggestions whose register rows name one project, with its 督办领导 and
+    lead unit (the most named of its suggestions'), and its items' progress."""
+    project: str
+    leader: str | None
+    lead_unit: str | None
+    total: int
+    completed: int
+    overdue: int
+
+    def as_dict(self) -> dict:
+        return {"project": self.project, "leader": self.leader, "lead_unit": self.lead_unit,
+                "total": self.total, "completed": self.completed, "overdue": self.overdue}

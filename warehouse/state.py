@@ -1,7 +1,7 @@
 """The state of every assignment and suggestion as of T, and the counts every figure is made of.
 
 The SQL lives in named files under warehouse/sql/state/, each headed by the columns it makes
-(like dbt's models): asg_raw → sug → asg, then the cubes; facts.sql holds the version's own
+(like dbt's models): asg_raw → sug → asg, rehandle (重办), then the cubes; facts.sql holds the version's own
 aggregates. This module renders them (settings and T become literals; nothing user-typed reaches
 the SQL text) and builds them into a state file (warehouse.statefiles) — the indicator layer
 (warehouse.indicators) reads those tables.
@@ -19,6 +19,8 @@ import duckdb
 from duban.core.settings import Settings
 
 CLASSES = ("A", "B", "C", "D")
+# The ratings of a reply (docs/domain.md, the three ratings): result, work, implementation.
+RATED = ("evaluation", "work_evaluation", "implementation_evaluation")
 
 # ── the headline counts ───────────────────────────────────────────────────────────────────────
 # Each count is a name and the condition an item must meet (None: every item). count_sql renders
@@ -36,6 +38,11 @@ COUNTS = (
     ("eval_full", "completed AND evaluation = '满意'"),
     ("eval_basic", "completed AND evaluation = '基本满意'"),
     ("eval_un", "completed AND evaluation = '不满意'"),
+    *(count for prefix, column in (("work", "work_evaluation"), ("impl", "implementation_evaluation"))
+      for count in ((f"{prefix}_evaluated", f"completed AND {column} IS NOT NULL"),
+                    (f"{prefix}_full", f"completed AND {column} = '满意'"),
+                    (f"{prefix}_basic", f"completed AND {column} = '基本满意'"),
+                    (f"{prefix}_un", f"completed AND {column} = '不满意'"))),
     ("key_total", "is_key"),
     ("key_completed", "is_key AND completed"),
     ("key_overdue", "is_key AND overdue"),
@@ -43,14 +50,17 @@ COUNTS = (
 # Per unit (the unit table): its lead assignments, counted the same way.
 LEAD_COUNTS = (("lead_assignments", None), *(c for c in COUNTS[1:] if not c[0].startswith("key_")))
 # B promises, per lead row: due as of T (the state's promise_due), and kept by their date.
-PROMISES = (("promise_due", "promise_due"), ("promise_kept", "promise_due AND promise_kept"))
+PROMISES = (("promise_due", "promise_due"), ("promise_kept", "promise_due AND promise_kept"),
+            ("promise_kept_late", "promise_due AND promise_kept_late"),
+            ("promise_broken", "promise_due AND NOT promise_kept AND NOT promise_kept_late"),
+            ("promise_revised", "has_promise AND promise_revised"))
 # Per unit besides its lead rows: co-handling (due, on time: judged on its own row) and reporting.
 UNIT_COUNTS = (("co_assignments", "NOT is_lead"), ("co_due", "co_due"), ("co_on_time", "co_due AND co_on_time"),
                ("unreported", "NOT reported"))
 # The cubes' columns: what a Scope filters on (Indicators._where), and what the conditions test.
 SCOPE_COLUMNS = "year, session, kind, category, is_key"
-SUG_FLAGS = "completed, overdue, due_soon, on_time, face, result_class, evaluation"
-UNIT_FLAGS = "promise_due, promise_kept, co_due, co_on_time, reported"
+SUG_FLAGS = "completed, overdue, due_soon, on_time, face, result_class, evaluation, work_evaluation, implementation_evaluation"
+UNIT_FLAGS = "has_promise, promise_due, promise_kept, promise_kept_late, promise_revised, co_due, co_on_time, reported"
 
 
 def count_sql(counts, cube: bool = False, only: str | None = None) -> str:
@@ -106,9 +116,18 @@ def _deadline_rule(settings: Settings) -> tuple[str, str]:
     return f"CAST(s.assigned_date + INTERVAL {dl.months} MONTH AS DATE)", "s.assigned_date"
 
 
+def _worst_rating(column: str) -> str:
+    """A suggestion's rating of ``column``: the worst of its leads' (不满意 < 基本满意 < 满意); a lead
+    without one leaves it unrated."""
+    return (f"CASE WHEN count({column}) = count(*) THEN ['不满意', '基本满意', '满意']["
+            f"min(CASE {column} WHEN '不满意' THEN 0 WHEN '基本满意' THEN 1 WHEN '满意' THEN 2 END) + 1] "
+            f"END AS {column}")
+
+
 def sug_sql(T: str, settings: Settings) -> str:
     rule_deadline, start = _deadline_rule(settings)
     return render("sug", T=T, rule_deadline=rule_deadline, start=start,
+                  **{f"worst_{c}": _worst_rating(c) for c in RATED},
                   max_extension_months=settings.deadline.max_extension_months,
                   status_columns=_status_columns(T, settings.deadline.due_soon_days, "completed", "last_reply", "deadline"))
 
@@ -139,6 +158,9 @@ def build_state(cur: duckdb.DuckDBPyConnection, target: str, scratch: str, setti
     cur.execute(f"CREATE TABLE {target}.sug AS {sug_sql(lit, settings)} ORDER BY year, kind, category, suggestion_id")
     cur.execute(f"CREATE TEMP VIEW _sug AS SELECT * FROM {target}.sug")
     cur.execute(f"CREATE TABLE {target}.asg AS {asg_sql(lit, settings)} ORDER BY year, unit, suggestion_id")
+    cur.execute(f"CREATE TABLE {target}.rehandle AS "
+                f"{render('rehandle', T=lit, rehandle_days=settings.followup.rehandle_days, sug=f'{target}.sug')} "
+                "ORDER BY year, unit, suggestion_id")
     cur.execute(render("cubes", target=target, scope_columns=SCOPE_COLUMNS, sug_flags=SUG_FLAGS, unit_flags=UNIT_FLAGS,
                        headline_counts=count_sql(COUNTS, cube=True), promise_counts=count_sql(PROMISES)))
     for view in ("_sug", "_asg_raw", *(_SHADOWED if year is not None else ())):

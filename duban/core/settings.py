@@ -20,6 +20,7 @@ from typing import Any
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 DEADLINE_RULES = ("from_assignment", "from_session_close", "fixed_date")
 RESULT_SCHEMES = ("ABCD", "ABC", "甲乙丙")
+RATINGS = ("result", "work", "implementation")  # 办理结果 / 办理工作 / 落实 (docs/domain.md, the three ratings)
 
 
 class SettingsError(ValueError):
@@ -41,6 +42,14 @@ class RankingSettings:
     weights: dict[str, float] = field(default_factory=dict)
     prior_strength: float = 5.0
     workload_tiers: tuple[int, ...] = (5, 15)
+
+
+@dataclass(frozen=True)
+class FollowupSettings:
+    """跟踪落实: which rating feeds the headline 满意率, the 重办 deadline, the leaders' protocol order."""
+    headline_rating: str = "result"
+    rehandle_days: int = 30
+    leaders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class Settings:
     max_state_files: int
     state_build_seconds: int
     chase_withdraw_minutes: int
+    followup: FollowupSettings = FollowupSettings()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     # The operator's folder these settings were read from (None: the shipped defaults only). Not
     # part of what the settings say: derived-data keys (repr) do not name the folder.
@@ -121,6 +131,9 @@ def _month_day(value: Any) -> str:
     return value
 
 
+            return pair
+
+
 def _validate(data: dict) -> Settings:
     dl = data.get("deadline", {})
     deadline = DeadlineSettings(
@@ -160,6 +173,10 @@ def _validate(data: dict) -> Settings:
     cities = etl.get("city_names", [])
     if not (isinstance(cities, list) and all(isinstance(c, str) and c for c in cities)):
         raise SettingsError(f"设置 [etl] city_names 应为名称列表, 现为 {cities!r}")
+    followup = data.get("followup", {})
+    leaders = followup.get("leaders", [])
+    if not (isinstance(leaders, list) and all(isinstance(name, str) and name.strip() for name in leaders)):
+        raise SettingsError(f"设置 [followup] leaders 应为常委会领导姓名的列表 (按排序), 现为 {leaders!r}")
     meeting = data.get("meeting", {})
     auth = data.get("auth", {})
     serve = data.get("serve", {})
@@ -188,6 +205,11 @@ def _validate(data: dict) -> Settings:
         max_state_files=_int(serve, "serve", "max_state_files", 2, 10_000),
         state_build_seconds=_int(serve, "serve", "state_build_seconds", 1, 24 * 3600),
         chase_withdraw_minutes=_int(data.get("chase", {}), "chase", "withdraw_minutes", 0, 24 * 60),
+        followup=FollowupSettings(
+            headline_rating=_choice(followup, "followup", "headline_rating", RATINGS),
+            rehandle_days=_int(followup, "followup", "rehandle_days", 1, 365),
+            leaders=tuple(name.strip() for name in leaders),
+        ),
         raw=data,
     )
 

@@ -100,6 +100,7 @@ CREATE TABLE suggestions (
     is_key            BOOLEAN NOT NULL DEFAULT FALSE,
     key_leader        VARCHAR,
     key_committee     VARCHAR,
+    key_project       VARCHAR,              -- 督办项目: key suggestions naming the same project form one
     file_id           INTEGER,
     sheet             VARCHAR,
     row_no            INTEGER

@@ -13,7 +13,7 @@ SELECT r.*,
        hash(struct_pack(r.number, r.session, r.year, r.kind, r.title, r.lead_deputy, r.cosigners,
                         r.cosigner_count, r.delegation, r.category, r.source, r.proposed_date,
                         r.assigned_date, r.deadline, r.lead_units, r.lead_role, r.co_units, r.is_key,
-                        r.key_leader, r.key_committee)) AS content_hash
+                        r.key_leader, r.key_committee, r.key_project)) AS content_hash
 FROM stg_register r
 JOIN files f USING (file_id);
 
@@ -78,7 +78,7 @@ WHERE r.rank_in_key = 1;
 INSERT INTO suggestions
 SELECT eff_session || '-' || number, eff_session, session_year, number, kind, title, lead_deputy,
        cosigners, cosigner_count, delegation, category, source, proposed_date, assigned_date,
-       deadline, coalesce(is_key, FALSE), key_leader, key_committee, file_id, sheet, row_no
+       deadline, coalesce(is_key, FALSE), key_leader, key_committee, key_project, file_id, sheet, row_no
 FROM reg_ranked
 WHERE rank_in_key = 1;
 
