@@ -27,7 +27,7 @@ from duban.core.settings import Settings
 from exports.xlsx import as_rows
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate
 from warehouse.indicators import Indicators, Scope
-from warehouse.ranking import rank_units
+from warehouse.ranking import rank_units, split_ranking
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
 # plotly.js's mode bar: the PNG download only (labelled by the zh-CN locale, assets/
@@ -495,6 +495,11 @@ def ranking(ctx: ViewContext) -> list[dict]:
         return []
     rows = as_rows(rank_units(ctx.ind.conn, ctx.settings, year, ctx.as_of, None, version=ctx.version))
     return [r for r in rows if not ctx.restrict_unit or r["unit"] == ctx.restrict_unit]
+
+
+def ranked_units(ctx: ViewContext) -> list[dict]:
+    """The ranked units in rank order (units without a lead assignment are not ranked)."""
+    return split_ranking(ranking(ctx))[0]
 
 
 ASPECT_COLUMNS = [

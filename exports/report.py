@@ -34,7 +34,7 @@ from exports.safe import join_units, xml_text
 from exports.xlsx import as_rows
 from warehouse.formatting import DASH, format_count_delta, format_date, format_delta, format_rate
 from warehouse.indicators import OVERDUE_BUCKETS
-from warehouse.ranking import rank_units
+from warehouse.ranking import rank_units, split_ranking
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +363,7 @@ def write_report(indicators: Any, scope: Any, out: Path, ranking_rows: Sequence[
 def _chart(doc, indicators: Any, scope: Any, year: int, yoy: Mapping[str, Any]) -> None:
     years = [year - 1, year] if yoy.get("previous") else [year]
     curves: dict[int, list[tuple[int, float]]] = {}
-    for r in as_rows(indicators.completion_curve(scope, years)):
+    for r in as_rows(indicators.completion_curve(scope, years, same_offset=True)):  # 同比: as the text
         if r.get("share") is not None and r["day_offset"] <= 366:
             curves.setdefault(r["year"], []).append((r["day_offset"], r["share"]))
     if not curves.get(year):
@@ -390,14 +390,18 @@ def _unit_section(doc, indicators: Any, scope: Any, ranking_rows: Sequence[Mappi
     else:
         text += "目前没有单位存在逾期件。"
     _para(doc, text)
+    ranked, unranked = split_ranking(as_rows(ranking_rows))
     rows = []
-    for u in ranking_rows:
+    for u in ranked:
         t = table.get(u["unit"], {})
         rows.append([u.get("rank"), u["unit"], _n(t.get("lead_assignments")), _n(t.get("completed")),
                      format_rate(t.get("on_time_rate")), format_rate(t.get("satisfied_rate")),
                      _n(t.get("overdue")), _n(t.get("eval_un")), f"{u['total']:.2f}"])
     _table(doc, ["名次", "承办单位", "主办件数", "已办结", "按时办结率", "满意率", "逾期件", "不满意件", "考核得分"],
            rows, [11, 40, 14, 13, 20, 20, 13, 14, 14], left=(1,))
+    if unranked:
+        _para(doc, "本年度无主办件、仅承担协办的单位不参加排名：" + "、".join(u["unit"] for u in unranked) + "。",
+              size=14, indent=False)
 
 
 def _key_section(doc, indicators: Any, scope: Any) -> None:

@@ -29,12 +29,13 @@ from xlsxwriter.worksheet import Worksheet
 
 from exports.safe import join_units, looks_like_formula, xml_text, yes_no
 from warehouse.formatting import DASH
-from warehouse.ranking import rank_units
+from warehouse.ranking import rank_units, split_ranking
 
 TEXT, INT, NUMBER, DATE, RATE, BOOL = "text", "int", "number", "date", "rate", "bool"
 
 DATE_FORMAT = "yyyy-mm-dd"
 RATE_FORMAT = "0.00%"
+UNSCORED = "不计分"  # a ranking aspect left out (no city-wide data, no hand scores)
 MAX_WIDTH = 48  # characters; longer text wraps
 FONT = "宋体"
 ROW_HEIGHT = 15  # points per line of 11 pt text
@@ -454,16 +455,32 @@ def rejected_rows(indicators: Any, restrict_unit: str | None = None, *, as_of: d
 
 
 def ranking(rows: Sequence[Mapping[str, Any]], *, year: int, as_of: date, city: str = "") -> bytes:
-    """考核排名 from warehouse.ranking.rank_units rows, in three sheets that each print on one page
-    width: 排名 (total and each aspect's points, the weight in the header), 原始值 (each aspect's raw
-    value: the unit's own rate, or the hand score) and 计分明细 (one row per unit and aspect: raw
-    value, numerator/denominator, the shrunk value scored, weight, points and the reason in words,
-    so a unit can be told why it ranks where it does)."""
-    rows = as_rows(rows)
-    aspects = [(a["key"], a["name"], a["weight"], a["source"]) for a in (rows[0]["aspects"] if rows else [])]
+    """考核排名 from warehouse.ranking.rank_units rows, in sheets that each print on one page
+    width: 排名 (total and each aspect's points, the header naming the weight actually applied),
+    原始值 (each aspect's raw value: the unit's own rate, or the hand score), 计分明细 (one row per
+    unit and aspect: raw value, numerator/denominator, the shrunk value scored, weight, points and
+    the reason in words, so a unit can be told why it ranks where it does) and, when there are
+    any, 未参加排名 (units without a lead assignment, not ranked). An aspect left out reads 不计分."""
+    ranked, unranked = split_ranking(as_rows(rows))
+    every = ranked + unranked
+    first = every[0]["aspects"] if every else []
 
     def aspect(key: str, field: str) -> Callable[[Mapping[str, Any]], Any]:
         return lambda r: next((a.get(field) for a in r["aspects"] if a["key"] == key), None)
+
+    def points_of(key: str) -> Callable[[Mapping[str, Any]], Any]:
+        return lambda r: next((a["points"] if a["counted"] else UNSCORED for a in r["aspects"] if a["key"] == key), None)
+
+    def scored_kind(key: str) -> Callable[[Mapping[str, Any]], str]:
+        """A number where the aspect was scored, the text 不计分 where it was left out."""
+        return lambda r: next((NUMBER if a["counted"] else TEXT for a in r["aspects"] if a["key"] == key), TEXT)
+
+    def weight_header(a: Mapping[str, Any]) -> str:
+        if not a["counted"]:
+            return f"{a['name']}(不计分)"
+        if round(a["applied_weight"], 2) == a["weight"]:
+            return f"{a['name']}得分(权重{a['weight']:g})"
+        return f"{a['name']}得分(权重{a['applied_weight']:.2f}, 设定{a['weight']:g})"
 
     head = [Col("名次", "rank", INT, 6), Col("承办单位", "unit")]
     points = head + [
@@ -471,24 +488,34 @@ def ranking(rows: Sequence[Mapping[str, Any]], *, year: int, as_of: date, city: 
         Col("档内名次", lambda r: f"{r['tier_rank']}/{r['tier_size']}" if r.get("tier_rank") else "", width=8),
         Col("主办件数", "lead_assignments", INT, 7), Col("协办件数", "co_assignments", INT, 7),
         Col("已办结", "completed", INT, 7), Col("逾期", "overdue", INT, 6),
-    ] + [Col(f"{name}得分(权重{weight:g})", aspect(key, "points"), NUMBER, 10) for key, name, weight, _ in aspects]
-    raw = head + [Col(f"{name}{'(人工评分)' if source != '数据' else ''}", aspect(key, "raw"),
-                      RATE if source == "数据" else NUMBER, 12) for key, name, _, source in aspects]
-    detail = [dict(a, unit=r["unit"], rank=r["rank"]) for r in rows for a in r["aspects"]]
+    ] + [Col(weight_header(a), points_of(a["key"]), scored_kind(a["key"]), 10) for a in first]
+    raw = head + [Col(f"{a['name']}{'(人工评分)' if a['source'] != '数据' else ''}", aspect(a["key"], "raw"),
+                      RATE if a["source"] == "数据" else NUMBER, 12) for a in first]
+    detail = [dict(a, unit=r["unit"], rank=r["rank"]) for r in every for a in r["aspects"]]
     detail_cols = head + [
         Col("考核项", "name"), Col("来源", "source", width=6),
         Col("原始值", "raw", lambda a: RATE if a["source"] == "数据" else NUMBER, 10),
         Col("分子", "numerator", INT, 6), Col("分母", "denominator", INT, 6),
-        Col("计分值", "value", RATE, 10), Col("权重", "weight", NUMBER, 7), Col("得分", "points", NUMBER, 7),
-        Col("是否计分", "counted", BOOL, 6), Col("说明", "reason", width=60),
+        Col("计分值", "value", RATE, 10), Col("设定权重", "weight", NUMBER, 8),
+        Col("实际权重", lambda a: a["applied_weight"] if a["counted"] else UNSCORED,
+            lambda a: NUMBER if a["counted"] else TEXT, 8),
+        Col("得分", lambda a: a["points"] if a["counted"] else UNSCORED, lambda a: NUMBER if a["counted"] else TEXT, 7),
+        Col("说明", "reason", width=60),
     ]
-    meta = [f"年度：{year}", "数据项得分 = 原始比率按样本量向全市平均收缩后的计分值 × 权重；人工项来自考核评分表。"]
+    unranked_cols = [Col("承办单位", "unit"), Col("协办件数", "co_assignments", INT, 8), Col("说明", "reason", width=40)]
+    apart = f"；本年度无主办件的 {len(unranked)} 个单位不参加排名，另列于“未参加排名”表" if unranked else ""
+    meta = [f"年度：{year}{apart}",
+            "数据项得分 = 原始比率按样本量向全市平均收缩后的计分值 × 实际权重；人工项来自考核评分表。"
+            "不计分项 (全市无数据或未提供人工评分表) 的权重按比例分给计分项，总分仍为100分；总分 (两位小数) 相同则名次相同。"]
 
     def fill(book: OfficeWorkbook) -> None:
-        book.table("排名", f"{city}承办单位代表建议办理工作考核排名", points, rows, as_of=as_of, meta=meta)
-        book.table("原始值", f"{city}承办单位代表建议办理工作考核各项原始值", raw, rows, as_of=as_of, meta=meta)
+        book.table("排名", f"{city}承办单位代表建议办理工作考核排名", points, ranked, as_of=as_of, meta=meta)
+        book.table("原始值", f"{city}承办单位代表建议办理工作考核各项原始值", raw, ranked, as_of=as_of, meta=meta)
         book.table("计分明细", f"{city}承办单位代表建议办理工作考核计分明细", detail_cols, detail,
                    as_of=as_of, meta=meta)
+        if unranked:
+            book.table("未参加排名", f"{city}本年度无主办件、不参加排名的承办单位", unranked_cols, unranked,
+                       as_of=as_of, meta=[f"年度：{year}"])
 
     return build_xlsx(fill)
 

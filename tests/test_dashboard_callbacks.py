@@ -71,7 +71,12 @@ def test_overview_cards_show_hand_worked_figures(board):
     whole = text(page)
     # 同比 at the same offset (121 days → 2023-06-30): 2023 had 2 of 3 done = 66.67%; 57.14 - 66.67 = -9.5 points
     assert "-9.5个百分点" in whole
-    assert "上年截至 2023-06-30" in whole
+    # one reference for card and curve, and the page says which
+    note = text(by_id(page, "yoy-note"))
+    assert "指标卡和办结曲线都与上年同期比较" in note and "交办后第 121 天 (截至 2023-06-30)" in note
+    curve = by_id(page, "fig-curve").figure
+    last_year = next(t for t in curve.data if t.name == "2023年")
+    assert int(last_year.x[-1]) == 121 and float(last_year.y[-1]) == pytest.approx(2 / 3)  # the card's 66.67%
     # what the view shows, as of when, refreshed when
     assert text(by_id(page, "meta-as-of")) == "2024-06-30"
     assert text(by_id(page, "meta-refreshed")) == "2024-07-01 08:01"
@@ -83,6 +88,42 @@ def test_overview_attention_panel_lists_the_tails(board):
     assert "不满意件 (1)" in attention and "第5号" in attention
     assert "重点督办件滞后 (1)" in attention and "第7号" in attention
     assert "未报送的单位 (1)" in attention and "市住建局" in attention
+
+
+def test_overview_names_the_weakest_units_from_the_ranking(board):
+    from warehouse.ranking import rank_units, split_ranking
+
+    ranked, _ = split_ranking(rank_units(board.context("/", Q, LOCAL_VIEWER).ind.conn, board.settings, 2024, date(2024, 6, 30)))
+    panel = text(by_id(render(board, "/"), "weakest-units"))
+    n = min(5, len(ranked) // 2)
+    assert f"后{n}名" in panel
+    for e in ranked[-n:]:
+        assert e["unit"] in panel and f"第{e['rank']}名" in panel and f"{e['total']:.2f} 分" in panel
+    assert ranked[0]["unit"] not in panel
+
+
+def test_the_unreported_link_lands_on_those_units(board):
+    from dash import dcc
+
+    attention = by_id(render(board, "/"), "attention")
+    # the fixture's one unit with an item not reported: the overview's link and /data agree
+    links = [n.href for n in walk(attention) if isinstance(n, dcc.Link) and n.href.startswith("/data")]
+    assert len(links) == 1 and "市住建局" in text(attention)
+    path, search = links[0].split("?", 1)
+    assert ViewState.parse(search).status == "未报送"
+    page = render(board, path, "?" + search)
+    cards = [n for n in walk(page) if getattr(n, "id", None) in ("unreported-card", "refreshes", "grid-data-units")]
+    assert cards[0].id == "unreported-card"  # first on the page
+    rows = by_id(page, "grid-data-unreported").rowData
+    assert [r["unit"] for r in rows] == ["市住建局"] and rows[0]["unreported"] >= 1
+
+
+def test_category_filter_highlights_instead_of_collapsing_the_chart(board):
+    chart = by_id(render(board, "/", Q + "&category=交通邮电类"), {"type": "xfilter", "key": "category"}).figure
+    bars = chart.data[0]
+    assert len(bars.y) > 1 and "交通邮电类 ✔" in bars.y  # every category still there, the chosen one marked
+    opacity = dict(zip(bars.customdata, bars.marker.opacity))
+    assert opacity["交通邮电类"] == 1.0 and {v for k, v in opacity.items() if k != "交通邮电类"} == {0.35}
 
 
 def test_category_filter_applies_to_every_figure(board):

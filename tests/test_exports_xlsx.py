@@ -247,10 +247,11 @@ def test_the_page_lists_a_limit_of_rejected_rows_the_export_all(ind):
 
 def test_ranking_export_matches_rank_units(ind):
     from exports.xlsx import ranking
-    from warehouse.ranking import rank_units
+    from warehouse.ranking import rank_units, split_ranking
 
-    ranked = rank_units(ind.conn, ind.settings, 2024, T)
-    data = ranking(ranked, year=2024, as_of=T, city=ind.body_name())
+    every = rank_units(ind.conn, ind.settings, 2024, T)
+    ranked, unranked = split_ranking(every)
+    data = ranking(every, year=2024, as_of=T, city=ind.body_name())
     _no_formulas(data)
     book = _load(data)
     ws = book["排名"]
@@ -260,27 +261,39 @@ def test_ranking_export_matches_rank_units(ind):
     assert [r["名次"] for r in rows] == [u["rank"] for u in ranked]
     raw = _table(book["原始值"], 5)
     assert [r["承办单位"] for r in raw] == [u["unit"] for u in ranked]
+    # No hand scores (领导重视程度 10 + 工作制度健全 10) and no B promise anywhere (承诺兑现率 5):
+    # 75 points count, so 按时办结率's weight 20 is applied as 20 × 100/75 = 26.67, and the header says so.
+    header = "按时办结率得分(权重26.67, 设定20)"
     for row, raw_row, unit in zip(rows, raw, ranked):
         assert row["总分"] == pytest.approx(unit["total"])
         on_time = next(a for a in unit["aspects"] if a["key"] == "on_time")
+        assert on_time["applied_weight"] == pytest.approx(2000 / 75)
         assert raw_row["按时办结率"] == (on_time["raw"] if on_time["raw"] is not None else "—")
-        assert row["按时办结率得分(权重20)"] == pytest.approx(on_time["points"])
+        assert row[header] == pytest.approx(on_time["points"]) and row[header] <= 2000 / 75
+        assert row["领导重视程度(不计分)"] == "不计分"  # not 0
     # 市教育局's 按时办结率 by hand: 1 on time / (1 completed + 1 overdue) = 50%
     edu = next(r for r in raw if r["承办单位"] == EDU)
     assert edu["按时办结率"] == pytest.approx(0.5)
-    header = [c.value for c in book["原始值"][5]]
-    assert book["原始值"].cell(row=6, column=header.index("按时办结率") + 1).number_format == "0.00%"
+    header_row = [c.value for c in book["原始值"][5]]
+    assert book["原始值"].cell(row=6, column=header_row.index("按时办结率") + 1).number_format == "0.00%"
     detail = _table(book["计分明细"], 5)
-    assert len(detail) == len(ranked) * len(ranked[0]["aspects"])
+    assert len(detail) == len(every) * len(every[0]["aspects"])
     first = detail[0]
-    assert first["说明"] == ranked[0]["aspects"][0]["reason"] and first["权重"] == ranked[0]["aspects"][0]["weight"]
+    assert first["说明"] == every[0]["aspects"][0]["reason"] and first["设定权重"] == every[0]["aspects"][0]["weight"]
+    assert {d["得分"] for d in detail if d["考核项"] == "领导重视程度"} == {"不计分"}
+    # 市财政局 only co-handles: listed apart, not ranked.
+    assert [u["unit"] for u in unranked] == [FINANCE] and unranked[0]["rank"] is None
+    apart = _table(book["未参加排名"], 4)  # title, 截至日期, 年度, header
+    assert [r["承办单位"] for r in apart] == [FINANCE] and "不参加排名" in apart[0]["说明"]
+    assert "不参加排名" in ws["A3"].value
 
 
 def test_ranking_export_convenience_and_unit_account(ind):
     from exports.xlsx import ranking_export
 
-    rows = _table(_load(ranking_export(ind, Scope(year=2024, as_of=T)))["排名"], 5)
-    assert {r["承办单位"] for r in rows} == {EDU, TRANSPORT, FINANCE}
+    book = _load(ranking_export(ind, Scope(year=2024, as_of=T)))
+    assert {r["承办单位"] for r in _table(book["排名"], 5)} == {EDU, TRANSPORT}
+    assert [r["承办单位"] for r in _table(book["未参加排名"], 4)] == [FINANCE]
     rows = _table(_load(ranking_export(ind, Scope(year=2024, as_of=T, restrict_unit=EDU)))["排名"], 5)
     assert [r["承办单位"] for r in rows] == [EDU]
 

@@ -205,6 +205,13 @@ def test_yoy_same_offset(tmp_path):
     # 2024: no. 1 replied 04-30 = day 56 after 03-05; 1 of 3 from then on.
     assert [(r["day_offset"], r["share"]) for r in curve] == [(55, 0.0), (56, pytest.approx(1 / 3)),
                                                               (61, pytest.approx(1 / 3))]
+    # The 同比 curve (总览): last year read as of its 同比 date, ending on day 61 where the card's
+    # previous completion rate stands (one reference for card and curve).
+    both = ind.completion_curve(Scope(year=2024, as_of=D("2024-05-05")), [2024, 2023], same_offset=True)
+    last = {year: max((r for r in both if r["year"] == year), key=lambda r: r["day_offset"]) for year in (2023, 2024)}
+    assert (last[2023]["day_offset"], last[2024]["day_offset"]) == (61, 61)
+    assert last[2023]["share"] == pytest.approx(y["previous"]["completion_rate"])
+    assert last[2024]["share"] == pytest.approx(y["current"]["completion_rate"])
 
 
 def deadlines(tmp_path, rule, **dl):

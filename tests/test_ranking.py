@@ -8,7 +8,7 @@ import pytest
 
 from duban.core.settings import load_settings
 from tests.warehouse_builder import connect, make_warehouse
-from warehouse.ranking import RankingInputError, rank_units, workload_tier
+from warehouse.ranking import RankingInputError, describe_ranking, rank_units, split_ranking, workload_tier
 
 ZERO = {k: 0 for k in ("on_time", "face", "solved", "satisfaction", "promise", "co_on_time", "reporting",
                        "leadership", "system")}
@@ -81,3 +81,35 @@ def test_workload_tiers():
     assert workload_tier(5, (5, 15)) == "中等(5–14件)"
     assert workload_tier(14, (5, 15)) == "中等(5–14件)"
     assert workload_tier(15, (5, 15)) == "较多(≥15件)"
+
+
+def test_equal_totals_share_a_rank_and_co_only_units_stand_apart(tmp_path):
+    """甲局 and 丙局 both 2 of 2 on time (the same total to the cent): rank 1 and 1, then 乙局 3rd.
+    协局 only co-handles: not ranked, after the ranked units, saying why."""
+    suggestions, assignments, reports = [], [], []
+    for n, (unit, on_time) in enumerate([("甲局", True), ("甲局", True), ("丙局", True), ("丙局", True),
+                                         ("乙局", True), ("乙局", False)], start=1):
+        suggestions.append({"number": n, "assigned_date": "2024-03-01"})
+        assignments.append({"number": n, "unit": unit})
+        reports.append({"number": n, "unit": unit, "report_date": "2024-07-15",
+                        "reply_date": "2024-05-01" if on_time else "2024-07-01", "result_class": "A"})
+    assignments.append({"number": 1, "unit": "协局", "role": "协办"})
+    reports.append({"number": 1, "unit": "协局", "report_date": "2024-04-15", "reply_date": "2024-04-10"})
+    settings = load_settings(home=tmp_path, override={"ranking": {"weights": {**ZERO, "on_time": 100}}})
+    rows = rank_units(connect(make_warehouse(tmp_path, suggestions=suggestions, assignments=assignments,
+                                             reports=reports)), settings, 2024, T)
+    ranked, unranked = split_ranking(rows)
+    assert [(u["unit"], u["rank"]) for u in ranked] == [("丙局", 1), ("甲局", 1), ("乙局", 3)]
+    assert [u["tier_rank"] for u in ranked] == [1, 1, 3]
+    assert "第1名/3" in ranked[1]["reason"]
+    assert [u["unit"] for u in unranked] == ["协局"] and rows[-1]["unit"] == "协局"
+    apart = unranked[0]
+    assert apart["rank"] is None and apart["total"] is None and apart["tier"] is None
+    assert "无主办件" in apart["reason"] and "不参加排名" in apart["reason"]
+    # Aspects left out carry no points (不计分), not 0; the applied weight is the rescaled one.
+    promise = next(a for a in ranked[0]["aspects"] if a["key"] == "promise")  # no B promise anywhere
+    assert not promise["counted"] and promise["points"] is None and promise["applied_weight"] is None
+    on_time = next(a for a in ranked[0]["aspects"] if a["key"] == "on_time")
+    assert on_time["applied_weight"] == pytest.approx(100)
+    text = describe_ranking(rows)
+    assert "不参加排名" in text and "协局" in text

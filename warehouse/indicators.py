@@ -11,7 +11,7 @@ Public API
     ind.metrics(scope) -> dict                 # `duban metrics --json` (docs/interfaces.md)
     ind.yoy(scope) -> dict                     # {year, previous_year, offset_days, as_of, previous_as_of,
                                                #  reference_date, previous_reference_date, current, previous}
-    ind.completion_curve(scope, years) -> list[{year, day_offset, share}]
+    ind.completion_curve(scope, years, same_offset=False) -> list[{year, day_offset, share}]  # same_offset: 同比 dates
     ind.trends(scope) -> {"years": [{year, total, completed, completion_rate, on_time_rate, face_rate,
                           satisfied_rate, a_rate, solved_rate, overdue, ...}], "categories": [{year, category,
                           total, share}]}
@@ -537,22 +537,31 @@ class Indicators:
         return self._cached("yoy", (scope,), compute)
 
     # -- curves and trends ------------------------------------------------------------------
-    def completion_curve(self, scope: Scope, years: list[int] | tuple[int, ...]) -> list[dict]:
-        """Cumulative share of the year's suggestions completed by day N after ref(year), as of T."""
+    def completion_curve(self, scope: Scope, years: list[int] | tuple[int, ...], same_offset: bool = False) -> list[dict]:
+        """Cumulative share of the year's suggestions completed by day N after ref(year), as of T.
+        ``same_offset``: every other year as of the same day offset from its own 交办 as the scope's
+        year (the 同比 date, yoy's previous_as_of), so the curve ends where the 同比 card's figure
+        stands — what had been reported by that day, not the year's final data."""
         def compute():
             refs = self.reference_dates()
-            # (year, its reference day, days drawn, its place in ``years``) — one query for all years
-            drawn = [(int(y), date_literal(refs[y]), min(max((scope.as_of - refs[y]).days, 0), 730), n)
+            shown = self._scope_year(scope) if same_offset else None
+            offset = (scope.as_of - refs[shown]).days if shown in refs else None
+
+            def as_of(y: int) -> date:
+                return scope.as_of if offset is None or y == shown else refs[y] + timedelta(days=offset)
+            # (year, its reference day, days drawn, its place in ``years``, its T) — one query for all years
+            drawn = [(int(y), date_literal(refs[y]), min(max((as_of(y) - refs[y]).days, 0), 730), n, as_of(y))
                      for n, y in enumerate(years) if y in refs]
             if not drawn:
                 return []
             p: dict = {}
             # each year from its own state (prepared for today and filtered T alike; a tenth of all years)
             every_year = replace(scope, year=None, session=None)
-            items = " UNION ALL ".join(f"SELECT year, completed, last_reply FROM {self._items(every_year, p, state_year=y)}"
-                                       for y, *_ in drawn)
+            items = " UNION ALL ".join(
+                f"SELECT year, completed, last_reply FROM {self._items(replace(every_year, as_of=T), p, state_year=y)}"
+                for y, _, _, _, T in drawn)
             return self._q(f"""
-                WITH refs(year, ref, h, ord) AS (VALUES {", ".join(f"({y}, {d}, {h}, {n})" for y, d, h, n in drawn)}),
+                WITH refs(year, ref, h, ord) AS (VALUES {", ".join(f"({y}, {d}, {h}, {n})" for y, d, h, n, _ in drawn)}),
                 items AS ({items}),
                 done AS (
                     -- a reply before the reference day (an early 闭会建议) counts from day 0
@@ -566,7 +575,7 @@ class Indicators:
                 FROM days LEFT JOIN done ON done.year = days.year AND done.d = days.day_offset
                 LEFT JOIN n ON n.year = days.year
                 ORDER BY days.ord, days.day_offset""", p)
-        return self._cached("curve", (scope, tuple(years)), compute)
+        return self._cached("curve", (scope, tuple(years), same_offset), compute)
 
     def trends(self, scope: Scope) -> dict:
         """Headline figures per year (as of T; past years are final) and the category mix per year."""

@@ -1,6 +1,7 @@
 """Unit assessment (考核) and ranking, aspect by aspect, with the reason for every point.
 
     rank_units(conn, settings, year, as_of, hand_scores=None, version=None) -> list[dict]
+    split_ranking(rows) -> (ranked, unranked)   # units without a lead assignment apart
     describe_ranking(rows) -> str            # plain-text table for the CLI
     read_hand_scores(path, known_units) -> {unit: {aspect: score}}
 
@@ -23,8 +24,14 @@ workload_tiers, by lead assignments) and the rank within the tier are reported a
 
 Points of an aspect = shrunk rate (or score/100) × weight. An aspect that cannot be scored for
 anyone (no city-wide data, or hand aspects when no file is given) is left out and the total is
-rescaled to 100 over the aspects that count, so totals stay comparable. A unit missing from a
-given scores file gets 0 on the hand aspects, with that said in its reasons.
+rescaled to 100 over the aspects that count, so totals stay comparable: each aspect carries the
+weight it was scored with (``applied_weight``, e.g. 20 → 25 when 20 points of hand aspects are out)
+and an aspect left out has ``points`` None (不计分), not 0. A unit missing from a given scores file
+gets 0 on the hand aspects, with that said in its reasons.
+
+Ranks: equal totals at the shown precision (two decimals) share a rank (1, 2, 2, 4). A unit without
+a lead assignment in the year (co-handling only) is not ranked: it comes after the ranked units with
+``rank`` and ``total`` None and says why; ``split_ranking`` separates the two groups.
 """
 
 from __future__ import annotations
@@ -193,9 +200,11 @@ def rank_units(conn: duckdb.DuckDBPyConnection, settings: Settings, year: int, a
         aspects = []
         for key, weight in weights.items():
             name = _aspect_name(key)
+            counted = key in active
             a = {"key": key, "name": name, "weight": weight, "source": "数据" if key in DATA_ASPECTS else "人工",
-                 "raw": None, "numerator": None, "denominator": None, "value": None, "points": 0.0,
-                 "counted": key in active}
+                 "applied_weight": weight * scale if counted else None,
+                 "raw": None, "numerator": None, "denominator": None, "value": None,
+                 "points": 0.0 if counted else None, "counted": counted}
             if key in DATA_ASPECTS:
                 _, num, den = DATA_ASPECTS[key]
                 k, n = total_of(r, num), total_of(r, den)
@@ -227,33 +236,49 @@ def rank_units(conn: duckdb.DuckDBPyConnection, settings: Settings, year: int, a
                         a["reason"] = (f"{name}: 人工评分 {score:g}/100; 得 {a['points']:.2f} 分 "
                                        f"(满分 {weight * scale:.2f})")
             aspects.append(a)
-        total = sum(a["points"] for a in aspects)
-        tier = workload_tier(r["lead_assignments"], settings.ranking.workload_tiers)
-        out.append({"unit": r["unit"], "total": total, "tier": tier,
+        ranked = r["lead_assignments"] > 0
+        out.append({"unit": r["unit"], "ranked": ranked,
+                    "total": sum(a["points"] for a in aspects if a["counted"]) if ranked else None,
+                    "tier": workload_tier(r["lead_assignments"], settings.ranking.workload_tiers) if ranked else None,
                     "lead_assignments": r["lead_assignments"], "co_assignments": r["co_assignments"],
-                    "completed": r["completed"], "overdue": r["overdue"], "aspects": aspects})
+                    "completed": r["completed"], "overdue": r["overdue"], "aspects": aspects,
+                    "rank": None, "tier_rank": None, "tier_size": None})
 
-    out.sort(key=lambda u: (-round(u["total"], 9), -u["lead_assignments"], u["unit"]))
-    for u, rank in zip(out, _competition_ranks([round(u["total"], 9) for u in out])):
+    ranked_rows, unranked_rows = split_ranking(out)
+    # Ranked by the total as shown (two decimals): totals that print alike share a rank.
+    ranked_rows.sort(key=lambda u: (-round(u["total"], 2), -u["lead_assignments"], u["unit"]))
+    for u, rank in zip(ranked_rows, _competition_ranks([round(u["total"], 2) for u in ranked_rows])):
         u["rank"] = rank
-    for tier in {u["tier"] for u in out}:
-        members = [u for u in out if u["tier"] == tier]
-        for u, rank in zip(members, _competition_ranks([round(u["total"], 9) for u in members])):
+    for tier in {u["tier"] for u in ranked_rows}:
+        members = [u for u in ranked_rows if u["tier"] == tier]
+        for u, rank in zip(members, _competition_ranks([round(u["total"], 2) for u in members])):
             u["tier_rank"] = rank
             u["tier_size"] = len(members)
-    for u in out:
+    for u in ranked_rows:
         weakest = min((a for a in u["aspects"] if a["counted"] and a["source"] == "数据" and a["value"] is not None),
                       key=lambda a: a["value"], default=None)
-        u["reason"] = (f"总分 {u['total']:.2f}, 第{u['rank']}名/{len(out)}; 工作量{u['tier']}, 档内第{u['tier_rank']}名"
+        u["reason"] = (f"总分 {u['total']:.2f}, 第{u['rank']}名/{len(ranked_rows)}; 工作量{u['tier']}, 档内第{u['tier_rank']}名"
                        + (f"; 最弱项: {weakest['name']} {format_rate(weakest['value'])}" if weakest else ""))
-    return out
+    unranked_rows.sort(key=lambda u: u["unit"])
+    for u in unranked_rows:
+        u["reason"] = f"本年度无主办件 (协办 {u['co_assignments']} 件), 不参加排名"
+    return ranked_rows + unranked_rows
+
+
+def split_ranking(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """rank_units rows → (the ranked units in rank order, the units without a lead assignment)."""
+    return [u for u in rows if u["ranked"]], [u for u in rows if not u["ranked"]]
 
 
 def describe_ranking(rows: list[dict]) -> str:
     """Plain-text ranking for the terminal: one line per unit, then its aspects."""
+    ranked, unranked = split_ranking(rows)
     lines = ["名次  总分    单位  (工作量档次 / 档内名次)"]
-    for u in rows:
+    for u in ranked:
         lines.append(f"{u['rank']:>3}  {u['total']:6.2f}  {u['unit']}  ({u['tier']} / 第{u['tier_rank']}名)")
         for a in u["aspects"]:
             lines.append(f"        · {a['reason']}")
+    if unranked:
+        lines.append("不参加排名 (本年度无主办件):")
+        lines += [f"     {u['unit']}  {u['reason']}" for u in unranked]
     return "\n".join(lines)

@@ -39,6 +39,24 @@ REJECTED_LIMIT = 1000
 FILES_LIMIT = 500
 
 
+UNREPORTED = "未报送"  # /data?status=未报送: the 总览's 未报送 link lands on those units first
+
+
+def unreported_card(ctx: C.ViewContext) -> dbc.Card:
+    """The units with assignments of the shown year and no export row for them by T (Indicators.unreported)."""
+    units = as_rows(ctx.ind.unreported(ctx.scope()))
+    rows = [{"unit": u["unit"], "href": ctx.link(unit_path(u["unit"])), "unreported": u["unreported"],
+             "lead": u["unreported_lead"], "co": u["unreported_co"], "assignments": u["assignments"],
+             "last": format_date(u.get("last_report_date")) if u.get("last_report_date") else "! 从未报送"} for u in units]
+    cols = [C.link_column("unit", "承办单位", "href", minWidth=180), {"field": "unreported", "headerName": "未报送件数"},
+            {"field": "lead", "headerName": "其中主办"}, {"field": "co", "headerName": "其中协办"},
+            {"field": "assignments", "headerName": "承办件数"}, {"field": "last", "headerName": "最近填报日期"}]
+    year = f"{ctx.year}年" if ctx.year else ""
+    return C.card(f"未报送的单位 ({len(units)} 个): {year}承办件中截至 {format_date(ctx.as_of)} 没有报送办理情况的件",
+                  C.grid("grid-data-unreported", rows, cols, height=300) if rows else C.empty("所有单位均已报送"),
+                  id="unreported-card")
+
+
 def layout(ctx: C.ViewContext, *_):
     st = ctx.ind.data_status(ctx.restrict_unit, rejected_limit=REJECTED_LIMIT, files_limit=FILES_LIMIT)
     refreshes = as_rows(st.get("refreshes"))
@@ -67,17 +85,19 @@ def layout(ctx: C.ViewContext, *_):
         {"field": "value", "headerName": "值", "minWidth": 120}, {"field": "reason", "headerName": "原因", "minWidth": 320, "wrapText": True, "autoHeight": True},
     ]
     unit_rows = [{"unit": u["unit"], "href": ctx.link(unit_path(u["unit"])), "last": format_date(u.get("last_report_date")),
-                  "state": "! 从未报送" if not u.get("last_report_date") else "已报送", "files": u.get("files"), "assignments": u.get("assignments")} for u in units]
+                  "state": "! 从未报送" if not u.get("last_report_date") else "有报送记录", "files": u.get("files"), "assignments": u.get("assignments")} for u in units]
     unit_cols = [C.link_column("unit", "承办单位", "href", minWidth=180), {"field": "last", "headerName": "最近填报日期"},
                  {"field": "state", "headerName": "状态", "cellRenderer": "DubanMark"}, {"field": "files", "headerName": "报送文件数"},
                  {"field": "assignments", "headerName": "承办件数"}]
     return html.Div([
         C.view_meta(ctx, "数据状态: 刷新记录、收到的文件、各单位报送情况、拒收的行及原因", scoped=False),
+        unreported_card(ctx) if ctx.state.status == UNREPORTED else None,
         C.card("最近的刷新", refreshes_table(refreshes) if refreshes else C.empty("尚无刷新记录")),
         provenance_section(ctx),
         unit_names_section(ctx),
         *review_section(ctx),
-        C.card(f"各单位最近报送 ({len(units)} 个单位)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
+        unreported_card(ctx) if ctx.state.status != UNREPORTED else None,
+        C.card(f"各单位最近报送 ({len(units)} 个单位, 各年度)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
         C.card(f"收到的文件 ({st['files_count']})", [
             C.grid("grid-data-files", file_rows, file_cols, height=360),
             html.Div(f"此处只列出最近收到的 {FILES_LIMIT} 个文件; 全部文件及其载入情况请系统管理员在服务器上查看数据状态。",

@@ -12,7 +12,6 @@ from dashboard import components as C
 from dashboard.charts import completion_curve_figure, curve_years, prefetch, yoy_note
 from dashboard.registry import Page
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate_short
-from warehouse.indicators import Scope
 
 LIST_LIMIT = 8
 
@@ -52,7 +51,7 @@ def headline_panel(m: dict, p: dict) -> html.Div:
 
 
 def curve_panel(ctx: C.ViewContext, scope, note: str, years: list[int]) -> html.Div:
-    fig = completion_curve_figure(ctx, scope, dark=True, height=760, years=years)
+    fig = completion_curve_figure(ctx, scope, dark=True, height=760, years=years, same_offset=True)
     fig.update_layout(legend=dict(font=dict(size=30), orientation="h", y=1.08), margin=dict(l=110, r=40, t=60, b=90))
     fig.update_xaxes(title_font_size=28, tickfont_size=24)
     fig.update_yaxes(title_font_size=28, tickfont_size=24)
@@ -79,7 +78,7 @@ def attention_panel(ctx: C.ViewContext, scope) -> html.Div:
 
 
 def units_panel(ctx: C.ViewContext) -> html.Div:
-    ranked = C.ranking(ctx)
+    ranked = C.ranked_units(ctx)
     if len(ranked) < 2:
         return html.Div([html.Div("承办单位考核", className="m-panel-title"), html.Div("数据不足, 暂无排名", className="m-list")])
     n = min(5, len(ranked) // 2)
@@ -109,8 +108,7 @@ def key_panel(ctx: C.ViewContext, scope) -> html.Div:
 
 def layout(ctx: C.ViewContext, *_):
     scope = ctx.scope()
-    ranking_table = [("unit_table", (Scope(year=ctx.year, as_of=ctx.as_of),))] if ctx.year else []  # what C.ranking() reads
-    prefetch(ctx, scope, LIST_LIMIT, ("key_leaders", (scope,)), *ranking_table)
+    prefetch(ctx, scope, LIST_LIMIT, ("key_leaders", (scope,)))
     m = ctx.ind.metrics(scope)
     yoy = ctx.ind.yoy(scope)
     prev = (yoy or {}).get("previous") or {}

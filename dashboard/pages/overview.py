@@ -16,6 +16,7 @@ from warehouse.formatting import format_rate
 from exports.report import write_report
 
 ATTENTION_LIMIT = 10
+WEAKEST_LIMIT = 5
 
 
 def headline_cards(ctx: C.ViewContext, m: dict, prev: dict | None) -> list:
@@ -39,13 +40,17 @@ def headline_cards(ctx: C.ViewContext, m: dict, prev: dict | None) -> list:
 
 
 def category_figure(m: dict, selected: str | None, dark: bool = False, height: int = 340) -> go.Figure:
+    """Every category of ``m`` (metrics without the category filter): the selected one highlighted,
+    the others dimmed but still there to click (a filtered chart would collapse to one bar)."""
     cats = list(reversed(m.get("by_category") or []))
     fig = C.figure(height=height, dark=dark)
     fig.add_trace(go.Bar(
-        y=[c["category"] or "未分类" for c in cats], x=[c["total"] for c in cats], orientation="h",
+        y=[(c["category"] or "未分类") + (" ✔" if selected and c["category"] == selected else "") for c in cats],
+        x=[c["total"] for c in cats], orientation="h",
         customdata=[c["category"] for c in cats],
         text=[f"{c['total']} 件 ({format_rate(c.get('share'))})" for c in cats], textposition="auto",
         marker_color=["#d08c1f" if c["category"] == selected else "#7a1f1f" for c in cats],
+        marker_opacity=[1.0 if not selected or c["category"] == selected else 0.35 for c in cats],
         hoverinfo="none",
     ))
     fig.update_layout(margin=dict(l=140, r=16, t=16, b=30), clickmode="event")
@@ -79,8 +84,7 @@ def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:
         if not part["count"]:
             return C.empty("无")
         lis = [html.Li(render(r)) for r in as_rows(part["rows"])]
-        if part["count"] > len(lis):
-            lis.append(html.Li(C.text_link(f"全部 {part['count']} 条 →", more_href)))
+        lis.append(html.Li(C.text_link(f"全部 {part['count']} 条 →", more_href)))  # the page with exactly these
         return html.Ul(lis, className="attention-list list-unstyled")
 
     def suggestion_item(r, tail):
@@ -90,8 +94,23 @@ def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:
         dbc.Col(C.card(f"逾期件 ({att['overdue']['count']})", items(att["overdue"], lambda r: suggestion_item(r, C.deadline_mark(r)), ctx.link("/overdue"))), md=3),
         dbc.Col(C.card(f"不满意件 ({att['unsatisfied']['count']})", items(att["unsatisfied"], lambda r: suggestion_item(r, C.mark("✗ 不满意", "red")), ctx.link("/overdue"))), md=3),
         dbc.Col(C.card(f"重点督办件滞后 ({att['key_lagging']['count']})", items(att["key_lagging"], lambda r: suggestion_item(r, C.deadline_mark(r)), ctx.link("/key"))), md=3),
-        dbc.Col(C.card(f"未报送的单位 ({att['unreported']['count']})", items(att["unreported"], lambda r: [C.unit_link(ctx, r["unit"]), f" 未报送 {r['unreported']} 件 ", C.mark("! 未报送", "yellow")], ctx.link("/data"))), md=3),
+        dbc.Col(C.card(f"未报送的单位 ({att['unreported']['count']})", items(att["unreported"], lambda r: [C.unit_link(ctx, r["unit"]), f" 未报送 {r['unreported']} 件 ", C.mark("! 未报送", "yellow")], ctx.link("/data", status="未报送"))), md=3),
     ], className="g-3", id="attention")
+
+
+def weakest_units_panel(ctx: C.ViewContext) -> dbc.Card:
+    """考核得分最低的单位: the ranking's last places (warehouse.ranking), each with its weakest aspect."""
+    ranked = C.ranked_units(ctx)
+    n = min(WEAKEST_LIMIT, len(ranked) // 2)  # never more than half: the bottom, not the list
+    title = f"考核得分最低的单位 (后{n}名)" if n else "考核得分最低的单位"
+    if not n:
+        return C.card(title, C.empty("单位数量不足, 暂无排名"), id="weakest-units")
+    items = [html.Li([html.Strong(f"第{e['rank']}名 "), C.unit_link(ctx, e["unit"]), " ",
+                      C.mark(f"▼ {e['total']:.2f} 分", "red"),
+                      html.Div(e.get("reason") or "", className="small text-muted")])
+             for e in reversed(ranked[-n:])]
+    return C.card(title, [html.Ol(items, className="list-unstyled mb-1"),
+                          C.text_link(f"全部 {len(ranked)} 个单位的排名 →", ctx.link("/units"))], id="weakest-units")
 
 
 def layout(ctx: C.ViewContext):
@@ -108,8 +127,8 @@ def layout(ctx: C.ViewContext):
         dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-1"),
         html.Div(yoy_note(yoy), className="small text-muted mb-3", id="yoy-note"),
         dbc.Row([
-            dbc.Col(C.card("累计办结进度: 今年与上年同期", C.graph(completion_curve_figure(ctx, scope, years=curve_years(ctx, yoy)), "fig-curve")), lg=6),
-            dbc.Col(C.card("类别分布 (点击类别即按该类别筛选全部页面)", C.graph(category_figure(m, ctx.state.category), {"type": "xfilter", "key": "category"})), lg=6),
+            dbc.Col(C.card("累计办结进度: 今年与上年同期", C.graph(completion_curve_figure(ctx, scope, years=curve_years(ctx, yoy), same_offset=True), "fig-curve")), lg=6),
+            dbc.Col(C.card("类别分布 (点击类别即按该类别筛选全部页面, 再次点击取消)", C.graph(category_figure(ctx.ind.metrics(ctx.scope(category=None)) if ctx.state.category else m, ctx.state.category), {"type": "xfilter", "key": "category"})), lg=6),
         ], className="g-3"),
         dbc.Row([
             dbc.Col(C.card("办理状态", C.graph(status_figure(m), "fig-status")), lg=6),
@@ -117,6 +136,7 @@ def layout(ctx: C.ViewContext):
         ], className="g-3"),
         html.Div("需关注", className="section-title"),
         attention_panel(ctx, scope),
+        dbc.Row(dbc.Col(weakest_units_panel(ctx), lg=6), className="g-3 mt-1") if not ctx.restrict_unit else None,
     ])
 
 

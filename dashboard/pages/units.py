@@ -13,6 +13,7 @@ from dashboard.urlstate import unit_path
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
 from exports.xlsx import ranking_export
+from warehouse.ranking import split_ranking
 
 BOARD_SIZE = 5
 
@@ -55,15 +56,17 @@ def boards(ctx: C.ViewContext, ranked: list[dict]):
 def layout(ctx: C.ViewContext):
     scope = ctx.scope()
     table = {r["unit"]: r for r in as_rows(ctx.ind.unit_table(scope))}
-    ranked = C.ranking(ctx)
+    every = C.ranking(ctx)
+    ranked, _ = split_ranking(every)
     rows = []
-    for e in ranked or [{"unit": u} for u in table]:
+    for e in every or [{"unit": u} for u in table]:
         t = table.get(e["unit"], {})
         rows.append({
             "rank": e.get("rank"),
             "unit": e["unit"],
             "unit_href": ctx.link(unit_path(e["unit"])),
-            "tier": f"{e['tier']} (档内第{e.get('tier_rank')}/{e.get('tier_size')})" if e.get("tier") else "",
+            "tier": (f"{e['tier']} (档内第{e.get('tier_rank')}/{e.get('tier_size')})" if e.get("tier")
+                     else "不参加排名 (无主办件)" if e.get("ranked") is False else ""),
             "score": round(e["total"], 2) if e.get("total") is not None else None,
             "marks": unit_marks(t),
             "lead": t.get("lead_assignments"),
@@ -98,7 +101,7 @@ def layout(ctx: C.ViewContext):
         boards(ctx, ranked),
         C.card("排名", [html.Div(D.button(DOWNLOADS[0], ctx), className="mb-2 no-print") if ranked else None,
                         C.grid("grid-units", rows, columns, height=560)]),
-        C.card("逐项得分说明 (可在“承办单位”列筛选某一单位)", C.aspect_grid(ctx, ranked) if ranked else C.empty("暂无考核数据")),
+        C.card("逐项得分说明 (可在“承办单位”列筛选某一单位)", C.aspect_grid(ctx, every) if every else C.empty("暂无考核数据")),
     ])
 
 
