@@ -33,7 +33,7 @@ from dashboard import auth as login
 from dashboard import components as C
 from dashboard import downloads, page_cache
 from dashboard.pages import REGISTRY
-from dashboard.registry import Registry
+from dashboard.registry import STAFF, Registry
 from dashboard.urlstate import ViewState
 from duban.core import appstate
 from duban.core.settings import Settings, load_settings
@@ -84,6 +84,9 @@ class Dashboard:
             ctx = self.context(pathname or "/", search, viewer, snapshot)
         except WarehouseMissing as exc:
             return _shell_message("尚无数据", str(exc))
+        if page is not None and ctx.viewer.role not in page.roles:
+            # another role's page: a deputy sees their own page, the staff their first one
+            page, args = self.pages.home_of(ctx.viewer.role), []
         if page is None:
             return self._chrome(ctx, [html.H3("页面不存在"), html.P(f"地址 {pathname} 不是看板的页面。"), dcc.Link("返回总览", href=ctx.link("/"))])
         try:
@@ -116,7 +119,18 @@ class Dashboard:
             self.render(path, "", viewer=viewer, snapshot=(version, conn))
 
     def _chrome(self, ctx: C.ViewContext, body: Any) -> html.Div:
-        return html.Div([C.navbar(ctx, ctx.path, self.pages.nav), C.filter_bar(ctx), dbc.Container(body, fluid=True, className="py-2")])
+        role = ctx.viewer.role
+        filters = [C.filter_bar(ctx)] if role in STAFF else []  # a deputy's page has no scope to choose
+        return html.Div([C.navbar(ctx, ctx.path, self.pages.nav_for(role)), *filters,
+                         dbc.Container(body, fluid=True, className="py-2")])
+
+    def callback_roles(self, output: str) -> tuple[str, ...]:
+        """Who may call the callback with this output: the router anyone logged in (it shows each
+        role only its pages), a page's callbacks that page's roles, the app's others the staff."""
+        if output == page_cache.PAGE_OUTPUT:
+            return (*STAFF, "deputy")
+        page = self.pages.callback_pages.get(output)
+        return page.roles if page is not None else STAFF
 
     # callbacks as plain functions -------------------------------------------------------------
 
@@ -265,10 +279,14 @@ def _refuse_malformed_callbacks(app: dash.Dash) -> None:
     def check():
         if flask.request.path != CALLBACK_ROUTE or flask.request.method != "POST":
             return None
-        why = malformed_callback(flask.request.get_json(silent=True), app.callback_map)
-        if why is None:
-            return None
-        return flask.Response(why, status=400, mimetype="text/plain; charset=utf-8")
+        body = flask.request.get_json(silent=True)
+        why = malformed_callback(body, app.callback_map)
+        if why is not None:
+            return flask.Response(why, status=400, mimetype="text/plain; charset=utf-8")
+        viewer = login.current_viewer()
+        if viewer is not None and viewer.role not in app.duban.callback_roles(body["output"]):  # type: ignore[attr-defined]
+            return flask.Response("本账号无权使用此功能。", status=403, mimetype="text/plain; charset=utf-8")
+        return None
 
     app.server.before_request(check)  # after the login guard: an anonymous request still gets 401
 

@@ -49,6 +49,8 @@ DATA_PREFIXES = ("/_", "/download", "/export", "/api", "/assets", "/static")
 TOUCH_EVERY_SECONDS = 15
 # A session ends after this long even when in use; people log in again the next working day.
 MAX_SESSION_SECONDS = 12 * 3600
+# Where an account given a one-time password sets its own; nothing else is served to it before.
+PASSWORD_PATH = "/password"
 # Methods that change something: refused when another site sends them.
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -56,8 +58,9 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 @dataclass(frozen=True)
 class Viewer:
     username: str
-    role: str  # 'leader' | 'supervisor' | 'unit'
+    role: str  # 'leader' | 'supervisor' | 'unit' | 'deputy'
     unit: str | None
+    deputy: str | None = None  # a deputy's name as the register spells it: sees only their suggestions
 
     @property
     def can_see_contacts(self) -> bool:
@@ -66,7 +69,7 @@ class Viewer:
 
     @property
     def sees_all_units(self) -> bool:
-        return self.role != "unit"
+        return self.role not in ("unit", "deputy")
 
 
 LOCAL_VIEWER = Viewer("本机", "supervisor", None)
@@ -127,6 +130,7 @@ def install(server: flask.Flask, home: Path, settings: Settings, enabled: bool) 
         server.add_url_rule(url, f"{EXTENSION}_" + re.sub(r"\W", "_", path), public_file(path))
     server.add_url_rule("/login", "duban_login", _login, methods=["GET", "POST"])
     server.add_url_rule("/logout", "duban_logout", _logout, methods=["GET", "POST"])
+    server.add_url_rule(PASSWORD_PATH, "duban_password", _change_password, methods=["GET", "POST"])
     server.before_request(_limit_body)
     server.before_request(_same_site_only)
     server.before_request(_guard)
@@ -236,6 +240,12 @@ def _guard():
         g.duban_viewer = LOCAL_VIEWER
         return None
     viewer = _session_viewer(state)
+    if viewer is not None and g.get("duban_password_due"):
+        # a one-time password: the account must set its own before it sees anything
+        if request.path in (PASSWORD_PATH, "/logout") or request.path in PUBLIC_FILES:
+            g.duban_viewer = viewer
+            return None
+        return _refuse(PASSWORD_PATH)
     g.duban_viewer = viewer
     if viewer is not None or request.path == "/login" or request.path in PUBLIC_FILES:
         return None
@@ -263,7 +273,8 @@ def _session_viewer(state: _State) -> Viewer | None:
         return None
     if now - last >= TOUCH_EVERY_SECONDS:
         session["last"] = now
-    return Viewer(account.username, account.role, account.unit)
+    g.duban_password_due = account.must_change_password
+    return Viewer(account.username, account.role, account.unit, account.deputy)
 
 
 def _end_session(state: _State, notice: str) -> None:
@@ -274,7 +285,8 @@ def _end_session(state: _State, notice: str) -> None:
     session["notice"] = notice
 
 
-def _refuse():
+def _refuse(page: str = "/login"):
+    """Pages go to ``page`` (the login, or setting one's own password); data requests get 401."""
     path = request.path
     is_page = (
         request.method in ("GET", "HEAD")
@@ -283,8 +295,8 @@ def _refuse():
     )
     if is_page:
         target = request.full_path if request.query_string else path
-        return redirect("/login?" + urlencode({"next": target}), code=302)
-    response = jsonify({"error": "未登录或登录已过期, 请重新登录", "login": "/login"})
+        return redirect(f"{page}?" + urlencode({"next": target}), code=302)
+    response = jsonify({"error": "未登录或登录已过期, 请重新登录", "login": page})
     response.status_code = 401
     return response
 
@@ -295,7 +307,7 @@ def _headers(response: flask.Response) -> flask.Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.status_code == 401 or request.path in ("/login", "/logout"):
+    if response.status_code == 401 or request.path in ("/login", "/logout", PASSWORD_PATH):
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -369,6 +381,62 @@ def _logout():
     appstate.audit(state.home, viewer.username, "退出", "主动退出", request.remote_addr)
     _end_session(state, "已退出登录")
     return redirect("/login", code=302)
+
+
+def _change_password():
+    """An account logged in with a one-time password sets its own (twice, at least 8 characters);
+    the change ends the session, so it logs in again with the new one."""
+    state = _state()
+    viewer = g.get("duban_viewer")
+    if state is None or not state.enabled or viewer is None:
+        return redirect("/login", code=302)
+    if request.method != "POST":
+        return _page(_PASSWORD_HTML, csrf=_csrf_token(), username=viewer.username)
+    if not _csrf_ok():
+        return _page(_PASSWORD_HTML, 400, csrf=_csrf_token(), username=viewer.username,
+                     message="页面已过期或请求无效, 请重新输入")
+    password, again = request.form.get("password", ""), request.form.get("again", "")
+    if password != again:
+        return _page(_PASSWORD_HTML, 400, csrf=_csrf_token(), username=viewer.username, message="两次输入的密码不一致")
+    try:
+        appstate.set_password(state.home, viewer.username, password)
+    except appstate.AppStateError as exc:
+        return _page(_PASSWORD_HTML, 400, csrf=_csrf_token(), username=viewer.username, message=str(exc))
+    appstate.audit(state.home, viewer.username, appstate.ACTION_USER, "首次登录, 设置了自己的密码", request.remote_addr)
+    _end_session(state, "密码已设置, 请用新密码登录")
+    return redirect("/login", code=302)
+
+
+_PASSWORD_HTML = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>设置密码 - 代表建议办理督办</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
+<link rel="stylesheet" href="/assets/login.css">
+</head>
+<body class="duban-login">
+<main class="duban-login-box">
+  <h1>设置新密码</h1>
+  <p class="duban-login-sub">账号 {{ username }} 使用的是初始密码, 请先设置自己的密码 (至少 8 个字符)。</p>
+  {% if message %}<div class="alert alert-warning" role="alert">{{ message }}</div>{% endif %}
+  <form method="post" action="/password">
+    <input type="hidden" name="csrf" value="{{ csrf }}">
+    <div class="mb-3">
+      <label class="form-label" for="password">新密码</label>
+      <input class="form-control" id="password" name="password" type="password" autocomplete="new-password" required>
+    </div>
+    <div class="mb-3">
+      <label class="form-label" for="again">再次输入新密码</label>
+      <input class="form-control" id="again" name="again" type="password" autocomplete="new-password" required>
+    </div>
+    <button class="btn btn-primary w-100" type="submit">保存</button>
+  </form>
+</main>
+</body>
+</html>
+"""
 
 
 _LOGIN_HTML = """<!doctype html>

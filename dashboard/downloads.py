@@ -102,6 +102,9 @@ def register(server: flask.Flask, board, downloads: list[Download]) -> None:
         pathname, _, query = flask.request.args.get("at", "/").partition("?")  # (decoded once, as it was quoted)
         search = f"?{query}" if query else ""
         viewer = auth.required_viewer()
+        page = board.pages.download_page(download_id)
+        if page is not None and viewer.role not in page.roles:  # another role's page's file (a deputy's request)
+            return _text("本账号无权下载此文件。", 403)
         try:
             snapshot = board.pw.snapshot()
         except WarehouseMissing as exc:

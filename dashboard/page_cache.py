@@ -51,7 +51,7 @@ class StoredAnswers:
 
     def path(self, version: str, viewer: Any, request: tuple) -> Path:
         key = derived_key(version, self.settings, self._code, operator_files(version, self.home),
-                          viewer, date.today().isoformat(), appstate.chase_revision(self.home), request)
+                          viewer, date.today().isoformat(), appstate.shown_revision(self.home), request)
         return folder(version, self.kind) / key
 
     @staticmethod

@@ -10,6 +10,10 @@ An address is a literal first segment and then the page's parameters: ``/units/<
 reached by ``/units/市教育局`` and rendered as ``layout(ctx, "市教育局")``. Two pages may share a
 first segment (``/units`` and ``/units/<unit>``): an address with more segments goes to the page
 with parameters, one without to the page without.
+
+A page names the roles that may see it (``roles``): the staff's pages are not a deputy's, and a
+deputy's page (/my) is no one else's. The app serves a page, its callbacks and its downloads only
+to those roles (dashboard/app.py), whatever the request asks for.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from urllib.parse import quote
 from dashboard.downloads import Download
 from dashboard.urlstate import split_path
 
+# The congress's and the government's staff: leaders, supervisors, unit accounts.
+STAFF = ("leader", "supervisor", "unit")
+
 
 @dataclass(frozen=True)
 class Page:
@@ -33,6 +40,7 @@ class Page:
     callbacks: Callable[[Any, Any], None] | None = None  # callbacks(app, board): the page's own
     warm: bool = False  # rendered in its default state before a published version is served
     full_screen: bool = False  # no navbar or filter bar (会议大屏)
+    roles: tuple[str, ...] = STAFF  # who may see it (its layout, callbacks and downloads)
 
     @property
     def head(self) -> str:
@@ -54,6 +62,7 @@ class Registry:
 
     def __init__(self, pages: list[Page]):
         self.pages = tuple(pages)
+        self.callback_pages: dict[str, Page] = {}  # a page's callback (its output key) → the page
         for what, values in (("name", [p.name for p in pages]), ("path", [p.path for p in pages]),
                              ("download id", [d.button_id for d in self.downloads])):
             clashes = [value for value, n in Counter(values).items() if n > 1]
@@ -68,10 +77,16 @@ class Registry:
         page = next((p for p in candidates if bool(p.params) == bool(args)), candidates[0] if candidates else None)
         return page, args
 
-    @property
-    def nav(self) -> list[tuple[str, str]]:
-        """(path, label) of every page in the navbar."""
-        return [(page.path, page.nav_label) for page in self.pages if page.nav_label]
+    def nav_for(self, role: str) -> list[tuple[str, str]]:
+        """(path, label) of the navbar pages ``role`` may see."""
+        return [(page.path, page.nav_label) for page in self.pages if page.nav_label and role in page.roles]
+
+    def home_of(self, role: str) -> Page | None:
+        """The first page ``role`` may see: where a role that may not see an address is shown instead."""
+        return next((page for page in self.pages if role in page.roles and not page.params), None)
+
+    def download_page(self, button_id: str) -> Page | None:
+        return next((page for page in self.pages if any(d.button_id == button_id for d in page.downloads)), None)
 
     @property
     def warm_paths(self) -> list[str]:
@@ -84,4 +99,6 @@ class Registry:
     def install_callbacks(self, app: Any, board: Any) -> None:
         for page in self.pages:
             if page.callbacks:
+                before = set(app.callback_map)
                 page.callbacks(app, board)
+                self.callback_pages.update((output, page) for output in set(app.callback_map) - before)

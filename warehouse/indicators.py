@@ -1075,6 +1075,29 @@ class Indicators:
             return {r.pop("suggestion_id"): r for r in rows}
         return self._cached("reported_values", (unit, int(year)), compute)
 
+    # -- deputies ---------------------------------------------------------------------------
+    _COSIGNED = "list_contains(string_split(coalesce(cosigners, ''), '、'), $name)"
+
+    def deputies(self) -> list[str]:
+        """Every deputy the register names, as it spells them: lead deputies and co-signers
+        (co-signers given only as a count name nobody)."""
+        def compute():
+            return [r["name"] for r in self._q("""
+                SELECT DISTINCT trim(name) AS name FROM (
+                    SELECT lead_deputy AS name FROM suggestions
+                    UNION ALL SELECT unnest(string_split(cosigners, '、')) FROM suggestions)
+                WHERE trim(coalesce(name, '')) <> '' ORDER BY name""")]
+        return self._cached("deputies", (), compute, fact=True)
+
+    def deputy_suggestion_ids(self, deputy: str) -> list[str]:
+        """The suggestions ``deputy`` leads or co-signed, newest year first, then by number."""
+        def compute():
+            return [r["suggestion_id"] for r in self._q(f"""
+                SELECT suggestion_id FROM suggestions
+                WHERE lead_deputy = $name OR {self._COSIGNED}
+                ORDER BY year DESC, session, number""", {"name": deputy})]
+        return self._cached("deputy_suggestions", (deputy,), compute, fact=True)
+
     # -- one suggestion ---------------------------------------------------------------------
     def suggestion_detail(self, ref: str | tuple[str, int], as_of: date | None = None,
                           restrict_unit: str | None = None, include_contacts: bool = False) -> dict | None:

@@ -1,7 +1,7 @@
 """The dashboard's pages, in navbar order: each module declares itself in its ``PAGE``
 (dashboard.registry.Page); this list is the only place that names them all."""
 
-from dashboard.pages import data, key, meeting, overdue, overview, suggestion, trends, unit, units
+from dashboard.pages import data, key, meeting, mine, overdue, overview, suggestion, trends, unit, units
 from dashboard.registry import Registry
 
 REGISTRY = Registry([
@@ -14,4 +14,5 @@ REGISTRY = Registry([
     suggestion.PAGE,
     data.PAGE,
     meeting.PAGE,
+    mine.PAGE,
 ])

@@ -1,4 +1,5 @@
-"""Application state that is not the warehouse: accounts, login throttling, audit log, 催办 records.
+"""Application state that is not the warehouse: accounts, login throttling, audit log, 催办 records,
+deputies' online ratings, the unit directory and the alerts already pushed.
 
 Kept in SQLite at $DUBAN_HOME/app.db (never in the warehouse, which is rebuilt and swapped by the
 ETL). One engine per home folder, cached; tables are created on first use. Every function takes
@@ -40,8 +41,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from duban.core.settings import load_settings
 
-ROLES = ("leader", "supervisor", "unit")
-ROLE_LABELS = {"leader": "领导", "supervisor": "督办人员", "unit": "承办单位"}
+ROLES = ("leader", "supervisor", "unit", "deputy")
+ROLE_LABELS = {"leader": "领导", "supervisor": "督办人员", "unit": "承办单位", "deputy": "人大代表"}
 MIN_PASSWORD_LENGTH = 8
 MAX_NAME_LENGTH = 64
 DB_NAME = "app.db"
@@ -53,6 +54,10 @@ ACTION_LOGIN_FAILED = "登录失败"
 ACTION_CHASE = "催办登记"
 ACTION_USER = "账号管理"
 ACTION_CHASE_WITHDRAWN = "撤回催办"
+ACTION_RATING = "代表在线测评"
+ACTION_DIRECTORY = "单位通讯录"
+# An online rating's two answers (the congress's 满意度测评 scale).
+RATING_VALUES = ("满意", "基本满意", "不满意")
 # A 催办 note is a line or two for the history and the 催办清单, not a document.
 MAX_CHASE_NOTE = 500
 # Sessions older than this are deleted (they end after 12 hours in any case: dashboard.auth).
@@ -150,6 +155,60 @@ class ChaseWithdrawal(_Base):
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
 
 
+class DeputyBinding(_Base):
+    """A deputy account's deputy, as the register spells the name (their own table: app.db files
+    made before deputies existed gain it without altering ``users``)."""
+
+    __tablename__ = "deputy_accounts"
+    username: Mapped[str] = mapped_column(ForeignKey("users.name"), primary_key=True)
+    deputy: Mapped[str] = mapped_column(String(100), index=True)
+
+
+class PasswordChangeDue(_Base):
+    """An account whose password was handed out (a one-time password): it must set its own first."""
+
+    __tablename__ = "password_change_due"
+    username: Mapped[str] = mapped_column(ForeignKey("users.name"), primary_key=True)
+
+
+class OnlineRating(_Base):
+    """A deputy's rating of one unit's reply, given on the dashboard: the congress's own evaluation.
+    Every rating is kept; the newest of a (suggestion, unit) is the one that counts."""
+
+    __tablename__ = "online_ratings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    suggestion_id: Mapped[str] = mapped_column(String(100), index=True)
+    unit: Mapped[str] = mapped_column(String(200))
+    deputy: Mapped[str] = mapped_column(String(100))
+    username: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    reply_rating: Mapped[str] = mapped_column(String(8))  # 办理结果 / 答复: the congress's 答复满意度
+    other_aspect: Mapped[str] = mapped_column(String(8))  # 办理工作 / 落实 (settings: [deputies] rating_aspects)
+    other_rating: Mapped[str] = mapped_column(String(8))
+    rated_at: Mapped[datetime] = mapped_column(DateTime)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
+
+
+class UnitContact(_Base):
+    """The unit directory kept by supervisors: who to reach at a unit, and where its pushes go."""
+
+    __tablename__ = "unit_directory"
+    unit: Mapped[str] = mapped_column(String(200), primary_key=True)
+    liaison: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(100))
+    push_target: Mapped[str | None] = mapped_column(String(500))
+    updated_by: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SentAlert(_Base):
+    """An alert pushed once (``duban notify``): its key names what it said, so it is never sent again."""
+
+    __tablename__ = "sent_alerts"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    target: Mapped[str] = mapped_column(String(500))
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 @dataclass(frozen=True)
 class Account:
     """A successful login (or a live session's account): who, and what they may see."""
@@ -158,6 +217,8 @@ class Account:
     role: str
     unit: str | None
     session_epoch: int = 0
+    deputy: str | None = None  # a deputy account's name as the register spells it
+    must_change_password: bool = False  # logged in with a one-time password
 
 
 @dataclass(frozen=True)
@@ -240,16 +301,24 @@ def _get_user(db: Session, name: str) -> User:
     return user
 
 
-def add_user(home: Path, name: str, role: str, unit: str | None, password: str) -> None:
-    """Create an account. A unit account needs its unit; leaders and supervisors must not have one."""
+def add_user(home: Path, name: str, role: str, unit: str | None, password: str, *, deputy: str | None = None,
+             one_time_password: bool = False) -> None:
+    """Create an account. A unit account needs its unit, a deputy account its deputy (the name as the
+    register spells it); leaders and supervisors have neither. With ``one_time_password`` the
+    account must set its own password at its first login."""
     name = _check_name(name)
     if role not in ROLES:
         raise AppStateError(f"角色应为 {' / '.join(ROLES)} 之一, 现为 {role!r}")
     unit = (unit or "").strip() or None
+    deputy = (deputy or "").strip() or None
     if role == "unit" and unit is None:
         raise AppStateError("单位账号 (--role unit) 必须用 --unit 指定所属承办单位")
+    if role == "deputy" and deputy is None:
+        raise AppStateError("代表账号 (--role deputy) 必须用 --deputy 指定代表姓名 (与交办台账的写法一致)")
     if role != "unit" and unit is not None:
-        raise AppStateError(f"{ROLE_LABELS[role]}账号可查看全部单位, 不应指定 --unit")
+        raise AppStateError(f"{ROLE_LABELS[role]}账号不属于某个单位, 不应指定 --unit")
+    if role != "deputy" and deputy is not None:
+        raise AppStateError("只有代表账号 (--role deputy) 可以指定 --deputy")
     hashed = _hasher.hash(_check_password(password))
     with _session(home) as db, db.begin():
         if db.scalar(select(User.id).where(User.name == name)) is not None:
@@ -257,20 +326,33 @@ def add_user(home: Path, name: str, role: str, unit: str | None, password: str) 
         now = _now()
         db.add(User(name=name, role=role, unit=unit, password_hash=hashed, disabled=False,
                     session_epoch=0, created_at=now))
+        db.flush()
+        if deputy is not None:
+            db.add(DeputyBinding(username=name, deputy=deputy))
+        if one_time_password:
+            db.add(PasswordChangeDue(username=name))
         db.add(AuditEntry(at=now, username="系统", action=ACTION_USER,
-                          detail=f"新建账号 {name} ({ROLE_LABELS[role]}{'/' + unit if unit else ''})"))
+                          detail=f"新建账号 {name} ({ROLE_LABELS[role]}{'/' + (unit or deputy) if unit or deputy else ''})"))
+
+
+def deputy_accounts(home: Path) -> dict[str, str]:
+    """Deputy name → account name, for every deputy account."""
+    with _session(home) as db:
+        return {b.deputy: b.username for b in db.scalars(select(DeputyBinding))}
 
 
 def list_users(home: Path) -> list[dict]:
-    """Every account, by name: name, role, role_label, unit, disabled, created_at, last_login_at."""
+    """Every account, by name: name, role, role_label, unit, deputy, disabled, created_at, last_login_at."""
     with _session(home) as db:
         users = db.scalars(select(User).order_by(User.name)).all()
+        deputies = {b.username: b.deputy for b in db.scalars(select(DeputyBinding))}
         return [
             {
                 "name": u.name,
                 "role": u.role,
                 "role_label": ROLE_LABELS.get(u.role, u.role),
                 "unit": u.unit,
+                "deputy": deputies.get(u.name),
                 "disabled": u.disabled,
                 "created_at": _local(u.created_at),
                 "last_login_at": _local(u.last_login_at) if u.last_login_at else None,
@@ -297,6 +379,7 @@ def set_password(home: Path, name: str, password: str) -> None:
         user.password_hash = hashed
         user.session_epoch += 1
         _end_sessions(db, name)
+        db.execute(delete(PasswordChangeDue).where(PasswordChangeDue.username == name))
         db.add(AuditEntry(at=_now(), username="系统", action=ACTION_USER, detail=f"修改账号 {name} 的密码"))
 
 
@@ -306,7 +389,13 @@ def active_account(home: Path, name: str) -> Account | None:
         user = db.scalar(select(User).where(User.name == name))
         if user is None or user.disabled:
             return None
-        return Account(user.name, user.role, user.unit, user.session_epoch)
+        return _account(db, user)
+
+
+def _account(db: Session, user: User) -> Account:
+    deputy = db.get(DeputyBinding, user.name) if user.role == "deputy" else None
+    return Account(user.name, user.role, user.unit, user.session_epoch, deputy.deputy if deputy else None,
+                   db.get(PasswordChangeDue, user.name) is not None)
 
 
 # ---------------------------------------------------------------- sessions
@@ -341,7 +430,7 @@ def session_account(home: Path, token: str) -> Account | None:
             select(User).join(LiveSession, LiveSession.username == User.name)
             .where(LiveSession.id == _token_id(token), LiveSession.ended_at.is_(None), User.disabled.is_(False))
         )
-        return None if user is None else Account(user.name, user.role, user.unit, user.session_epoch)
+        return None if user is None else _account(db, user)
 
 
 def end_session(home: Path, token: str) -> None:
@@ -426,7 +515,7 @@ def verify_login(
             user.last_login_at = now
             user.failures_reset_at = now
             db.add(AuditEntry(at=now, username=user.name, action=ACTION_LOGIN, detail="登录成功", address=address))
-            return Account(user.name, user.role, user.unit, user.session_epoch)
+            return _account(db, user)
 
         db.add(LoginFailure(username=name or "?", address=address, at=now))
         db.add(AuditEntry(at=now, username=name or "?", action=ACTION_LOGIN_FAILED, detail=why, address=address))
@@ -567,3 +656,101 @@ def chase_counts_by_unit(home: Path) -> dict[str, int]:
             select(Chase.unit, func.count()).where(Chase.unit.is_not(None), _live_chases()).group_by(Chase.unit)
         ).all()
         return {unit: count for unit, count in rows}
+
+
+def shown_revision(home: Path) -> tuple:
+    """Changes whenever something pages show from the app state changes (催办 records, online
+    ratings, the unit directory): part of a stored page's key."""
+    with _session(home) as db:
+        ratings = db.scalar(select(func.max(OnlineRating.id)))
+        directory = db.scalar(select(func.max(UnitContact.updated_at)))
+    return chase_revision(home), ratings or 0, directory.isoformat() if directory else ""
+
+
+# ---------------------------------------------------------------- deputies' online ratings
+
+
+def rate_reply(home: Path, username: str, deputy: str, suggestion_id: str, unit: str,
+               reply_rating: str, other_aspect: str, other_rating: str) -> int:
+    """Store a deputy's rating of one unit's reply (audited); returns its id. ``reply_rating`` is
+    the 答复满意度 (办理结果 / 答复), ``other_rating`` the 办理工作 or 落实 one. The caller checks
+    that the suggestion is the deputy's and the unit has replied (the warehouse knows that)."""
+    for value in (reply_rating, other_rating):
+        if value not in RATING_VALUES:
+            raise AppStateError(f"请在 {' / '.join(RATING_VALUES)} 中选择测评结果")
+    with _session(home) as db, db.begin():
+        now = _now()
+        entry = AuditEntry(at=now, username=username, action=ACTION_RATING,
+                           detail=f"建议 {suggestion_id} {unit}: 答复 {reply_rating}, {other_aspect} {other_rating}")
+        db.add(entry)
+        db.flush()
+        rating = OnlineRating(suggestion_id=suggestion_id, unit=unit, deputy=deputy, username=username,
+                              reply_rating=reply_rating, other_aspect=other_aspect, other_rating=other_rating,
+                              rated_at=now,
+                              audit_id=entry.id)
+        db.add(rating)
+        db.flush()
+        return rating.id
+
+
+def online_ratings(home: Path, suggestion_ids: list[str] | None = None) -> list[dict]:
+    """Every online rating, oldest first (the newest of a suggestion and unit counts): id,
+    suggestion_id, unit, deputy, username, reply_rating, other_aspect, other_rating, rated_at (local time)."""
+    query = select(OnlineRating).order_by(OnlineRating.id)
+    if suggestion_ids is not None:
+        query = query.where(OnlineRating.suggestion_id.in_(suggestion_ids))
+    with _session(home) as db:
+        return [
+            {"id": r.id, "suggestion_id": r.suggestion_id, "unit": r.unit, "deputy": r.deputy,
+             "username": r.username, "reply_rating": r.reply_rating, "other_aspect": r.other_aspect,
+             "other_rating": r.other_rating,
+             "rated_at": _local(r.rated_at)}
+            for r in db.scalars(query)
+        ]
+
+
+# ---------------------------------------------------------------- unit directory
+
+
+def replace_unit_directory(home: Path, entries: list[dict], by: str) -> int:
+    """Replace the unit directory with ``entries`` (unit, liaison, phone, push_target); audited.
+    Returns how many units it holds."""
+    units = [(e.get("unit") or "").strip() for e in entries]
+    if not entries or not all(units):
+        raise AppStateError("单位通讯录为空, 或有行缺少单位名称")
+    twice = sorted({u for u in units if units.count(u) > 1})
+    if twice:
+        raise AppStateError(f"单位通讯录中 {'、'.join(twice)} 出现了不止一次")
+    with _session(home) as db, db.begin():
+        now = _now()
+        db.execute(delete(UnitContact))
+        for unit, e in zip(units, entries):
+            db.add(UnitContact(unit=unit, liaison=e.get("liaison") or None, phone=e.get("phone") or None,
+                               push_target=e.get("push_target") or None, updated_by=by, updated_at=now))
+        db.add(AuditEntry(at=now, username=by, action=ACTION_DIRECTORY, detail=f"更新单位通讯录 ({len(units)} 个单位)"))
+    return len(units)
+
+
+def unit_directory(home: Path) -> dict[str, dict]:
+    """Unit → {unit, liaison, phone, push_target} (personal data: supervisors only)."""
+    with _session(home) as db:
+        return {c.unit: {"unit": c.unit, "liaison": c.liaison, "phone": c.phone, "push_target": c.push_target}
+                for c in db.scalars(select(UnitContact).order_by(UnitContact.unit))}
+
+
+# ---------------------------------------------------------------- pushed alerts
+
+
+def alerts_sent(home: Path, keys: list[str]) -> set[str]:
+    """Which of ``keys`` were pushed before."""
+    with _session(home) as db:
+        return set(db.scalars(select(SentAlert.key).where(SentAlert.key.in_(keys))))
+
+
+def mark_alerts_sent(home: Path, keys: list[str], target: str) -> None:
+    """Remember that ``keys`` reached ``target``: they are never pushed again."""
+    with _session(home) as db, db.begin():
+        now = _now()
+        for key in keys:
+            if db.get(SentAlert, key) is None:
+                db.add(SentAlert(key=key, target=target, sent_at=now))

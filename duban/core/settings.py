@@ -20,6 +20,10 @@ from typing import Any
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 DEADLINE_RULES = ("from_assignment", "from_session_close", "fixed_date")
 RESULT_SCHEMES = ("ABCD", "ABC", "甲乙丙")
+# What a deputy rates online about each reply ([deputies] rating_aspects); of each pair, the one in
+# REPLY_ASPECTS is the congress's 答复满意度 (the evaluation the figures count), the other 落实 / 办理工作.
+RATING_ASPECTS = (("办理工作", "办理结果"), ("答复", "落实"))
+REPLY_ASPECTS = ("办理结果", "答复")
 RATINGS = ("result", "work", "implementation")  # 办理结果 / 办理工作 / 落实 (docs/domain.md, the three ratings)
 
 
@@ -78,6 +82,7 @@ class Settings:
     max_state_files: int
     state_build_seconds: int
     chase_withdraw_minutes: int
+    rating_aspects: tuple[str, str] = RATING_ASPECTS[0]
     followup: FollowupSettings = FollowupSettings()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     # The operator's folder these settings were read from (None: the shipped defaults only). Not
@@ -132,6 +137,14 @@ def _month_day(value: Any) -> str:
 
 
             return pair
+
+
+def _rating_aspects(section: dict) -> tuple[str, str]:
+    for pair in RATING_ASPECTS:
+        if sorted(section.get("rating_aspects") or ()) == sorted(pair):
+            return pair
+    shown = " 或 ".join("[" + ", ".join(f'"{a}"' for a in pair) + "]" for pair in RATING_ASPECTS)
+    raise SettingsError(f"设置 [deputies] rating_aspects 应为 {shown}, 现为 {section.get('rating_aspects')!r}")
 
 
 def _validate(data: dict) -> Settings:
@@ -205,6 +218,7 @@ def _validate(data: dict) -> Settings:
         max_state_files=_int(serve, "serve", "max_state_files", 2, 10_000),
         state_build_seconds=_int(serve, "serve", "state_build_seconds", 1, 24 * 3600),
         chase_withdraw_minutes=_int(data.get("chase", {}), "chase", "withdraw_minutes", 0, 24 * 60),
+        rating_aspects=_rating_aspects(data.get("deputies", {})),
         followup=FollowupSettings(
             headline_rating=_choice(followup, "followup", "headline_rating", RATINGS),
             rehandle_days=_int(followup, "followup", "rehandle_days", 1, 365),
