@@ -196,3 +196,42 @@ def test_register_project_column_groups_key_suggestions(tmp_path):
     # A named project makes the suggestion key, as a named 督办领导 does.
     assert parsed.rows.select("number", "key_project", "is_key").rows() == [
         (1, "城市更新", True), (2, "城市更新", True), (3, None, None)]
+
+
+def test_views_and_the_followup_workbook(tmp_path):
+    """/followup, /overdue, /key and the unit page show the follow-through figures; the workbook lists them."""
+    import io
+
+    import openpyxl
+
+    from dashboard.app import create_app
+    from dashboard.auth import LOCAL_VIEWER
+    from dashboard.pages import followup
+    from dashboard.urlstate import unit_path
+    from tests.test_dashboard_callbacks import by_id, text
+
+    tables = _rehandle_tables()
+    tables["suggestions"].append(sug(5, is_key=True, key_leader="刘副主任", key_project="城市更新"))
+    tables["assignments"].append({"number": 5, "unit": "甲局"})
+    tables["reports"] += [{"number": 5, "unit": "甲局", "report_date": "2024-05-31", "reply_date": "2024-05-01",
+                           "result_class": "B", "promise_date": "2024-07-31"},
+                          {"number": 5, "unit": "甲局", "report_date": "2024-07-31", "reply_date": "2024-05-01",
+                           "result_class": "B", "promise_date": "2024-10-31"}]
+    board = create_app(make_warehouse(tmp_path, **tables), home=tmp_path / "home", auth=False).duban
+    q = "?year=2024&as_of=2024-08-31"
+    page = board.render("/followup", q, viewer=LOCAL_VIEWER)
+    # no. 5's promise is judged by 07-31 (not the revised 10-31): due and broken; nos. 1 and 4 重办逾期.
+    assert text(by_id(page, "kpi-promise-broken")) == "1" and text(by_id(page, "kpi-rehandle-overdue")) == "2"
+    assert text(by_id(page, "kpi-promise-revised")) == "1"
+    assert text(by_id(page, "kpi-rating-result")) == "25.00%"          # 1 基本满意 of the 4 rated (no. 5 unrated)
+    overdue_page = text(by_id(board.render("/overdue", q, viewer=LOCAL_VIEWER), "overdue-rehandle"))
+    assert "重办逾期 47 天" in overdue_page
+    assert "城市更新" in text(by_id(board.render("/key", q, viewer=LOCAL_VIEWER), "key-projects"))
+    assert "重办逾期 1 件" in text(by_id(board.render(unit_path("乙局"), q, viewer=LOCAL_VIEWER), "unit-followup"))
+    data, name = followup.followup_bytes(board, q, LOCAL_VIEWER)
+    assert name == "跟踪督办清单_2024-08-31.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    promises = [r for r in book["承诺事项"].iter_rows(values_only=True) if r[2] == 5]
+    assert promises and "未兑现" in promises[0] and "2024-07-31: 2024-10-31" in promises[0]
+    rehandled = [r for r in book["重办件"].iter_rows(values_only=True) if r[5] == "重办逾期"]
+    assert sorted((r[2], r[4]) for r in rehandled) == [(1, "甲局"), (4, "乙局")]

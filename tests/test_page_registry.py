@@ -41,12 +41,12 @@ def test_an_unknown_address_finds_no_page():
 
 def test_the_registry_gives_the_navbar_the_warm_up_and_the_downloads():
     assert REGISTRY.nav_for("supervisor") == [("/", "总览"), ("/units", "承办单位"), ("/overdue", "逾期预警"), ("/key", "重点督办"),
-                                              ("/trends", "年度趋势"), ("/data", "数据状态"), ("/meeting", "会议大屏")]
+                                              ("/followup", "跟踪督办"), ("/trends", "年度趋势"), ("/data", "数据状态"), ("/meeting", "会议大屏")]
     assert REGISTRY.nav_for("deputy") == [("/my", "我的建议")]
-    assert REGISTRY.warm_paths == ["/", "/units", "/overdue", "/key", "/trends", "/meeting"]
+    assert REGISTRY.warm_paths == ["/", "/units", "/overdue", "/key", "/followup", "/trends", "/meeting"]
     assert [d.button_id for d in REGISTRY.downloads] == [
         "download-report", "download-ranking", "download-unit-assignments", "download-template",
-        "download-chase-list", "download-rejected"]
+        "download-chase-list", "download-followup", "download-rejected"]
     assert [p.name for p in REGISTRY.pages if p.full_screen] == ["meeting"]
 
 

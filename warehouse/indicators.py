@@ -405,8 +405,7 @@ class Indicators:
             "solved_rate": rate(c["class_A"] + c["class_B"], completed),
             "satisfied_rate": rate(c[full] + c[basic], c[evaluated]),
             "fully_satisfied_rate": rate(c[full], c[evaluated]),
-            **{f"{name}_satisfied_rate": rate(c[f] + c[b], c[e])
-               for name, (e, f, b, _) in self._RATING_COUNTS.items() if name != "result"},
+            **{f"{name}_satisfied_rate": rate(c[f] + c[b], c[e]) for name, (e, f, b, _) in self._RATING_COUNTS.items()},
             "promise_kept_rate": rate(c.get("promise_kept"), c.get("promise_due")),
         }
 
@@ -452,6 +451,7 @@ class Indicators:
             "rehandling": self.rehandling(scope).as_dict(),
             "key_projects": [p.as_dict() for p in self.key_projects(scope)],
         })
+        out["result_satisfied_rate"] = rates["result_satisfied_rate"]
         for name, prefix in (("work", "work"), ("implementation", "impl")):
             out[f"{name}_satisfaction"] = {"满意": c[f"{prefix}_full"], "基本满意": c[f"{prefix}_basic"],
                                            "不满意": c[f"{prefix}_un"]}

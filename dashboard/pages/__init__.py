@@ -1,7 +1,6 @@
 """The dashboard's pages, in navbar order: each module declares itself in its ``PAGE``
 (dashboard.registry.Page); this list is the only place that names them all."""
 
-from dashboard.pages import data, key, meeting, mine, overdue, overview, suggestion, trends, unit, units
 from dashboard.registry import Registry
 
 REGISTRY = Registry([
@@ -10,6 +9,7 @@ REGISTRY = Registry([
     unit.PAGE,
     overdue.PAGE,
     key.PAGE,
+    followup.PAGE,
     trends.PAGE,
     suggestion.PAGE,
     data.PAGE,

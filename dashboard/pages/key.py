@@ -11,7 +11,7 @@ from dashboard import components as C
 from dashboard.registry import Page
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
-from warehouse.results import KeySummary
+from warehouse.results import KeyProject, KeySummary
 
 NO_LEADER = "未注明督办领导"
 NO_COMMITTEE = "未注明联系委室"
@@ -73,6 +73,7 @@ def layout(ctx: C.ViewContext, *_):
     # key_items come ordered by leader (no leader last), then year and number
     return html.Div([
         C.view_meta(ctx, "重点督办件: 按督办领导与联系委室, 逐件进度 (交办 → 面商 → 答复 → 测评)"), cards,
+        project_summary(ctx.ind.key_projects(ctx.scope())),
         dbc.Row([dbc.Col(leader_summary(ctx.ind.key_leaders(ctx.scope())), lg=6), dbc.Col(committee_summary(summary), lg=6)],
                 className="g-3"),
         C.card(f"重点督办件 ({summary.total} 件, 可按督办领导、联系委室、状态排序筛选)", [
@@ -89,12 +90,25 @@ def leader_summary(leaders: list[dict]) -> dbc.Card:
     return C.card("按督办领导", html.Ul(items, className="attention-list mb-0", id="key-leaders"))
 
 
+def project_summary(projects: list[KeyProject]) -> dbc.Card | None:
+    """重点督办项目 (Indicators.key_projects, in leader order): each project's leader, lead unit and
+    its items' progress; nothing when the register names no project (the per-item view stays)."""
+    if not projects:
+        return None
+    head = html.Thead(html.Tr([html.Th(h) for h in ("督办项目", "督办领导", "牵头单位", "件数", "已办结", "逾期")]))
+    body = [html.Tr([html.Td(p.project, className="text-literal"), html.Td(p.leader or NO_LEADER),
+                     html.Td(p.lead_unit or "—"), html.Td(p.total), html.Td(p.completed),
+                     html.Td([C.mark(f"⚠ {p.overdue}", "red")] if p.overdue else "0")]) for p in projects]
+    return C.card("重点督办项目 (按督办领导排序)", dbc.Table([head, html.Tbody(body)], size="sm", bordered=True),
+                  id="key-projects")
+
+
 def committee_summary(summary: KeySummary) -> dbc.Card:
     """Per 联系委室 (Indicators.key_summary): how many items it follows, done, late, and their leaders."""
     named = sorted(((c.committee or NO_COMMITTEE, c) for c in summary.committees), key=lambda named_c: named_c[0])
     body = [html.Tr([html.Td(name), html.Td(c.total), html.Td(c.completed),
                      html.Td([C.mark(f"⚠ {c.overdue}", "red")] if c.overdue else "0"),
-                     html.Td(", ".join(sorted({leader or "—" for leader in c.leaders})))])
+                     html.Td(", ".join(leader or "—" for leader in c.leaders))])  # in leader order
             for name, c in named]
     head = html.Thead(html.Tr([html.Th(h) for h in ("联系委室", "件数", "已办结", "逾期", "督办领导")]))
     return C.card("按联系委室", dbc.Table([head, html.Tbody(body)], size="sm", bordered=True, id="key-committees"))

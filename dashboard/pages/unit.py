@@ -108,6 +108,7 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
         html.Div(["最近一次报送: ", html.Strong(format_date(table.get("last_report_date")), id="unit-last-report"),
                   f"   ·   已催办 {len(chases)} 次"], className="mb-2"),
         dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-3"),
+        followup_line(m),
         C.card("承办件 (可排序、筛选)", [
             C.grid("grid-unit-assignments", assignment_rows(ctx, listed["rows"]), ASSIGNMENT_COLUMNS),
             html.Div(f"表中只列出 {GRID_LIMIT} 件 (共 {listed['count']} 件; 逾期、临期、在办优先); 全部请导出承办清单。",
@@ -123,6 +124,18 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
         C.chase_section(ctx, chases, None, unit),
         upload_section(ctx, unit),
     ])
+
+
+def followup_line(m: dict) -> html.Div:
+    """跟踪落实 of the unit's lead assignments: the 双测评's other ratings, its 重办, its promises."""
+    rehandling, promises = m["rehandling"], m["promises"]
+    return html.Div([
+        f"办理工作满意率 {format_rate(m.get('work_satisfied_rate'))} (已测评 {C.count(m.get('work_evaluated'))} 件)",
+        f"   ·   落实满意率 {format_rate(m.get('implementation_satisfied_rate'))} (已测评 {C.count(m.get('implementation_evaluated'))} 件)",
+        "   ·   重办: ", *([C.mark(f"⚠ 重办逾期 {rehandling['overdue']} 件", "red"), " "] if rehandling["overdue"] else []),
+        f"重办中 {rehandling['in_progress']}, 已重新答复 {rehandling['replied']}, 转为满意 {rehandling['turned_satisfied']}",
+        f"   ·   B类承诺: 到期 {promises['due']}, 未兑现 {promises['broken']}, 逾期兑现 {promises['kept_late']}",
+    ], className="mb-3 small", id="unit-followup")
 
 
 def upload_section(ctx: C.ViewContext, unit: str):
