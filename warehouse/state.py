@@ -147,9 +147,14 @@ def build_state(cur: duckdb.DuckDBPyConnection, target: str, scratch: str, setti
     or all). Sorted by year, then unit: a scope naming a unit or a session reads only its blocks
     (DuckDB's zone maps skip the rest)."""
     lit = date_literal(T)
-    if year is not None:  # the SQL reads these names unqualified: temp views shadow them
-        db = cur.execute("SELECT current_database()").fetchall()[0][0]
-        cur.execute(f'CREATE TEMP VIEW suggestions AS SELECT * FROM "{db}".main.suggestions WHERE year = {int(year)}')
+    db = cur.execute("SELECT current_database()").fetchall()[0][0]
+    # a version published before the register had 督办项目 (key_project) is read as naming none
+    projectless = not cur.execute("SELECT 1 FROM duckdb_columns() WHERE database_name = current_database() "
+                                  "AND table_name = 'suggestions' AND column_name = 'key_project'").fetchall()
+    shadowed = year is not None or projectless
+    if shadowed:  # the SQL reads these names unqualified: temp views shadow them
+        cur.execute(f'CREATE TEMP VIEW suggestions AS SELECT *{", CAST(NULL AS VARCHAR) AS key_project" if projectless else ""} '
+                    f'FROM "{db}".main.suggestions WHERE {"true" if year is None else f"year = {int(year)}"}')
         for table in _SHADOWED[1:]:
             cur.execute(f'CREATE TEMP VIEW {table} AS SELECT * FROM "{db}".main.{table} '
                         f"WHERE suggestion_id IN (SELECT suggestion_id FROM suggestions)")
@@ -163,7 +168,7 @@ def build_state(cur: duckdb.DuckDBPyConnection, target: str, scratch: str, setti
                 "ORDER BY year, unit, suggestion_id")
     cur.execute(render("cubes", target=target, scope_columns=SCOPE_COLUMNS, sug_flags=SUG_FLAGS, unit_flags=UNIT_FLAGS,
                        headline_counts=count_sql(COUNTS, cube=True), promise_counts=count_sql(PROMISES)))
-    for view in ("_sug", "_asg_raw", *(_SHADOWED if year is not None else ())):
+    for view in ("_sug", "_asg_raw", *(_SHADOWED if shadowed else ())):
         cur.execute(f"DROP VIEW {view}")
 
 
