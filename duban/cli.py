@@ -91,9 +91,21 @@ def _prepared(settings):
     return lambda version_file: prepare_version(version_file, settings)
 
 
+def _receive_online_ratings(warehouse: Path, home: Path) -> None:
+    """Deputies' online ratings (app state) into the archive as a trusted evaluation file: the
+    refresh that follows loads them (etl/online_ratings.py)."""
+    from duban.core import appstate
+    from etl.archive import Archive
+    from etl.online_ratings import receive_online_ratings
+    from warehouse.connection import WarehousePaths
+
+    receive_online_ratings(Archive(WarehousePaths(Path(warehouse)).archive), appstate.online_ratings(home))
+
+
 def cmd_etl_run(args, settings) -> None:
     from etl.pipeline import run_refresh
 
+    _receive_online_ratings(args.warehouse, duban_home())
     report = run_refresh(args.warehouse, settings, inbox=args.inbox, home=duban_home(), progress=_echo,
                          compare=_figures(settings), accept=args.accept, after_publish=_prepared(settings),
                          trusted_folders=[args.inbox] if args.trusted else ())
@@ -197,6 +209,7 @@ def cmd_etl_accept(args, settings) -> None:
 def cmd_etl_rebuild(args, settings) -> None:
     from etl.pipeline import run_refresh
 
+    _receive_online_ratings(args.warehouse, duban_home())
     report = run_refresh(args.warehouse, settings, home=duban_home(), progress=_echo, rebuild=True,
                          compare=_figures(settings), accept=args.accept, after_publish=_prepared(settings))
     _print_refresh(report)
@@ -362,6 +375,7 @@ def cmd_demo(args, settings) -> None:
         _echo(f"生成演示数据到 {inbox} …")
         write_inbox(inbox, suggestions=args.suggestions, years=args.years, units=args.units, seed=args.seed,
                     progress=_echo)
+    _receive_online_ratings(warehouse, home)
     # The demo's inbox is its own generated data: a trusted source.
     report = run_refresh(warehouse, settings, inbox=inbox, home=home, progress=_echo, trusted_folders=[inbox],
                          after_publish=_prepared(settings))
@@ -388,18 +402,67 @@ def cmd_users(args, settings) -> None:
 
     home = duban_home()
     if args.users_command == "add":
-        appstate.add_user(home, args.name, args.role, args.unit, _read_password())
+        appstate.add_user(home, args.name, args.role, args.unit, _read_password(), deputy=args.deputy)
         print(f"已添加用户 {args.name} ({args.role})")
+    elif args.users_command == "import-deputies":
+        _import_deputies(args, settings, home)
     elif args.users_command == "list":
         for user in appstate.list_users(home):
             state = "停用" if user.get("disabled") else "启用"
-            print(f"{user['name']}\t{user['role']}\t{user.get('unit') or ''}\t{state}")
+            print(f"{user['name']}\t{user['role']}\t{user.get('unit') or user.get('deputy') or ''}\t{state}")
     elif args.users_command == "disable":
         appstate.disable_user(home, args.name)
         print(f"已停用用户 {args.name}")
     elif args.users_command == "passwd":
         appstate.set_password(home, args.name, _read_password())
         print(f"已修改用户 {args.name} 的密码")
+
+
+DEPUTY_SHEET_COLUMNS = ("代表姓名", "账号", "初始密码", "说明")
+
+
+def _import_deputies(args, settings, home: Path) -> None:
+    """An account for every deputy the register names who has none, each with a one-time password
+    (changed at first login), written to ``--out`` (.xlsx or .csv, readable by its owner only) for
+    the office to hand out."""
+    import csv
+    import os
+    import secrets
+
+    import xlsxwriter
+
+    from duban.core import appstate
+
+    have = appstate.deputy_accounts(home)
+    taken = {user["name"] for user in appstate.list_users(home)}
+    rows = []
+    for deputy in _indicators(args, settings).deputies():
+        if deputy in have:
+            continue
+        name = deputy if deputy not in taken else f"{deputy}_代表"
+        password = secrets.token_urlsafe(9)
+        try:
+            appstate.add_user(home, name, "deputy", None, password, deputy=deputy, one_time_password=True)
+        except appstate.AppStateError as exc:
+            print(f"跳过 {deputy}: {exc}")
+            continue
+        taken.add(name)
+        rows.append((deputy, name, password, "首次登录后须设置自己的密码"))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600)
+    if out.suffix.lower() == ".csv":
+        with out.open("w", encoding="utf-8-sig", newline="") as handle:
+            csv.writer(handle).writerows([DEPUTY_SHEET_COLUMNS, *rows])
+    else:
+        book = xlsxwriter.Workbook(str(out))
+        sheet = book.add_worksheet("代表账号")
+        for r, row in enumerate([DEPUTY_SHEET_COLUMNS, *rows]):
+            for c, value in enumerate(row):
+                sheet.write_string(r, c, value)  # names from the register stay text, never formulas
+        book.close()
+    os.chmod(out, 0o600)
+    print(f"新建代表账号 {len(rows)} 个 (已有账号的 {len(have)} 位代表未变), 初始密码已写入 {out}, 请妥善分发")
 
 
 # ── meeting outputs ─────────────────────────────────────────────────────────────────────────
@@ -557,14 +620,19 @@ def build_parser() -> argparse.ArgumentParser:
                                                                            metavar="命令/command")
     add = users.add_parser("add", help="添加账号, 密码从标准输入读取 / add an account (password on stdin)", description="添加账号, 密码从标准输入读取 / add an account (password on stdin)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["leader", "supervisor", "unit"], help="角色 / role")
+    add.add_argument("--role", required=True, choices=["leader", "supervisor", "unit", "deputy"], help="角色 / role")
     add.add_argument("--unit", help="单位账号所属单位 / the unit of a unit account")
+    add.add_argument("--deputy", help="代表账号对应的代表姓名 (与交办台账的写法一致) / a deputy account's deputy")
+    deputies = users.add_parser("import-deputies", help="为交办台账中的每位代表建账号, 初始密码写入文件 / deputy accounts from the register",
+                                description="为交办台账中的每位代表建账号, 初始密码写入文件 / deputy accounts from the register")
+    _warehouse_arg(deputies)
+    deputies.add_argument("--out", type=Path, required=True, metavar="FILE", help="初始密码文件 (.xlsx 或 .csv) / where the one-time passwords go")
     listing = users.add_parser("list", help="列出账号 / list accounts", description="列出账号 / list accounts")
     disable = users.add_parser("disable", help="停用账号 / disable an account", description="停用账号 / disable an account")
     disable.add_argument("name")
     passwd = users.add_parser("passwd", help="修改密码 (从标准输入读取) / change a password (stdin)", description="修改密码 (从标准输入读取) / change a password (stdin)")
     passwd.add_argument("name")
-    for p in (add, listing, disable, passwd):
+    for p in (add, deputies, listing, disable, passwd):
         p.set_defaults(func=cmd_users)
 
     report = sub.add_parser("report", help="生成办理情况通报 (Word) / the Word report", description="生成办理情况通报 (Word) / the Word report")

@@ -9,6 +9,7 @@ no. 2 加装电梯 led by 李四 (市住建局, replied); no. 3 农田水利 led
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 
@@ -16,8 +17,13 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.pages import REGISTRY
+from duban.cli import main
 from duban.core import appstate
+from duban.core.settings import load_settings
+from tests.test_cli import metrics, warehouse  # noqa: F401  (the worked example's warehouse, a fixture)
 from tests.warehouse_builder import make_warehouse
+from warehouse.connection import PublishedWarehouse
+from warehouse.indicators import Indicators
 
 PASSWORD = "Duban-test-2024!"
 Q = "?as_of=2024-06-30"
@@ -182,3 +188,33 @@ def test_deputy_accounts_need_their_deputy(tmp_path):
         appstate.add_user(tmp_path, "x", "deputy", None, PASSWORD)
     with pytest.raises(appstate.AppStateError, match="只有代表账号"):
         appstate.add_user(tmp_path, "y", "leader", None, PASSWORD, deputy="张三")
+
+
+def test_an_online_rating_reaches_the_figures_at_the_next_refresh(tmp_path, capsys, warehouse):  # noqa: F811
+    """domain.md's worked example (tests/test_cli.py): no. 5's unit reported 不满意; 王代表 rates it
+    满意 online, and after `duban etl run` the congress's evaluation outranks the unit's report."""
+    home = tmp_path / "home"
+    before = metrics(capsys, warehouse, "--year", "2024")["satisfaction"]
+    assert before == {"满意": 5, "基本满意": 1, "不满意": 1}
+    appstate.rate_reply(home, "wdb", "王代表", "十八届一次-5", "市住房和城乡建设局", "满意", "办理工作", "基本满意")
+    assert main(["etl", "run", "--inbox", str(tmp_path / "inbox"), "--warehouse", str(warehouse)]) == 0
+    assert metrics(capsys, warehouse, "--year", "2024")["satisfaction"] == {"满意": 6, "基本满意": 1, "不满意": 0}
+    detail = Indicators(PublishedWarehouse(warehouse).connection(), load_settings()).suggestion_detail("十八届一次-5")
+    assert [(e["file_name"], e["reply_satisfaction"]) for e in detail["evaluations"]] == [("代表在线测评.csv", "满意")]
+    assert [a["evaluation_source"] for a in detail["assignments"]] == ["人大测评"]
+    # the same ratings again: the archive already holds that file, nothing new is loaded
+    assert main(["etl", "run", "--inbox", str(tmp_path / "inbox"), "--warehouse", str(warehouse)]) == 0
+    assert "在上一版本上加入 0 个" in capsys.readouterr().err
+
+
+def test_import_deputies_makes_an_account_per_deputy_with_one_time_passwords(tmp_path, capsys, warehouse):  # noqa: F811
+    home = tmp_path / "home"
+    out = tmp_path / "代表账号.csv"
+    assert main(["users", "import-deputies", "--warehouse", str(warehouse), "--out", str(out)]) == 0
+    rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0] == ["代表姓名", "账号", "初始密码", "说明"] and [r[:2] for r in rows[1:]] == [["王代表", "王代表"]]
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    account = appstate.verify_login(home, "王代表", rows[1][2], None)
+    assert account.deputy == "王代表" and account.must_change_password
+    assert main(["users", "import-deputies", "--warehouse", str(warehouse), "--out", str(out)]) == 0
+    assert "新建代表账号 0 个" in capsys.readouterr().out
