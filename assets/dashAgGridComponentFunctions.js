@@ -38,3 +38,27 @@ dagcomponentfuncs.DubanMark = function (props) {
   if (!text) return React.createElement("span", null, "");
   return React.createElement("span", { className: "mark mark-" + level }, text);
 };
+
+// DubanCard: one row as a card for a phone (the grid's "card" column): a line per filled column,
+// its header then its value, drawn by the column's own renderer (links, marks) or as text.
+dagcomponentfuncs.DubanCard = function (props) {
+  var lines = [];
+  props.api.getColumns().forEach(function (column) {
+    var def = column.getColDef();
+    var value = props.data && def.field ? props.data[def.field] : null;
+    if (column.getColId() === "card" || value === null || value === undefined || value === "") {
+      return;
+    }
+    var renderer = dagcomponentfuncs[def.cellRenderer];
+    var shown = renderer ? React.createElement(renderer, { value: value, data: props.data, colDef: def }) : String(value);
+    lines.push(
+      React.createElement(
+        "div",
+        { key: column.getColId(), className: "grid-card-line" },
+        React.createElement("span", { className: "grid-card-label" }, def.headerName),
+        shown
+      )
+    );
+  });
+  return React.createElement("div", { className: "grid-card" }, lines);
+};

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -199,6 +199,13 @@ def kpi_card(key: str, label: str, value: str, delta: Any = None, note: str | No
     )
 
 
+def labelled_row(columns: Sequence[str], cells: Sequence[Any], cell_class: str | None = None, **kw) -> html.Tr:
+    """A table row whose cells carry their column's name (data-label): in a table of class
+    ``stack-phone`` a phone shows each row as a block of "column  value" lines (assets/duban.css)
+    instead of a dozen columns one character wide."""
+    return html.Tr([html.Td(cell, className=cell_class, **{"data-label": column}) for column, cell in zip(columns, cells)], **kw)
+
+
 def card(title: str, body: Any, **kw) -> dbc.Card:
     return dbc.Card([dbc.CardHeader(title, className="fw-bold"), dbc.CardBody(body)], className="shadow-sm mb-3", **kw)
 
@@ -299,13 +306,24 @@ def grid(grid_id: str, rows: list[dict], columns: list[dict], height: int = 420,
     return dag.AgGrid(
         id=grid_id,
         rowData=rows,
-        columnDefs=columns,
+        columnDefs=[*columns, CARD_COLUMN],
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90, "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions=options,
         columnSize="responsiveSizeToFit",
         className="ag-theme-alpine duban-grid",
         style={"height": None if short else f"{height}px", "minHeight": "120px"},
+        eventListeners={event: ["DubanFitScreen(params)"] for event in GRID_REFIT_EVENTS},
     )
+
+
+# On a phone a grid's columns give way to this one: each row as a small card of "header value"
+# lines (DubanCard in assets/dashAgGridComponentFunctions.js, switched by DubanFitScreen in
+# assets/dashAgGridFunctions.js), so nothing is cut off or scrolls sideways.
+# When to choose: a new width (turning the phone), and after dash-ag-grid sets the columns anew
+# (which brings back each column's "hide").
+GRID_REFIT_EVENTS = ("firstDataRendered", "gridSizeChanged", "columnEverythingChanged")
+CARD_COLUMN = {"colId": "card", "headerName": "", "cellRenderer": "DubanCard", "hide": True, "autoHeight": True,
+               "sortable": False, "filter": False, "resizable": False, "suppressHeaderMenuButton": True, "flex": 1}
 
 
 def link_column(field_name: str, header: str, href_field: str, **kw) -> dict:
@@ -335,62 +353,81 @@ def navbar(ctx: ViewContext, pathname: str, nav: list[tuple[str, str]]) -> dbc.N
     right = [html.Span(who, className="text-white-50 me-3 small")]
     if getattr(viewer, "username", "") != "本机":
         right.append(html.A("退出", href="/logout", className="btn btn-sm btn-outline-light"))
+    # Below the lg breakpoint the menu folds behind a toggler (assets/drawers.js opens it), so a
+    # phone's first screen shows the view, not seven links.
     return dbc.Navbar(
         dbc.Container(
             [
                 dcc.Link("督办 · 代表建议办理", href=ctx.link("/"), className="navbar-brand fw-bold"),
-                dbc.Nav(items, className="me-auto"),
-                html.Div(right, className="d-flex align-items-center"),
+                drawer_toggle("nav-menu", [html.Span(className="navbar-toggler-icon"), " 菜单"], "navbar-toggler", id="nav-toggle"),
+                html.Div(
+                    [dbc.Nav(items, className="me-auto", navbar=True), html.Div(right, className="d-flex align-items-center py-2 py-lg-0")],
+                    id="nav-menu", className="collapse navbar-collapse",
+                ),
             ],
             fluid=True,
         ),
         className="duban-nav",
         color="#7a1f1f",
         dark=True,
+        expand="lg",
     )
+
+
+def drawer_toggle(target_id: str, label: Any, class_name: str, **kw) -> html.Button:
+    """A button that shows and hides the ``collapse`` element ``target_id`` (the navbar's menu, the
+    filters on a phone). assets/drawers.js flips its ``show`` class: the page's layout never holds
+    whether it is open, so a stored page is the same for everyone."""
+    return html.Button(label, type="button", className=class_name,
+                       **{"data-drawer": target_id, "aria-controls": target_id, "aria-expanded": "false"}, **kw)
 
 
 def filter_bar(ctx: ViewContext) -> html.Div:
     f = ctx.filters
     st = ctx.state
 
+    # Wide screens: one line, label beside control (widths at lg and up). A phone: a 筛选 button
+    # opens the same controls as a drawer, one filter per line (label 4/12, control 8/12).
+    def filter_label(text: str) -> dbc.Col:
+        return dbc.Col(html.Label(text, className="form-label"), xs=4, lg="auto", className="pt-2")
+
+    def filter_control(control: Any, width: int) -> dbc.Col:
+        return dbc.Col(control, xs=8, lg=width)
+
     def filter_dropdown(fid: str, options: list, value: Any, placeholder: str, width: int) -> dbc.Col:
-        return dbc.Col(
-            dropdown(id=fid, options=options, value=value, placeholder=placeholder, clearable=True, searchable=True),
-            width=width,
-        )
+        return filter_control(dropdown(id=fid, options=options, value=value, placeholder=placeholder, clearable=True, searchable=True), width)
 
     years = [{"label": f"{y}年", "value": y} for y in sorted(f.get("years") or [], reverse=True)]
     sessions = [{"label": f"{s['session']} ({s['year']}年)", "value": s["session"]} for s in f.get("sessions") or []]
     kinds = [{"label": k, "value": k} for k in (f.get("kinds") or ["大会建议", "闭会建议"])]
     categories = [{"label": c, "value": c} for c in f.get("categories") or []]
+    chosen = [f"{ctx.year}年" if ctx.year else None, st.session, st.kind, st.category, f"截至 {format_date(ctx.as_of)}"]
     return html.Div(
-        dbc.Container(
+        dbc.Container([
+            drawer_toggle("filter-drawer", ["筛选", html.Span(" · ".join(filter(None, chosen)), className="filter-summary")],
+                          "btn btn-outline-secondary btn-sm w-100 text-start d-lg-none", id="filter-toggle"),
             dbc.Row(
                 [
-                    dbc.Col(html.Label("年度", className="form-label"), width="auto", className="pt-2"),
+                    filter_label("年度"),
                     filter_dropdown("filter-year", years, ctx.year if st.session is None else st.year, "全部年度", 2),
-                    dbc.Col(html.Label("会次", className="form-label"), width="auto", className="pt-2"),
+                    filter_label("会次"),
                     filter_dropdown("filter-session", sessions, st.session, "全部会次", 2),
-                    dbc.Col(html.Label("类型", className="form-label"), width="auto", className="pt-2"),
+                    filter_label("类型"),
                     filter_dropdown("filter-kind", kinds, st.kind, "全部类型", 1),
-                    dbc.Col(html.Label("类别", className="form-label"), width="auto", className="pt-2"),
+                    filter_label("类别"),
                     filter_dropdown("filter-category", categories, st.category, "全部类别", 2),
-                    dbc.Col(html.Label("截至日期", className="form-label"), width="auto", className="pt-2"),
-                    dbc.Col(
-                        dcc.DatePickerSingle(id="filter-as-of", date=ctx.as_of.isoformat(), clearable=False, **DATE_PICKER),
-                        width=2,
-                    ),
+                    filter_label("截至日期"),
+                    filter_control(dcc.DatePickerSingle(id="filter-as-of", date=ctx.as_of.isoformat(), clearable=False, **DATE_PICKER), 2),
                     # What the bar shows for values the address does not name (the newest year,
                     # today): a control reporting one of them is not a change of filter.
                     dcc.Store(id="filter-defaults", data={
                         "filter-year": ctx.year if st.year is None and st.session is None else None,
                         "filter-as-of": ctx.as_of.isoformat() if st.as_of is None else None}),
                 ],
-                className="g-2 align-items-center",
+                className="g-2 align-items-center collapse filter-drawer",
+                id="filter-drawer",
             ),
-            fluid=True,
-        ),
+        ], fluid=True),
         className="duban-filters",
     )
 

@@ -26,11 +26,12 @@ def _time(value) -> str:
 
 def refreshes_table(rows: list[dict]) -> dbc.Table:
     cols = ("刷新", "开始", "完成", "文件", "新文件", "读入行", "载入", "被取代", "拒收行", "拒收文件", "用时(秒)")
-    body = [html.Tr([html.Td(r.get("refresh_id")), html.Td(_time(r.get("started_at"))), html.Td(_time(r.get("finished_at"))),
-                     html.Td(r.get("files_total")), html.Td(r.get("files_new")), html.Td(r.get("rows_read")), html.Td(r.get("rows_loaded")),
-                     html.Td(r.get("rows_superseded")), html.Td(r.get("rows_rejected")), html.Td(r.get("files_rejected")),
-                     html.Td(f"{r['seconds']:.1f}" if r.get("seconds") is not None else "—")]) for r in rows[:10]]
-    return dbc.Table([html.Thead(html.Tr([html.Th(c) for c in cols])), html.Tbody(body)], size="sm", bordered=True, responsive=True, id="refreshes")
+    body = [C.labelled_row(cols, [r.get("refresh_id"), _time(r.get("started_at")), _time(r.get("finished_at")),
+                                  r.get("files_total"), r.get("files_new"), r.get("rows_read"), r.get("rows_loaded"),
+                                  r.get("rows_superseded"), r.get("rows_rejected"), r.get("files_rejected"),
+                                  f"{r['seconds']:.1f}" if r.get("seconds") is not None else "—"]) for r in rows[:10]]
+    return dbc.Table([html.Thead(html.Tr([html.Th(c) for c in cols])), html.Tbody(body)], size="sm", bordered=True, responsive=True,
+                     id="refreshes", className="stack-phone")
 
 
 # Rejected rows sent to the browser (the newest files first); the download has all of them.

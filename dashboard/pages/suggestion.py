@@ -72,8 +72,9 @@ def history_table(history: list[dict], contacts: bool) -> dbc.Table:
         ]
         if contacts:
             cells += [h.get("contact_name") or "—", h.get("contact_phone") or "—"]
-        body.append(html.Tr([html.Td(c, className="text-literal") for c in cells], className="table-success" if h.get("selected") else None))
-    return dbc.Table([html.Thead(html.Tr([html.Th(c) for c in cols])), html.Tbody(body)], bordered=True, size="sm", responsive=True)
+        body.append(C.labelled_row(cols, cells, "text-literal", className="table-success" if h.get("selected") else None))
+    return dbc.Table([html.Thead(html.Tr([html.Th(c) for c in cols])), html.Tbody(body)], bordered=True, size="sm", responsive=True,
+                     className="stack-phone history-table")
 
 
 def assignment_card(ctx: C.ViewContext, a: dict, contacts: bool) -> dbc.Card:

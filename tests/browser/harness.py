@@ -22,6 +22,8 @@ BROWSER_MARKS = [
 Q = "?year=2024&as_of=2024-06-30"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+# A phone's viewport in CSS pixels (iPhone 12–15): the narrowest the pages are made for.
+PHONE = (390, 844)
 # The sample's values for the pages' address parameters (/units/<unit>, /suggestions/<session>/<number>).
 SAMPLE_ADDRESS = {"unit": "市交通局", "session": "十八届一次", "number": 6}
 
