@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -25,10 +26,10 @@ from typing import Any
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 
 from exports.safe import join_units, xml_text
 from exports.xlsx import as_rows
@@ -42,13 +43,17 @@ BODY_FONT = "仿宋_GB2312"
 HEADING_FONT = "黑体"
 SUBHEADING_FONT = "楷体_GB2312"
 TITLE_FONT = "宋体"
+MARK_FONT = "方正小标宋简体"  # 发文机关标志 (GB/T 9704: 小标宋体)
 LATIN_FONT = "Times New Roman"
 CJK_CHART_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
                    "SimHei", "Microsoft YaHei", "Noto Serif CJK SC", "AR PL UMing CN")
 NUMERALS = "一二三四五六七八九十"
 TABLE_PT = 10.5  # 五号
 TEXT_WIDTH_MM = 210 - 28 - 26
+CHAR_MM = TABLE_PT / 2 * 25.4 / 72  # one display unit (half a Chinese character) at 五号
+CELL_PAD_MM = 2 * 1.9 + 2.0  # the cell margins (0.19 cm a side) and air for fonts set wider (LibreOffice, WPS)
 MAX_LISTED = 30  # longer lists are cut with "等N件" — the full lists are in the Excel exports
+MAX_NAMED = 10  # units named in a sentence (逾期较多)
 
 
 # ── docx helpers ────────────────────────────────────────────────────────────────────────────
@@ -135,9 +140,41 @@ def _heading(doc, text: str, level: int = 1):
     return p
 
 
+def column_widths(headers: Sequence[str], rows: Sequence[Sequence[Any]], weights: Sequence[float],
+                  wrap: Sequence[int]) -> list[float]:
+    """Column widths (mm) on the text width: a column outside ``wrap`` is as wide as its longest
+    line (headers included: a long header is given as two lines, 按时\n办结率), so a name or a
+    number never breaks inside (刘副主/任); the ``wrap`` columns (titles, lists) share the rest by
+    ``weights``. Content wider than the page is narrowed in proportion."""
+    def longest(texts: list[str]) -> int:
+        return max([_text_units(line) for text in texts for line in text.split("\n")] or [0])
+
+    def need(i: int) -> float:
+        data = 8 if i in wrap else longest([_shown(r[i]) for r in rows])
+        return max(longest([headers[i]]), data) * CHAR_MM + CELL_PAD_MM
+    needs = [need(i) for i in range(len(headers))]
+    spare = TEXT_WIDTH_MM - sum(needs)
+    if spare < 0:  # squeezed alike (the air in CELL_PAD_MM gives a little before text breaks)
+        return [width * TEXT_WIDTH_MM / sum(needs) for width in needs]
+    takers = [i for i in range(len(headers)) if i in wrap] or list(range(len(headers)))
+    share = sum(weights[i] for i in takers)
+    return [width + (spare * weights[i] / share if i in takers else 0) for i, width in enumerate(needs)]
+
+
+def _text_units(text: str) -> int:
+    """Width in half-characters as a Chinese font sets it: wide, full-width and ambiguous
+    characters (✓ ○ 〔 are set full-width by CJK fonts) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
+
+
+def _shown(value: Any) -> str:
+    return DASH if value is None or value == "" else str(value)
+
+
 def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[Any]], widths_mm: Sequence[float] | None = None,
-           left: Sequence[int] = ()):
-    """A bordered table with a bold header row repeated on every page; ``left``: left-aligned columns."""
+           left: Sequence[int] = (), wrap: Sequence[int] = ()):
+    """A bordered table with a bold header row repeated on every page; ``left``: left-aligned
+    columns; ``widths_mm``: weights of the columns (column_widths: only ``wrap`` columns wrap)."""
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -151,12 +188,12 @@ def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[Any]], widths_mm
     if widths_mm:
         # Word reads the cell widths, LibreOffice/WPS the grid columns: set both, with a fixed layout.
         table.autofit = False
-        scale = min(1.0, TEXT_WIDTH_MM / sum(widths_mm))
-        for column, w in zip(table.columns, widths_mm):
-            column.width = Mm(w * scale)
+        widths = column_widths(headers, rows, widths_mm, wrap)
+        for column, w in zip(table.columns, widths):
+            column.width = Mm(w)
         for row in table.rows:
-            for cell, w in zip(row.cells, widths_mm):
-                cell.width = Mm(w * scale)
+            for cell, w in zip(row.cells, widths):
+                cell.width = Mm(w)
     return table
 
 
@@ -166,7 +203,60 @@ def _cell_text(cell, value: Any, *, bold: bool = False, font: str = BODY_FONT,
     p.alignment = align
     p.paragraph_format.first_line_indent = Pt(0)
     p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
-    set_run_font(p.add_run(xml_text(DASH if value is None or value == "" else value)), font, TABLE_PT, bold)
+    set_run_font(p.add_run(xml_text(_shown(value))), font, TABLE_PT, bold)
+
+
+def _rule(paragraph, side: str, eighths_pt: int, color: str = "000000") -> None:
+    """A line along one side of a paragraph (GB/T 9704's 分隔线 and 版记 lines)."""
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = ppr.find(qn("w:pBdr"))
+    if borders is None:
+        borders = OxmlElement("w:pBdr")
+        ppr.insert_element_before(borders, "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap",
+                                  "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi",
+                                  "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+                                  "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+                                  "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr",
+                                  "w:sectPr", "w:pPrChange")
+    line = OxmlElement(f"w:{side}")
+    for attr, value in (("val", "single"), ("sz", str(eighths_pt)), ("space", "1"), ("color", color)):
+        line.set(qn(f"w:{attr}"), value)
+    borders.append(line)
+
+
+def _letterhead(doc, mark: str, number: str) -> None:
+    """版头 (GB/T 9704): the 发文机关标志 in red, centred and as large as fits one line; the 发文字号
+    two lines below it; a red separating line under them."""
+    size = min(36.0, TEXT_WIDTH_MM / 25.4 * 72 / max(len(mark), 1) * 0.95)
+    head = _para(doc, mark, font=MARK_FONT, size=size, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    head.paragraph_format.line_spacing = Pt(size * 1.25)
+    for run in head.runs:
+        run.font.color.rgb = RGBColor(0xE6, 0x00, 0x12)
+    _para(doc, indent=False)
+    line = _para(doc, number, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    line.paragraph_format.space_after = Pt(24)  # the title two lines below the separator
+    _rule(line, "bottom", 12, "E60012")
+
+
+def _imprint(doc, copy_to: str, printed_by: str, printed_on: date) -> None:
+    """版记 (GB/T 9704), after the text: 抄送 (if any) and 印发机关 with the 印发日期 (the report's
+    date), 四号 仿宋, indented one character, between a thick line above and below and a thin one
+    between them."""
+    doc.add_paragraph().paragraph_format.space_after = Pt(28)
+    lines = []
+    if copy_to:
+        lines.append(_para(doc, f"抄送：{copy_to.rstrip('。')}。", size=14, indent=False))
+    printed = _para(doc, f"{printed_by}\t{format_date(printed_on, 'cn')}印发", size=14, indent=False)
+    printed.paragraph_format.tab_stops.add_tab_stop(Mm(TEXT_WIDTH_MM) - Pt(28), WD_TAB_ALIGNMENT.RIGHT)
+    lines.append(printed)
+    for p in lines:
+        p.paragraph_format.left_indent = p.paragraph_format.right_indent = Pt(14)
+        p.paragraph_format.keep_with_next = True
+    _rule(lines[0], "top", 8)  # 0.35 mm
+    if copy_to:
+        _rule(lines[0], "bottom", 6)  # 0.25 mm between 抄送 and 印发
+    _rule(lines[-1], "bottom", 8)
+    lines[-1].paragraph_format.keep_with_next = False
 
 
 def _repeat_header(row) -> None:
@@ -208,7 +298,8 @@ def completion_chart_png(curves: Mapping[int, Sequence[tuple[int, float]]], mark
             ax.plot(xs, ys, label=f"{year}年", color=color, linewidth=2 if color != "#9AA5B1" else 1.5)
         if marker_day is not None:
             ax.axvline(marker_day, color="#555555", linestyle="--", linewidth=1)
-            ax.annotate("截至日", (marker_day, 0.02), xytext=(4, 0), textcoords="offset points", fontsize=9)
+            # left of the line: the curves end on this day (同比 at the same offset), so does the axis
+            ax.annotate("截至日", (marker_day, 0.02), xytext=(-4, 0), textcoords="offset points", fontsize=9, ha="right")
         ax.set_xlabel("交办后天数")
         ax.set_ylabel("累计办结比例")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -216,7 +307,7 @@ def completion_chart_png(curves: Mapping[int, Sequence[tuple[int, float]]], mark
         ax.set_xlim(left=0)
         ax.grid(True, alpha=0.3)
         ax.set_title("代表建议办结进度同期对比")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left")  # the curves rise to the right; 截至日 sits at the bottom right
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
@@ -319,8 +410,11 @@ def write_report(indicators: Any, scope: Any, out: Path, ranking_rows: Sequence[
         ranking_rows = rank_units(indicators.conn, indicators.settings, year, scope.as_of, hand_scores,
                                   version=getattr(indicators, "version", None))
     city = indicators.body_name()
+    setup = indicators.settings.report
+    signer = setup.signer or f"{city}人大常委会代表工作委员会"
 
     doc = _new_document()
+    _letterhead(doc, setup.issuer_mark or signer, setup.doc_number)
     title = _para(doc, f"关于{year}年代表建议办理情况的通报", font=TITLE_FONT, size=22, bold=True,
                   align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     title.paragraph_format.space_after = Pt(16)
@@ -349,8 +443,9 @@ def write_report(indicators: Any, scope: Any, out: Path, ranking_rows: Sequence[
         _para(doc, text)
 
     _para(doc)
-    _para(doc, f"{city}人大常委会代表工作委员会", align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    _para(doc, signer, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     _para(doc, format_date(scope.as_of, "cn"), align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    _imprint(doc, setup.copy_to, setup.printed_by or signer, scope.as_of)
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -382,11 +477,16 @@ def _chart(doc, indicators: Any, scope: Any, year: int, yoy: Mapping[str, Any]) 
 
 def _unit_section(doc, indicators: Any, scope: Any, ranking_rows: Sequence[Mapping[str, Any]]) -> None:
     table = {r["unit"]: r for r in as_rows(indicators.unit_table(scope))}
-    lagging = indicators.overdue_summary(scope).units_by_overdue
+    summary = indicators.overdue_summary(scope)
+    threshold = indicators.settings.report.many_overdue
+    many = summary.units_overdue_at_least(threshold)
     text = f"参与{scope.year}年代表建议办理的承办单位共{len(table)}个，按考核得分排名见下表。"
-    if lagging:
-        names = "、".join(f"{u.unit}（{u.overdue}件）" for u in lagging[:5])
-        text += f"逾期件较多的单位有：{names}。"
+    if many:
+        names = "、".join(f"{u.unit}（{u.overdue}件次）" for u in many[:MAX_NAMED])
+        more = f"等{len(many)}个单位" if len(many) > MAX_NAMED else ""
+        text += f"逾期件较多（{threshold}件次及以上）的单位有：{names}{more}。"
+    elif summary.units_by_overdue:
+        text += f"有逾期件的单位{len(summary.units_by_overdue)}个，均不足{threshold}件次。"
     else:
         text += "目前没有单位存在逾期件。"
     _para(doc, text)
@@ -397,7 +497,7 @@ def _unit_section(doc, indicators: Any, scope: Any, ranking_rows: Sequence[Mappi
         rows.append([u.get("rank"), u["unit"], _n(t.get("lead_assignments")), _n(t.get("completed")),
                      format_rate(t.get("on_time_rate")), format_rate(t.get("satisfied_rate")),
                      _n(t.get("overdue")), _n(t.get("eval_un")), f"{u['total']:.2f}"])
-    _table(doc, ["名次", "承办单位", "主办件数", "已办结", "按时办结率", "满意率", "逾期件", "不满意件", "考核得分"],
+    _table(doc, ["名次", "承办单位", "主办\n件数", "已办结", "按时\n办结率", "满意率", "逾期件", "不满意\n件数", "考核\n得分"],
            rows, [11, 40, 14, 13, 20, 20, 13, 14, 14], left=(1,))
     if unranked:
         _para(doc, "本年度无主办件、仅承担协办的单位不参加排名：" + "、".join(u["unit"] for u in unranked) + "。",
@@ -421,9 +521,15 @@ def _key_section(doc, indicators: Any, scope: Any) -> None:
         if status == "逾期" and r.get("days_overdue"):
             status = f"逾期{r['days_overdue']}天"
         rows.append([_item_name(r), r.get("title"), r.get("key_leader"), join_units(r.get("lead_units")),
-                     " ".join(s["stage"] + ("✓" if s["done"] else "○") for s in r.get("stages", [])), status])
-    _table(doc, ["编号", "建议标题", "督办领导", "主办单位", "办理进度", "状态"], rows, [18, 42, 18, 28, 32, 18], left=(1, 3))
+                     _two_per_line([s["stage"] + ("✓" if s["done"] else "○") for s in r.get("stages", [])]), status])
+    _table(doc, ["编号", "建议标题", "督办领导", "主办单位", "办理进度", "状态"], rows, [18, 42, 18, 28, 32, 18],
+           left=(1, 3), wrap=(1, 3))
     _para(doc, "注：办理进度中“✓”为已完成，“○”为尚未完成。" + note, size=14, indent=False)
+
+
+def _two_per_line(parts: list[str]) -> str:
+    """交办✓ 面商○ / 答复✓ 测评○: two stages a line, so the progress column stays narrow."""
+    return "\n".join(" ".join(parts[i:i + 2]) for i in range(0, len(parts), 2))
 
 
 def _listing(doc, heading: str, items: list[dict], empty: str, intro: str, cut_name: str,
@@ -435,7 +541,7 @@ def _listing(doc, heading: str, items: list[dict], empty: str, intro: str, cut_n
         return
     _para(doc, intro)
     shown, note = _cut(items, cut_name)
-    _table(doc, columns, [cells(r) for r in shown], widths, left=left)
+    _table(doc, columns, [cells(r) for r in shown], widths, left=left, wrap=left)
     if note:
         _para(doc, note, size=14)
 
@@ -449,7 +555,7 @@ def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
     _listing(doc, "（一）逾期未答复件", overdue, "目前没有逾期未答复的建议。",
              f"共有{counted.overdue_suggestions}件建议逾期未答复（按承办单位计{counted.overdue}件次），"
              f"其中{OVERDUE_BUCKETS[-1]}{counted.overdue_long}件次。", "催办清单",
-             ["编号", "建议标题", "承办单位", "办理期限", "逾期天数"],
+             ["编号", "建议标题", "承办单位", "办理期限", "逾期\n天数"],
              lambda r: [_item_name(r), r.get("title"), r.get("unit"), format_date(r.get("deadline")),
                         _n(r.get("days_overdue"))], [18, 62, 36, 22, 18], left=(1, 2))
     _listing(doc, "（二）代表不满意件", unsatisfied, "目前没有代表表示不满意的建议。",
@@ -459,7 +565,7 @@ def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
                         format_date(r.get("last_reply_date"))], [18, 70, 45, 23], left=(1, 2))
     _listing(doc, "（三）B类承诺未按期兑现", broken, "目前没有到期未兑现的B类承诺。",
              f"有{len(broken)}项B类承诺已过承诺时限仍未兑现。", "承诺事项清单",
-             ["编号", "建议标题", "承办单位", "承诺事项", "承诺时限", "已过天数"],
+             ["编号", "建议标题", "承办单位", "承诺事项", "承诺时限", "已过\n天数"],
              lambda r: [_item_name(r), r.get("title"), r.get("unit"), r.get("promise_text"),
                         format_date(r.get("promise_date")), _n(r.get("days_past"))],
              [18, 40, 30, 34, 22, 16], left=(1, 2, 3))

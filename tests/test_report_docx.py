@@ -54,7 +54,7 @@ def ind(tmp_path):
         {"number": 3, "session": "十七届五次", "unit": EDU, "report_date": date(2023, 12, 31),
          "reply_date": date(2023, 7, 15), "result_class": "A"},
     ]
-    link = make_warehouse(tmp_path, suggestions=s24 + s23, assignments=asg, reports=rep)
+    link = make_warehouse(tmp_path, suggestions=s24 + s23, assignments=asg, reports=rep, places=["汉中市"])
     conn = connect(link)
     yield Indicators(conn, load_settings(home=tmp_path))
     conn.close()
@@ -74,7 +74,8 @@ def test_report_content_and_figures(ind, tmp_path):
     out = write_report(ind, scope, tmp_path / "通报.docx")
     doc = Document(str(out))
     text = _text(doc)
-    assert doc.paragraphs[0].text == "关于2024年代表建议办理情况的通报"
+    # 版头: the signing body as 发文机关标志 (no mark set), no 发文字号, then the title
+    assert [p.text for p in doc.paragraphs[:4]] == ["汉中市人大常委会代表工作委员会", "", "", "关于2024年代表建议办理情况的通报"]
     m = ind.metrics(scope)
     # the same figures as the indicator layer, formatted the same way …
     assert f"已办结{m['completed']}件，办结率{format_rate(m['completion_rate'])}" in text
@@ -89,11 +90,12 @@ def test_report_content_and_figures(ind, tmp_path):
     assert "代表已评价2件，其中满意1件、基本满意0件、不满意1件，满意率（含基本满意）50.00%" in text
     assert "B类承诺事项到期1件，按期兑现0件，兑现率0.00%。" in text
     assert "重点督办建议1件，已办结1件，逾期0件。" in text
-    assert "逾期件较多的单位有：市交通运输局（1件）、市教育局（1件）。" in text
+    # 逾期较多 from [report] many_overdue (3 by default): one overdue item each is not 较多
+    assert "有逾期件的单位2个，均不足3件次。" in text and "逾期件较多" not in text
 
     tables = doc.tables
-    units = [[c.text for c in row.cells] for row in tables[0].rows]
-    assert units[0] == ["名次", "承办单位", "主办件数", "已办结", "按时办结率", "满意率", "逾期件", "不满意件", "考核得分"]
+    units = [[c.text.replace("\n", "") for c in row.cells] for row in tables[0].rows]  # headers on two lines
+    assert units[0] == ["名次", "承办单位", "主办件数", "已办结", "按时办结率", "满意率", "逾期件", "不满意件数", "考核得分"]
     by_unit = {r[1]: r for r in units[1:]}
     # 市交通运输局 leads 3, 4, 5: completed 2, on time 2/(2+1) = 66.67%, satisfied 0/1, one 不满意
     assert by_unit[TRANSPORT][2:8] == ["3", "2", "66.67%", "0.00%", "1", "1"]
@@ -121,7 +123,7 @@ def test_report_layout_and_fonts(ind, tmp_path):
     assert (round(section.top_margin.mm), round(section.left_margin.mm)) == (37, 28)
     normal = doc.styles["Normal"].element.rPr.find(qn("w:rFonts"))
     assert normal.get(qn("w:eastAsia")) == "仿宋_GB2312"
-    title_run = doc.paragraphs[0].runs[0]
+    title_run = next(p for p in doc.paragraphs if p.text.startswith("关于2024年")).runs[0]
     assert _east_asia(title_run) == "宋体" and title_run.font.bold
     heading = next(p for p in doc.paragraphs if p.text == "一、总体情况")
     assert _east_asia(heading.runs[0]) == "黑体"
@@ -129,6 +131,45 @@ def test_report_layout_and_fonts(ind, tmp_path):
     assert all(_east_asia(r) == "仿宋_GB2312" for r in body.runs)
     cell_run = doc.tables[0].rows[1].cells[1].paragraphs[0].runs[0]
     assert _east_asia(cell_run) == "仿宋_GB2312"
+
+
+def test_report_letterhead_imprint_and_threshold_from_settings(ind, tmp_path):
+    """GB/T 9704: 发文机关标志 red over the 发文字号 and a red line; 版记 抄送 and 印发机关 with the
+    印发日期 between lines; the 逾期较多 threshold said in the text."""
+    settings = load_settings(home=tmp_path, override={"report": {
+        "many_overdue": 1, "issuer_mark": "汉中市人大常委会代表工作委员会文件", "doc_number": "汉人代工〔2024〕5号",
+        "copy_to": "市人民政府办公室，市委督查室", "printed_by": "汉中市人大常委会办公室"}})
+    doc = Document(str(write_report(Indicators(ind.conn, settings), Scope(year=2024, as_of=T), tmp_path / "r.docx")))
+    mark, _, number = doc.paragraphs[:3]
+    assert mark.text == "汉中市人大常委会代表工作委员会文件" and str(mark.runs[0].font.color.rgb) == "E60012"
+    assert number.text == "汉人代工〔2024〕5号"
+    red_line = number._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom"))
+    assert red_line.get(qn("w:color")) == "E60012"
+    texts = [p.text for p in doc.paragraphs]
+    assert texts[-2:] == ["抄送：市人民政府办公室，市委督查室。", "汉中市人大常委会办公室\t2024年6月30日印发"]
+    assert "汉中市人大常委会代表工作委员会" in texts[-5]  # the signature keeps the body's name
+    copy, printed = doc.paragraphs[-2:]
+    assert {e.tag.split("}")[1] for e in copy._p.pPr.find(qn("w:pBdr"))} == {"top", "bottom"}
+    assert printed._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom")).get(qn("w:sz")) == "8"
+    assert "逾期件较多（1件次及以上）的单位有：市交通运输局（1件次）、市教育局（1件次）。" in "\n".join(texts)
+
+
+def test_table_columns_fit_names_and_numbers():
+    """刘副主任 in a narrow 督办领导 column broke as 刘副主/任: columns outside ``wrap`` are as wide
+    as their longest cell; the title column takes the rest."""
+    from exports.report import CELL_PAD_MM, CHAR_MM, TEXT_WIDTH_MM, column_widths
+
+    headers = ["编号", "建议标题", "督办领导", "主办单位", "办理进度", "状态"]
+    rows = [["第12号", "关于" * 30, "刘副主任", "市交通运输局、市财政局", "交办✓ 面商○\n答复✓ 测评○", "逾期120天"]]
+    widths = column_widths(headers, rows, [18, 42, 18, 28, 32, 18], wrap=(1, 3))
+    assert sum(widths) == pytest.approx(TEXT_WIDTH_MM)
+    assert widths[2] >= 8 * CHAR_MM + CELL_PAD_MM  # 刘副主任: 4 characters, 8 units, on one line
+    assert widths[4] >= 12 * CHAR_MM + CELL_PAD_MM  # 交办✓ 面商○ (✓ ○ full-width in a Chinese font)
+    assert widths[5] >= 9 * CHAR_MM + CELL_PAD_MM  # 逾期120天
+    assert widths[1] > widths[3] > 30  # the title, then the unit list, share what is left
+    # content wider than the page is narrowed in proportion to what it needs
+    crowded = column_widths(["单位"] * 3, [["很长的单位名称" * 4, "很长的单位名称" * 4, "市局"]], [1, 1, 2], wrap=())
+    assert sum(crowded) == pytest.approx(TEXT_WIDTH_MM) and crowded[0] == crowded[1] > 4 * crowded[2]
 
 
 def test_report_without_previous_year_or_data(tmp_path):

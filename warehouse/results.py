@@ -43,6 +43,10 @@ class OverdueSummary:
         """Every item of the list (逾期 and 临期, 件次)."""
         return self.overdue + self.due_soon
 
+    def units_overdue_at_least(self, threshold: int) -> tuple[UnitLagging, ...]:
+        """The units with ``threshold`` or more overdue items (逾期较多, the 通报's [report] many_overdue)."""
+        return tuple(u for u in self.units_by_overdue if u.overdue >= threshold)
+
 
 @dataclass(frozen=True)
 class CommitteeCount:

@@ -57,6 +57,18 @@ class FollowupSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """The 通报 (exports/report.py): when a unit counts as 逾期较多, and the document's 版头 and 版记
+    (GB/T 9704). Empty texts are left out, or derived from the data (the body's name)."""
+    many_overdue: int = 3  # 逾期较多: at least this many overdue items (件次)
+    issuer_mark: str = ""  # 发文机关标志 (red, top); "" → the signing body
+    doc_number: str = ""  # 发文字号, e.g. 某人代工〔2024〕5号; "" → none
+    signer: str = ""  # 发文机关署名; "" → {place}人大常委会代表工作委员会
+    copy_to: str = ""  # 抄送机关; "" → no 抄送 line
+    printed_by: str = ""  # 印发机关; "" → the signing body
+
+
+@dataclass(frozen=True)
 class Settings:
     deadline: DeadlineSettings
     session_closing: dict[str, date]
@@ -84,6 +96,7 @@ class Settings:
     chase_withdraw_minutes: int
     rating_aspects: tuple[str, str] = RATING_ASPECTS[0]
     followup: FollowupSettings = FollowupSettings()
+    report: ReportSettings = ReportSettings()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     # The operator's folder these settings were read from (None: the shipped defaults only). Not
     # part of what the settings say: derived-data keys (repr) do not name the folder.
@@ -145,6 +158,16 @@ def _rating_aspects(section: dict) -> tuple[str, str]:
             return pair
     shown = " 或 ".join("[" + ", ".join(f'"{a}"' for a in pair) + "]" for pair in RATING_ASPECTS)
     raise SettingsError(f"设置 [deputies] rating_aspects 应为 {shown}, 现为 {section.get('rating_aspects')!r}")
+
+
+def _report(section: dict) -> ReportSettings:
+    texts = {}
+    for key in ("issuer_mark", "doc_number", "signer", "copy_to", "printed_by"):
+        value = section.get(key, "")
+        if not isinstance(value, str) or len(value) > 200:
+            raise SettingsError(f"设置 [report] {key} 应为不超过200字的文字, 现为 {value!r}")
+        texts[key] = value.strip()
+    return ReportSettings(many_overdue=_int(section, "report", "many_overdue", 1, 10_000), **texts)
 
 
 def _validate(data: dict) -> Settings:
@@ -224,6 +247,7 @@ def _validate(data: dict) -> Settings:
             rehandle_days=_int(followup, "followup", "rehandle_days", 1, 365),
             leaders=tuple(name.strip() for name in leaders),
         ),
+        report=_report(data.get("report", {})),
         raw=data,
     )
 
