@@ -149,9 +149,6 @@ def _month_day(value: Any) -> str:
     return value
 
 
-            return pair
-
-
 def _rating_aspects(section: dict) -> tuple[str, str]:
     for pair in RATING_ASPECTS:
         if sorted(section.get("rating_aspects") or ()) == sorted(pair):
