@@ -544,7 +544,7 @@ ASPECT_COLUMNS = [
     link_column("unit", "承办单位", "unit_href", minWidth=150),
     {"field": "aspect", "headerName": "考核项", "minWidth": 130},
     {"field": "source", "headerName": "来源", "maxWidth": 80},
-    {"field": "weight", "headerName": "权重", "maxWidth": 80},
+    {"field": "weight", "headerName": "实际权重 (设定)", "maxWidth": 130},
     {"field": "points", "headerName": "得分", "maxWidth": 90},
     {"field": "counted", "headerName": "是否计分", "maxWidth": 100},
     {"field": "reason", "headerName": "说明", "minWidth": 420, "wrapText": True, "autoHeight": True},
@@ -556,7 +556,9 @@ def aspect_rows(ctx: ViewContext, entries: list[dict]) -> list[dict]:
     component) rather than a table per unit: a hundred units stay fast in the browser."""
     return [{
         "rank": e.get("rank"), "unit": e["unit"], "unit_href": ctx.link(unit_path(e["unit"])),
-        "aspect": a.get("name"), "source": a.get("source"), "weight": a.get("weight"),
+        "aspect": a.get("name"), "source": a.get("source"),
+        # the weight the points were scored with: aspects left out give theirs to the others
+        "weight": f"{a['applied_weight']:.2f} ({a['weight']:g})" if a.get("counted") else f"— ({a['weight']:g})",
         "points": round(a["points"], 2) if a.get("counted") else None, "counted": "计分" if a.get("counted") else "不计分",
         "reason": a.get("reason") or "",
     } for e in entries for a in e.get("aspects") or []]

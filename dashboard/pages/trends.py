@@ -13,7 +13,7 @@ from dashboard import components as C
 from dashboard.charts import completion_curve_figure
 from dashboard.registry import Page
 from exports.xlsx import as_rows
-from warehouse.formatting import format_rate, format_rate_short
+from warehouse.formatting import format_rate
 
 RATES = [
     ("completion_rate", "办结率"),
@@ -52,12 +52,12 @@ def rates_figure(years: list[dict]) -> go.Figure:
     for n, ((key, label), (low, high)) in enumerate(zip(RATES, ranges)):
         row, col = n // PANEL_COLUMNS + 1, n % PANEL_COLUMNS + 1
         values = [y.get(key) for y in years]
-        fig.add_trace(go.Scatter(x=x, y=values, name=label, mode="lines+markers+text", line=dict(color="#7a1f1f"),
-                                 text=[format_rate_short(v) for v in values], textposition="top center",
-                                 cliponaxis=False, hovertemplate=f"{label} %{{x}}: %{{y:.2%}}<extra></extra>"),
+        # no value labels: at the top of a zoomed axis they ran into the panel's title (the table above has them)
+        fig.add_trace(go.Scatter(x=x, y=values, name=label, mode="lines+markers", line=dict(color="#7a1f1f"),
+                                 hovertemplate=f"{label} %{{x}}: %{{y:.2%}}<extra></extra>"),
                       row=row, col=col)
         fig.update_yaxes(range=[low, high], tickformat=".0%", nticks=4, rangemode="normal", row=row, col=col)
-    fig.update_annotations(font_size=12)
+    fig.update_annotations(font_size=13)
     return fig
 
 

@@ -84,6 +84,8 @@ def layout(ctx: C.ViewContext):
         C.link_column("unit", "承办单位", "unit_href", minWidth=160),
         {"field": "tier", "headerName": "工作量档次", "maxWidth": 110},
         {"field": "score", "headerName": "考核得分", "maxWidth": 100},
+        # beside the score, not after eight count columns: visible without scrolling at 1600 px
+        {"field": "reasons", "headerName": "得分概要 (逐项说明见下)", "wrapText": True, "autoHeight": True, "minWidth": 300},
         {"field": "marks", "headerName": "提示", "cellRenderer": "DubanMark", "minWidth": 160},
         {"field": "lead", "headerName": "主办件", "maxWidth": 90},
         {"field": "co", "headerName": "协办件", "maxWidth": 90},
@@ -93,7 +95,6 @@ def layout(ctx: C.ViewContext):
         {"field": "satisfied_rate", "headerName": "满意率", "maxWidth": 100},
         {"field": "unreported", "headerName": "未报送", "maxWidth": 90},
         {"field": "last_report", "headerName": "最近报送", "maxWidth": 120},
-        {"field": "reasons", "headerName": "得分概要 (逐项说明见下)", "wrapText": True, "autoHeight": True, "minWidth": 300},
     ]
     return html.Div([
         C.view_meta(ctx, f"承办单位考核排名 ({ctx.year or '—'}年), 逐项说明得分理由"),
