@@ -132,7 +132,8 @@ def followup_line(m: dict) -> html.Div:
     return html.Div([
         f"办理工作满意率 {format_rate(m.get('work_satisfied_rate'))} (已测评 {C.count(m.get('work_evaluated'))} 件)",
         f"   ·   落实满意率 {format_rate(m.get('implementation_satisfied_rate'))} (已测评 {C.count(m.get('implementation_evaluated'))} 件)",
-        "   ·   重办: ", *([C.mark(f"⚠ 重办逾期 {rehandling['overdue']} 件", "red"), " "] if rehandling["overdue"] else []),
+        "   ·   重办: ",
+        C.mark(f"⚠ 重办逾期 {rehandling['overdue']} 件 ", "red") if rehandling["overdue"] else None,
         f"重办中 {rehandling['in_progress']}, 已重新答复 {rehandling['replied']}, 转为满意 {rehandling['turned_satisfied']}",
         f"   ·   B类承诺: 到期 {promises['due']}, 未兑现 {promises['broken']}, 逾期兑现 {promises['kept_late']}",
     ], className="mb-3 small", id="unit-followup")
