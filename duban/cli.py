@@ -301,7 +301,8 @@ def cmd_etl_schedule(args, settings) -> None:
     run_schedule(args.warehouse, args.inbox, settings, home=duban_home(), every=args.every, cron=args.cron,
                  sources_file=args.sources, max_runs=args.max_runs, log=_echo, trusted=args.trusted,
                  compare=_figures(settings),  # a held refresh is logged; the schedule never accepts
-                 after_publish=_prepared(settings))
+                 after_publish=_prepared(settings),
+                 after_run=(lambda: _notify(args, settings, None, dry_run=False)) if args.notify else None)
 
 
 # ── figures ─────────────────────────────────────────────────────────────────────────────────
@@ -465,6 +466,57 @@ def _import_deputies(args, settings, home: Path) -> None:
     print(f"新建代表账号 {len(rows)} 个 (已有账号的 {len(have)} 位代表未变), 初始密码已写入 {out}, 请妥善分发")
 
 
+# ── unit directory and pushes ───────────────────────────────────────────────────────────────
+def cmd_units(args, settings) -> None:
+    from duban.core import appstate
+
+    home = duban_home()
+    if args.units_command == "import":
+        from etl.directory import match_units, read_unit_directory
+
+        indicators = _indicators(args, settings)
+        rows = read_unit_directory(args.file, settings)
+        entries, notes = match_units(rows, indicators.canonical_unit, set(indicators.available_filters()["units"]))
+        count = appstate.replace_unit_directory(home, entries, _operator(args))
+        for note in notes:
+            _say(f"  {note}")
+        print(f"单位通讯录已更新: {count} 个单位")
+        return
+    for entry in appstate.unit_directory(home).values():
+        _say("\t".join(entry[k] or "—" for k in ("unit", "liaison", "phone", "push_target")))
+
+
+def _notify(args, settings, as_of: date | None, dry_run: bool) -> bool:
+    """Send (or with ``dry_run`` print) the pushes as of ``as_of`` (today when None) on
+    ``args.warehouse``; False when a target refused one."""
+    from exports.notify import run_notify
+    from warehouse.indicators import Scope
+
+    report = run_notify(_indicators(args, settings), Scope(as_of=as_of or date.today()), settings.notify, duban_home(),
+                        dry_run=dry_run)
+    if dry_run:
+        print(f"试运行: 以下 {len(report.outgoing)} 条推送不会发出, 也不会记录 / dry run: nothing sent or recorded")
+        for out in report.outgoing:
+            print(f"── 发往 {out.push.recipient} ({out.target.name}, {out.target.kind}) ──")
+            for line in out.push.text().splitlines():
+                _say(line)
+    else:
+        for out in report.sent:
+            _say(f"已推送 {out.push.recipient} ({out.target.name}): {len(out.keys)} 条提醒")
+        print(f"共推送 {len(report.sent)} 条消息" if report.sent else "没有新的提醒需要推送")
+    if report.units_without_target:
+        _say(f"有新提醒但单位通讯录中没有推送目标的单位 ({len(report.units_without_target)} 个, 未推送): "
+             + "、".join(report.units_without_target))
+    for failure in report.failed:
+        _say(f"推送失败 (下次再试): {failure}")
+    return not report.failed
+
+
+def cmd_notify(args, settings) -> None:
+    if not _notify(args, settings, args.as_of, args.dry_run):
+        raise RuntimeError("部分推送未能发出, 见上")
+
+
 # ── meeting outputs ─────────────────────────────────────────────────────────────────────────
 def cmd_report(args, settings) -> None:
     from exports.report import write_report
@@ -591,6 +643,8 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--sources", type=Path, help="数据来源设置文件 / sources settings file")
     schedule.add_argument("--trusted", action="store_true",
                           help="收件目录受信任 / the inbox is a trusted source")
+    schedule.add_argument("--notify", action="store_true",
+                          help="每次刷新后推送提醒和汇总 (同 duban notify) / push the reminders after each refresh")
     schedule.add_argument("--max-runs", type=int, help="运行几次后退出 (测试用) / stop after N runs")
     schedule.set_defaults(func=cmd_etl_schedule)
 
@@ -634,6 +688,28 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("name")
     for p in (add, deputies, listing, disable, passwd):
         p.set_defaults(func=cmd_users)
+
+    units = sub.add_parser("units", help="单位通讯录 / the unit directory",
+                           description="单位通讯录: 各单位的联络员、联系电话和推送目标 / the unit directory"
+                           ).add_subparsers(dest="units_command", required=True, metavar="命令/command")
+    units_import = units.add_parser("import", help="导入单位通讯录 (替换现有的) / import the unit directory",
+                                    description="导入单位通讯录 (xlsx / csv, 列: 单位、联络员、联系电话、推送), 替换现有的; "
+                                                "单位名称按交办台账对应 / import the unit directory, replacing it")
+    units_import.add_argument("file", type=Path, metavar="FILE", help="通讯录文件 / the directory file")
+    _warehouse_arg(units_import)
+    units_import.add_argument("--by", help="操作人 (默认当前系统用户) / who (default: the system user)")
+    units_list = units.add_parser("list", help="列出单位通讯录 / list the unit directory",
+                                  description="列出单位通讯录 / list the unit directory")
+    for p in (units_import, units_list):
+        p.set_defaults(func=cmd_units)
+
+    notify = sub.add_parser("notify", help="推送临期、逾期提醒和督办汇总 / push reminders and the digest",
+                            description="向各单位推送新的临期、逾期、重办逾期提醒, 向督办人员推送汇总; 同一提醒只推送一次 "
+                                        "/ push each unit its new reminders and the supervisors a digest, each alert once")
+    _warehouse_arg(notify)
+    notify.add_argument("--dry-run", action="store_true", help="只显示将推送的内容, 不发送也不记录 / print, send nothing")
+    notify.add_argument("--as-of", type=_date, help="截至日期, 默认今天 / as-of date (default today)")
+    notify.set_defaults(func=cmd_notify)
 
     report = sub.add_parser("report", help="生成办理情况通报 (Word) / the Word report", description="生成办理情况通报 (Word) / the Word report")
     _warehouse_arg(report)

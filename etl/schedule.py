@@ -74,14 +74,22 @@ def run_schedule(warehouse: Path, inbox: Path, settings: Settings, home: Path | 
                  every: str | None = None, cron: str | None = None, sources_file: Path | None = None,
                  max_runs: int | None = None, log: Callable[[str], None] = print,
                  sleep: Callable[[float], None] = time.sleep, trusted: bool = False,
-                 compare: guard.FiguresOf | None = None, after_publish: Callable[[Path], float] | None = None) -> int:
+                 compare: guard.FiguresOf | None = None, after_publish: Callable[[Path], float] | None = None,
+                 after_run: Callable[[], object] | None = None) -> int:
     """Refresh now, then at every scheduled time, until stopped (or ``max_runs``); every refresh is
-    guarded by ``compare`` (the CLI passes the indicator layer's figures)."""
+    guarded by ``compare`` (the CLI passes the indicator layer's figures). ``after_run``: what follows
+    each refresh, published or not (the CLI's pushes: items fall due as days pass); its failure is
+    logged and the schedule goes on."""
     next_run(datetime.now(), every, cron)  # validate before the first run
     runs = 0
     while True:
         log(f"{datetime.now():%Y-%m-%d %H:%M:%S} 开始刷新")
         run_once(warehouse, inbox, settings, home, sources_file, log, trusted, compare, after_publish)
+        if after_run is not None:
+            try:
+                after_run()
+            except Exception as exc:  # noqa: BLE001 - the next refresh must still run
+                log(f"刷新后的推送失败: {exc}")
         runs += 1
         if max_runs is not None and runs >= max_runs:
             return runs

@@ -741,16 +741,26 @@ def unit_directory(home: Path) -> dict[str, dict]:
 # ---------------------------------------------------------------- pushed alerts
 
 
+# Keys looked up per query: SQLite caps a statement's parameters.
+ALERT_KEYS_PER_QUERY = 500
+
+
+def _sent_among(db: Session, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), ALERT_KEYS_PER_QUERY):
+        found.update(db.scalars(select(SentAlert.key).where(SentAlert.key.in_(keys[start:start + ALERT_KEYS_PER_QUERY]))))
+    return found
+
+
 def alerts_sent(home: Path, keys: list[str]) -> set[str]:
     """Which of ``keys`` were pushed before."""
     with _session(home) as db:
-        return set(db.scalars(select(SentAlert.key).where(SentAlert.key.in_(keys))))
+        return _sent_among(db, keys)
 
 
 def mark_alerts_sent(home: Path, keys: list[str], target: str) -> None:
     """Remember that ``keys`` reached ``target``: they are never pushed again."""
     with _session(home) as db, db.begin():
         now = _now()
-        for key in keys:
-            if db.get(SentAlert, key) is None:
-                db.add(SentAlert(key=key, target=target, sent_at=now))
+        known = _sent_among(db, keys)
+        db.add_all(SentAlert(key=key, target=target, sent_at=now) for key in dict.fromkeys(keys) if key not in known)

@@ -11,11 +11,13 @@ the settings file stops duban with a clear reason instead of producing wrong fig
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 DEADLINE_RULES = ("from_assignment", "from_session_close", "fixed_date")
@@ -68,6 +70,56 @@ class ReportSettings:
     printed_by: str = ""  # 印发机关; "" → the signing body
 
 
+NOTIFY_KINDS = ("webhook", "dingtalk", "wecom", "mail")  # generic JSON, 钉钉 / 企业微信 group robots, SMTP
+NOTIFY_FORMATS = ("text", "markdown")
+# The group robots' API hosts: an address on them is sent in that robot's message format.
+ROBOT_HOSTS = {"oapi.dingtalk.com": "dingtalk", "qyapi.weixin.qq.com": "wecom"}
+_MAIL_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """Where a push goes: a named target of [notify.targets], or an address written in the unit directory."""
+    name: str
+    kind: str
+    url: str = field(default="", repr=False)  # webhook kinds; may carry an access token
+    to: tuple[str, ...] = ()  # mail
+    secret: str = field(default="", repr=False)  # 钉钉 加签 (the robot's SEC… secret)
+    format: str = "text"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = ""
+    port: int = 25
+    starttls: bool = False
+    user: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = ""
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """duban notify: the named targets, who receives the supervisors' digest, the mail server."""
+    targets: dict[str, NotifyTarget] = field(default_factory=dict)
+    supervisors: tuple[str, ...] = ()
+    smtp: SmtpSettings = SmtpSettings()
+    timeout_seconds: int = 10
+
+    def target(self, value: str | None) -> NotifyTarget | None:
+        """The target ``value`` names: a name of [notify.targets], else a mail address or an http(s)
+        address (a group robot's when on its host, else the generic webhook); None when neither."""
+        value = (value or "").strip()
+        if value in self.targets:
+            return self.targets[value]
+        if _MAIL_ADDRESS.match(value):
+            return NotifyTarget(name=value, kind="mail", to=(value,))
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return NotifyTarget(name=parts.hostname, kind=ROBOT_HOSTS.get(parts.hostname, "webhook"), url=value)
+        return None
+
+
 @dataclass(frozen=True)
 class Settings:
     deadline: DeadlineSettings
@@ -95,6 +147,8 @@ class Settings:
     state_build_seconds: int
     chase_withdraw_minutes: int
     rating_aspects: tuple[str, str] = RATING_ASPECTS[0]
+    # Push targets carry addresses and passwords: not part of what derived data is keyed on (repr).
+    notify: NotifySettings = field(default=NotifySettings(), repr=False, compare=False)
     followup: FollowupSettings = FollowupSettings()
     report: ReportSettings = ReportSettings()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
@@ -165,6 +219,51 @@ def _report(section: dict) -> ReportSettings:
             raise SettingsError(f"设置 [report] {key} 应为不超过200字的文字, 现为 {value!r}")
         texts[key] = value.strip()
     return ReportSettings(many_overdue=_int(section, "report", "many_overdue", 1, 10_000), **texts)
+
+
+def _text(section: dict, name: str, key: str, limit: int = 500) -> str:
+    value = section.get(key, "")
+    if not isinstance(value, str) or len(value) > limit:
+        raise SettingsError(f"设置 [{name}] {key} 应为不超过{limit}字的文字, 现为 {value!r}")
+    return value.strip()
+
+
+def _notify(section: dict) -> NotifySettings:
+    targets = {}
+    for name, spec in (section.get("targets") or {}).items():
+        where = f"notify.targets.{name}"
+        if not isinstance(spec, dict):
+            raise SettingsError(f"设置 [{where}] 应为 {{ kind = …, url = … }} 形式, 现为 {spec!r}")
+        kind = _choice(spec, where, "kind", NOTIFY_KINDS)
+        url, to = _text(spec, where, "url", 2000), spec.get("to", [])
+        if not (isinstance(to, list) and all(isinstance(a, str) and _MAIL_ADDRESS.match(a.strip()) for a in to)):
+            raise SettingsError(f"设置 [{where}] to 应为邮箱地址的列表, 现为 {to!r}")
+        if kind == "mail" and not to:
+            raise SettingsError(f"设置 [{where}] 是邮件目标, 请在 to 中写明收件人邮箱")
+        if kind != "mail" and urlsplit(url).scheme not in ("http", "https"):
+            raise SettingsError(f"设置 [{where}] url 应为 http:// 或 https:// 开头的地址, 现为 {url!r}")
+        targets[name] = NotifyTarget(name=name, kind=kind, url=url, to=tuple(a.strip() for a in to),
+                                     secret=_text(spec, where, "secret"),
+                                     format=_choice({"format": "text", **spec}, where, "format", NOTIFY_FORMATS))
+    smtp = section.get("smtp", {})
+    starttls = smtp.get("starttls", False)
+    if not isinstance(starttls, bool):
+        raise SettingsError(f"设置 [notify.smtp] starttls 应为 true 或 false, 现为 {starttls!r}")
+    notify = NotifySettings(
+        targets=targets,
+        smtp=SmtpSettings(host=_text(smtp, "notify.smtp", "host"), port=_int(smtp, "notify.smtp", "port", 1, 65535),
+                          starttls=starttls, user=_text(smtp, "notify.smtp", "user"),
+                          password=_text(smtp, "notify.smtp", "password"), sender=_text(smtp, "notify.smtp", "sender")),
+        timeout_seconds=_int(section, "notify", "timeout_seconds", 1, 600),
+    )
+    supervisors = section.get("supervisors", [])
+    if not (isinstance(supervisors, list) and all(isinstance(s, str) and notify.target(s) for s in supervisors)):
+        raise SettingsError("设置 [notify] supervisors 应为推送目标的列表 ([notify.targets] 中的名称、邮箱或 http(s) 地址), "
+                            f"现为 {supervisors!r}")
+    mail = any(t is not None and t.kind == "mail" for t in [*targets.values(), *map(notify.target, supervisors)])
+    if mail and not (notify.smtp.host and (notify.smtp.sender or notify.smtp.user)):
+        raise SettingsError("设置中有邮件推送目标, 请在 [notify.smtp] 中写明邮件服务器 host 和发件人 sender")
+    return replace(notify, supervisors=tuple(s.strip() for s in supervisors))
 
 
 def _validate(data: dict) -> Settings:
@@ -245,6 +344,7 @@ def _validate(data: dict) -> Settings:
             leaders=tuple(name.strip() for name in leaders),
         ),
         report=_report(data.get("report", {})),
+        notify=_notify(data.get("notify", {})),
         raw=data,
     )
 
