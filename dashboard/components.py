@@ -8,6 +8,8 @@ No component here renders HTML or markdown from data.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
@@ -24,6 +26,7 @@ from dash import dcc, html
 from dashboard.urlstate import ViewState, href, suggestion_path, unit_path
 from duban.core import appstate
 from duban.core.settings import Settings
+from etl.directory import directory_by_unit
 from exports.xlsx import as_rows
 from warehouse.formatting import format_count_delta, format_date, format_delta, format_rate
 from warehouse.indicators import Indicators, Scope
@@ -520,6 +523,26 @@ def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None,
         form.append(html.Div(id="chase-message", className="small mt-2"))
         body.append(html.Div(form, className="chase-form"))  # not printed (assets/print.css)
     return card("催办记录", body, id="chase-card")
+
+
+def uploaded_bytes(contents: str | None) -> bytes | None:
+    """A dcc.Upload's file (a data: URL) as bytes; None when it cannot be decoded."""
+    try:
+        return base64.b64decode((contents or "").partition(",")[2], validate=True)
+    except binascii.Error:
+        return None
+
+
+def upload_box(id: str, settings: Settings) -> dcc.Upload:
+    """A file drop zone that refuses, in the browser already, files above the size limit."""
+    return dcc.Upload(html.Div(["把文件拖到这里, 或 ", html.A("选择文件")]), id=id,
+                      max_size=int(settings.max_file_mb * 1024 * 1024), multiple=False, className="duban-upload")
+
+
+def unit_directory(ctx: ViewContext) -> dict[str, dict]:
+    """The unit directory (联络员, phone, push target: personal data, the caller shows it to
+    supervisors only) under the shown version's unit names."""
+    return directory_by_unit(appstate.unit_directory(ctx.home), ctx.ind.canonical_unit)
 
 
 # ── the unit ranking: /units, /units/<unit> and 会议大屏 show it ─────────────────────────────────

@@ -27,6 +27,7 @@ from duban.core.settings import NotifySettings, NotifyTarget
 ROBOT_LIMITS = {("dingtalk", "text"): 18000, ("dingtalk", "markdown"): 18000,
                 ("wecom", "text"): 2000, ("wecom", "markdown"): 4000}
 _MARKDOWN = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "\\`*_[]()#>|~<{}"})
+KIND_LABELS = {"webhook": "通用接口", "dingtalk": "钉钉群机器人", "wecom": "企业微信群机器人", "mail": "邮件"}
 SMTPS_PORT = 465  # mail servers on this port speak TLS from the first byte
 
 
@@ -48,6 +49,11 @@ class Push:
 
     def markdown(self) -> str:
         return "\n\n".join((f"#### {self.title.translate(_MARKDOWN)}", *(line.translate(_MARKDOWN) for line in self.lines)))
+
+
+def target_label(target: NotifyTarget) -> str:
+    """How a page names a target: its kind and name (a robot's host, never its address with the token)."""
+    return f"{KIND_LABELS[target.kind]} {target.name}"
 
 
 def parts(push: Push, target: NotifyTarget) -> list[Push]:

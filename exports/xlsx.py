@@ -300,11 +300,17 @@ def _chase_index(chases: Iterable[Mapping[str, Any]] | None) -> tuple[dict, dict
     return per_item, per_unit
 
 
-def _contacts(indicators: Any, scope: Any, rows: list[dict]) -> None:
-    """Add the contact person/phone of each row's unit, from the unit's selected export row."""
+def _contacts(indicators: Any, scope: Any, rows: list[dict], directory: Mapping[str, Mapping[str, Any]]) -> None:
+    """Add the contact person/phone of each row's unit: from the unit's selected export row, else
+    (the row names neither) the unit directory's 联络员 and phone."""
     found = indicators.contacts(scope)
     for r in rows:
-        r.update(found.get((r["suggestion_id"], r.get("unit")), {}))
+        reported = found.get((r["suggestion_id"], r.get("unit")), {})
+        if reported.get("contact_name") or reported.get("contact_phone"):
+            r.update(reported)
+        else:
+            listed = directory.get(r.get("unit") or "") or {}
+            r.update(contact_name=listed.get("liaison"), contact_phone=listed.get("phone"))
 
 
 CHASE_COLUMNS = [
@@ -330,12 +336,14 @@ CONTACT_COLUMNS = [Col("联系人", "contact_name", width=8), Col("联系电话"
 
 
 def chase_list(indicators: Any, scope: Any, chases: Iterable[Mapping[str, Any]] | None = None, *,
-               include_contacts: bool = False) -> bytes:
+               include_contacts: bool = False, directory: Mapping[str, Mapping[str, Any]] | None = None) -> bytes:
     """催办清单: overdue and due-soon items, one row per (suggestion, lead unit that has not replied).
 
     ``scope.unit`` (or ``restrict_unit``) set: that unit's list only; otherwise all units, with a
     second sheet 按单位汇总. ``chases``: 催办 records as duban.core.appstate.chases returns them.
-    Contact names and phones only with ``include_contacts=True`` (supervisors, never meetings).
+    Contact names and phones only with ``include_contacts=True`` (supervisors, never meetings): the
+    units' reported ones, else those of ``directory`` (the unit directory under the version's unit
+    names: etl.directory.directory_by_unit).
     """
     rows = [dict(r) for r in as_rows(indicators.overdue(scope))]
     rows.sort(key=lambda r: (str(r.get("unit") or ""), -(r.get("days_overdue") or -10**6),
@@ -347,7 +355,7 @@ def chase_list(indicators: Any, scope: Any, chases: Iterable[Mapping[str, Any]] 
         r["chase_count"] = len(days)
         r["last_chase"] = max(days) if days else None
     if include_contacts and rows:
-        _contacts(indicators, scope, rows)
+        _contacts(indicators, scope, rows, directory or {})
     unit = getattr(scope, "effective_unit", None) or getattr(scope, "unit", None)
     city = _city(indicators)
     title = f"{city}人大代表建议催办清单" + (f"（{unit}）" if unit else "")

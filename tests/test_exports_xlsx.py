@@ -303,3 +303,13 @@ def test_the_page_lists_a_limit_of_files_and_counts_all(ind):
     newest = ind.data_status(files_limit=1)
     assert newest["files_count"] == everything["files_count"] == len(everything["files"]) > 1
     assert newest["files"] == everything["files"][:1]
+
+
+def test_chase_list_takes_the_unit_directory_where_the_report_names_no_contact(ind):
+    directory = {EDU: {"unit": EDU, "liaison": "王老师", "phone": "028-86000000", "push_target": None}}
+    rows = _table(_load(chase_list(ind, Scope(year=2024, unit=EDU, as_of=T), include_contacts=True,
+                                   directory=directory))["催办清单"], 4)
+    # No. 2's report names 张三; No. 5's names no one: the directory's 联络员.
+    assert [(r["编号"], r["联系人"], r["联系电话"]) for r in rows] == [(2, "张三", "13800000000"), (5, "王老师", "028-86000000")]
+    without = _table(_load(chase_list(ind, Scope(year=2024, unit=EDU, as_of=T), directory=directory))["催办清单"], 4)
+    assert "联系人" not in without[0]  # contacts only in a supervisor's list

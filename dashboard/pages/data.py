@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, html, no_update
+from dash import ALL, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
 
 from dashboard import auth
@@ -14,7 +17,10 @@ from dashboard.registry import Page
 from dashboard.urlstate import unit_path
 from exports.xlsx import as_rows
 from warehouse.formatting import format_date
+from duban.core import appstate
+from etl.directory import DirectoryError, match_units, read_unit_directory
 from etl.provenance import accept, archive_of_version, provenance_status
+from exports.push import target_label
 from etl.stage import record_unit_alias
 from exports.xlsx import rejected_rows
 from warehouse.status import change_line, change_source, changes_by_refresh_and_unit, differences_summary, held_refresh_of_version
@@ -96,6 +102,7 @@ def layout(ctx: C.ViewContext, *_):
         C.card("最近的刷新", refreshes_table(refreshes) if refreshes else C.empty("尚无刷新记录")),
         provenance_section(ctx),
         unit_names_section(ctx),
+        directory_section(ctx),
         *review_section(ctx),
         unreported_card(ctx) if ctx.state.status != UNREPORTED else None,
         C.card(f"各单位最近报送 ({len(units)} 个单位, 各年度)", C.grid("grid-data-units", unit_rows, unit_cols, height=360)),
@@ -165,6 +172,51 @@ def unit_names_section(ctx: C.ViewContext):
     ], id="unit-names-card")
 
 
+def directory_section(ctx: C.ViewContext):
+    """单位通讯录 (联络员, phone, where a unit's reminders are pushed): personal data, kept and seen
+    by supervisors only; an upload replaces it."""
+    if not getattr(ctx.viewer, "can_see_contacts", False):
+        return None
+    rows: list[dict] = []
+    for unit, entry in sorted(C.unit_directory(ctx).items()):
+        target = ctx.settings.notify.target(entry["push_target"])
+        rows.append({"unit": unit, "liaison": entry["liaison"] or "", "phone": entry["phone"] or "",
+                     "push": target_label(target) if target else "未设置"})
+    cols: list[dict] = [{"field": "unit", "headerName": "单位", "minWidth": 180}, {"field": "liaison", "headerName": "联络员"},
+            {"field": "phone", "headerName": "联系电话"}, {"field": "push", "headerName": "提醒推送到", "minWidth": 200}]
+    return C.card(f"单位通讯录 ({len(rows)} 个单位)", [
+        html.P("各单位的联络员、联系电话和提醒推送目标, 用于催办清单 (单位报送的办理情况中没有联系人时)、单位页面和临期逾期提醒的推送。"
+               f"上传 Excel 或 CSV 文件 (不超过 {ctx.settings.max_file_mb:g} MB), 列为 单位、联络员、联系电话、推送 "
+               "(推送写推送目标的名称、邮箱或网址); 上传后替换原有的通讯录。", className="small text-muted"),
+        C.upload_box("directory-upload", ctx.settings),
+        html.Div(id="directory-upload-message", className="mt-2"),
+        C.grid("grid-data-directory", rows, cols, height=300) if rows else C.empty("尚未上传单位通讯录"),
+    ], id="directory-card")
+
+
+def receive_directory(board, contents: str | None, filename: str | None, viewer) -> dbc.Alert:
+    """A supervisor's upload of the unit directory: read, its units matched to the register's,
+    stored in place of the old one (audited); the answer says what happened, row by row."""
+    if not getattr(viewer, "can_see_contacts", False):
+        return dbc.Alert("只有督办人员可以更新单位通讯录。", color="warning")
+    data = C.uploaded_bytes(contents)
+    if data is None:
+        return dbc.Alert("上传的内容无法读取, 请重新选择文件。", color="warning")
+    ctx = board.context("/data", "", viewer)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "directory"
+            path.write_bytes(data)
+            rows = read_unit_directory(path, ctx.settings, name=filename or "上传的文件")
+        entries, notes = match_units(rows, ctx.ind.canonical_unit, set(ctx.ind.available_filters()["units"]))
+        count = appstate.replace_unit_directory(board.home, entries, viewer.username)
+    except (DirectoryError, appstate.AppStateError) as exc:
+        auth.audit("单位通讯录被拒", f"{filename}: {exc}")
+        return dbc.Alert(str(exc), color="warning")
+    return dbc.Alert([html.Div(f"已更新单位通讯录: {count} 个单位。"), *[html.Div(note, className="small") for note in notes]],
+                     color="success")
+
+
 def accept_spelling(board, viewer, spelling: str, unit: str):
     """A supervisor confirms that ``spelling`` means the register unit ``unit``: checked against the
     published version's proposals (never trusted from the browser), written to the operator's alias
@@ -200,6 +252,13 @@ def register(app, board) -> None:
         if not trigger or not any(clicks or []):
             return no_update
         return accept_held_file(board, auth.current_viewer(), trigger["sha256"])
+
+    @app.callback(Output("directory-upload-message", "children"), Input("directory-upload", "contents"),
+                  State("directory-upload", "filename"), prevent_initial_call=True)
+    def _directory(contents, filename):
+        if not contents:
+            return no_update
+        return receive_directory(board, contents, filename, auth.required_viewer())
 
     @app.callback(Output("accept-spelling-message", "children"),
                   Input({"type": "accept-spelling", "spelling": ALL, "unit": ALL}, "n_clicks"), prevent_initial_call=True)

@@ -129,7 +129,9 @@ def chase_list_bytes(board, search: str, viewer) -> tuple[bytes, str]:
     ctx = board.context("/overdue", search, viewer)
     scope = ctx.scope(unit=ctx.state.unit)
     # Contact names/phones are personal data: only in a supervisor's list.
-    data = chase_list(ctx.ind, scope, appstate.chases(ctx.home), include_contacts=bool(getattr(viewer, "can_see_contacts", False)))
+    contacts = bool(getattr(viewer, "can_see_contacts", False))
+    data = chase_list(ctx.ind, scope, appstate.chases(ctx.home), include_contacts=contacts,
+                      directory=C.unit_directory(ctx) if contacts else None)
     return data, f"催办清单_{ctx.as_of.isoformat()}.xlsx"
 
 

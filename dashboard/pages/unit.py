@@ -4,12 +4,9 @@ supervisor) uploads the unit's export here: it is archived for the next refresh 
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, html, no_update
 
 from dashboard import auth
 from dashboard import components as C
@@ -20,6 +17,7 @@ from exports.xlsx import as_rows
 from warehouse.formatting import format_date, format_rate
 from etl import provenance
 from etl.stage import read_unit_aliases
+from exports.push import target_label
 from exports.template import write_template
 from exports.xlsx import unit_assignments
 
@@ -107,6 +105,7 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
         html.Div([D.button(d, ctx) for d in DOWNLOADS], className="mb-2 no-print", id="unit-downloads"),
         html.Div(["最近一次报送: ", html.Strong(format_date(table.get("last_report_date")), id="unit-last-report"),
                   f"   ·   已催办 {len(chases)} 次"], className="mb-2"),
+        directory_line(ctx, unit),
         dbc.Row([dbc.Col(c, lg=2, md=4, sm=6) for c in cards], className="g-3 mb-3"),
         followup_line(m),
         C.card("承办件 (可排序、筛选)", [
@@ -124,6 +123,22 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
         C.chase_section(ctx, chases, None, unit),
         upload_section(ctx, unit),
     ])
+
+
+def directory_line(ctx: C.ViewContext, unit: str) -> html.Div | None:
+    """The unit's entry in the unit directory: personal data, supervisors only."""
+    if not getattr(ctx.viewer, "can_see_contacts", False):
+        return None
+    entry = C.unit_directory(ctx).get(unit)
+    if entry is None:
+        return html.Div("单位通讯录中没有该单位 (督办人员可在 数据状态 页上传单位通讯录)。", className="small text-muted mb-2",
+                        id="unit-directory")
+    target = ctx.settings.notify.target(entry["push_target"])
+    return html.Div([
+        "单位通讯录: 联络员 ", html.Span(entry["liaison"] or "—", className="text-literal"),
+        "   ·   联系电话 ", html.Span(entry["phone"] or "—", className="text-literal"),
+        f"   ·   提醒推送到 {target_label(target) if target else '未设置'}",
+    ], className="mb-2", id="unit-directory")
 
 
 def followup_line(m: dict) -> html.Div:
@@ -145,8 +160,7 @@ def upload_section(ctx: C.ViewContext, unit: str):
         return None
     limit = ctx.settings.max_file_mb
     return C.card("报送办理情况 (上传文件)", [
-        dcc.Upload(html.Div(["把文件拖到这里, 或 ", html.A("选择文件")]), id="unit-upload",
-                   max_size=int(limit * 1024 * 1024), multiple=False, className="duban-upload"),
+        C.upload_box("unit-upload", ctx.settings),
         html.Div(f"xlsx / xls / csv, 不超过 {limit:g} MB; 单位账号只能报送本单位 ({unit}) 的文件。文件在下次刷新时载入, "
                  "结果见 数据状态 页。", className="small text-muted mt-1"),
         html.Div(id="unit-upload-message", className="mt-2"),
@@ -157,13 +171,13 @@ def receive_upload(board, contents: str | None, filename: str | None, viewer) ->
     """Archive an uploaded file for the viewer's unit (audited); the answer says what happened."""
 
     ctx = board.context("/data", "", viewer)
+    data = C.uploaded_bytes(contents)
+    if data is None:
+        return dbc.Alert("上传的内容无法读取, 请重新选择文件。", color="warning")
     try:
-        data = base64.b64decode((contents or "").partition(",")[2], validate=True)
         entry = provenance.receive_upload(
             provenance.archive_of_version(ctx.version), data, filename or "", ctx.settings, read_unit_aliases(ctx.home),
             ctx.ind.available_filters()["units"], viewer.username, viewer.role, ctx.restrict_unit)
-    except binascii.Error:
-        return dbc.Alert("上传的内容无法读取, 请重新选择文件。", color="warning")
     except provenance.ProvenanceError as exc:
         auth.audit("上传文件被拒", f"{filename}: {exc}")
         return dbc.Alert(str(exc), color="warning")
