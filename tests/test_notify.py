@@ -255,3 +255,21 @@ def test_push_targets_are_checked_when_the_settings_load():
     assert notify.target("http://10.0.0.8/sms").kind == "webhook"
     assert notify.target("someone@example.org").to == ("someone@example.org",)
     assert notify.target("某个群") is None
+
+
+def test_the_schedule_pushes_after_every_refresh_and_goes_on_when_a_push_fails(tmp_path):
+    from etl.schedule import run_schedule
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    calls, log = [], []
+
+    def push():
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RuntimeError("推送目标 督办室 无法连接")
+
+    runs = run_schedule(tmp_path / "w.duckdb", inbox, load_settings(None), home=tmp_path / "home", every="1h",
+                        max_runs=2, log=log.append, sleep=lambda _: None, after_run=push)
+    assert runs == 2 and calls == [0, 1]
+    assert "刷新后的推送失败: 推送目标 督办室 无法连接" in log
