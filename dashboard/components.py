@@ -21,7 +21,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
-from dash import dcc, html
+from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard.urlstate import ViewState, href, suggestion_path, unit_path
 from duban.core import appstate
@@ -537,6 +537,17 @@ def upload_box(id: str, settings: Settings) -> dcc.Upload:
     """A file drop zone that refuses, in the browser already, files above the size limit."""
     return dcc.Upload(html.Div(["把文件拖到这里, 或 ", html.A("选择文件")]), id=id,
                       max_size=int(settings.max_file_mb * 1024 * 1024), multiple=False, className="duban-upload")
+
+
+def register_upload(app: Any, upload_id: str, message_id: str, receive: Any) -> None:
+    """The callback of an upload box: the chosen file to ``receive(contents, filename)``, whose
+    answer (an Alert) is shown under the box."""
+    @app.callback(Output(message_id, "children"), Input(upload_id, "contents"), State(upload_id, "filename"),
+                  prevent_initial_call=True)
+    def _received(contents, filename):
+        if not contents:
+            return no_update
+        return receive(contents, filename)
 
 
 def unit_directory(ctx: ViewContext) -> dict[str, dict]:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, html, no_update
+from dash import ALL, Input, Output, html, no_update
 from dash import ctx as dash_ctx
 
 from dashboard import auth
@@ -253,12 +253,8 @@ def register(app, board) -> None:
             return no_update
         return accept_held_file(board, auth.current_viewer(), trigger["sha256"])
 
-    @app.callback(Output("directory-upload-message", "children"), Input("directory-upload", "contents"),
-                  State("directory-upload", "filename"), prevent_initial_call=True)
-    def _directory(contents, filename):
-        if not contents:
-            return no_update
-        return receive_directory(board, contents, filename, auth.required_viewer())
+    C.register_upload(app, "directory-upload", "directory-upload-message",
+                      lambda contents, filename: receive_directory(board, contents, filename, auth.required_viewer()))
 
     @app.callback(Output("accept-spelling-message", "children"),
                   Input({"type": "accept-spelling", "spelling": ALL, "unit": ALL}, "n_clicks"), prevent_initial_call=True)

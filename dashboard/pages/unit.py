@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Input, Output, State, html, no_update
+from dash import html
 
 from dashboard import auth
 from dashboard import components as C
@@ -186,12 +186,8 @@ def receive_upload(board, contents: str | None, filename: str | None, viewer) ->
 
 
 def register(app, board) -> None:
-    @app.callback(Output("unit-upload-message", "children"), Input("unit-upload", "contents"),
-                  State("unit-upload", "filename"), prevent_initial_call=True)
-    def _upload(contents, filename):
-        if not contents:
-            return no_update
-        return receive_upload(board, contents, filename, auth.required_viewer())
+    C.register_upload(app, "unit-upload", "unit-upload-message",
+                      lambda contents, filename: receive_upload(board, contents, filename, auth.required_viewer()))
 
 
 def _ranking_block(ctx: C.ViewContext, unit: str):
