@@ -206,12 +206,32 @@ class Dashboard:
         return (dbc.Alert("已撤回该条催办记录。", color="success"),
                 self._chase_history((target or {}).get("suggestion_id"), unit, viewer))
 
+    def record_interview(self, target: dict | None, unit: str | None, day_text: str | None, kind: str | None,
+                         with_whom: str | None, outcome: str | None, viewer: Any) -> tuple:
+        """Store one 约谈/约见 record, checked like a 催办; (message, refreshed history, the outcome field)."""
+        if not C.can_chase(viewer):
+            return dbc.Alert("本账号不能记录约谈 (约谈由督办人员记录)。", color="warning"), no_update, no_update
+        suggestion_id = (target or {}).get("suggestion_id")
+        try:
+            day = date.fromisoformat(day_text[:10]) if day_text else date.today()
+        except ValueError:
+            return dbc.Alert(f"约谈日期 “{day_text}” 不是有效日期。", color="warning"), no_update, no_update
+        try:
+            self._check_chase_target(suggestion_id, unit, viewer)
+            appstate.record_interview(self.home, suggestion_id, unit, day, kind or "", with_whom or "", outcome or "",
+                                      viewer.username)
+        except appstate.AppStateError as exc:
+            return dbc.Alert(str(exc), color="warning"), no_update, no_update
+        rows = (appstate.interviews(self.home, suggestion_id=suggestion_id) if suggestion_id
+                else appstate.interviews(self.home, unit=unit))
+        return (dbc.Alert(f"已记录: {day.isoformat()} {kind} {unit}", color="success"), C.interview_history(rows), "")
+
     def _chase_history(self, suggestion_id: str | None, unit: str | None, viewer: Any) -> Any:
         rows = appstate.chases(self.home, suggestion_id=suggestion_id) if suggestion_id else appstate.chases(self.home, unit=unit)
         return C.chase_history(rows, viewer, self.settings.chase_withdraw_minutes)
 
     def _check_chase_target(self, suggestion_id: Any, unit: Any, viewer: Any) -> None:
-        """The suggestion and the unit of a 催办 exist in the published version (and the unit handles
+        """The suggestion and the unit of a 催办 (or 约谈) exist in the published version (and the unit handles
         the suggestion): a crafted request cannot record 催办 of things that are not there."""
         ctx = self.context("/", "", viewer)
         if unit and unit not in (ctx.filters.get("units") or []):
@@ -392,6 +412,24 @@ def create_app(warehouse: Path | str, *, home: Path, settings: Settings | None =
         if not trigger or not any(clicks or []):
             return no_update, no_update
         return board.withdraw_chase(trigger["id"], target, unit, login.required_viewer())
+
+    @app.callback(
+        Output("interview-message", "children"),
+        Output("interview-history", "children"),
+        Output("interview-outcome", "value"),
+        Input("interview-submit", "n_clicks"),
+        State("interview-target", "data"),
+        State("interview-unit", "value"),
+        State("interview-date", "date"),
+        State("interview-kind", "value"),
+        State("interview-with", "value"),
+        State("interview-outcome", "value"),
+        prevent_initial_call=True,
+    )
+    def _interview(n, target, unit, day, kind, with_whom, outcome):
+        if not n:
+            return no_update, no_update, no_update
+        return board.record_interview(target, unit, day, kind, with_whom, outcome, login.required_viewer())
 
     pages.install_callbacks(app, board)
     downloads.register(app.server, board, pages.downloads)

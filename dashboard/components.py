@@ -164,6 +164,13 @@ def deadline_mark(row: dict) -> html.Span:
     return status_mark(status)
 
 
+def rehandle_mark(row: dict) -> html.Span:
+    """An open 重办 (Indicators.rehandle_list): 重办逾期 with its days, 重办中 with its due day."""
+    if row.get("state") == "重办逾期":
+        return mark(f"⚠ 重办逾期 {row.get('days_overdue')} 天", "red")
+    return mark(f"△ 重办中 (期限 {format_date(row.get('due_date'))})", "yellow")
+
+
 def text_link(text: Any, path: str, **kw) -> dcc.Link:
     return dcc.Link(str(text) if text is not None else "—", href=path, **kw)
 
@@ -506,11 +513,7 @@ def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None,
         rows = [r for r in rows if r.get("unit") in (None, ctx.restrict_unit)]
     body: list = [html.Div(chase_history(rows, ctx.viewer, ctx.settings.chase_withdraw_minutes), id="chase-history")]
     if can_chase(ctx.viewer):
-        unit_choice = (
-            dropdown(id="chase-unit", options=[{"label": u, "value": u} for u in units or []], value=unit or (units[0] if units else None), clearable=True, placeholder="承办单位")
-            if units is not None
-            else dropdown(id="chase-unit", options=[{"label": unit, "value": unit}] if unit else [], value=unit, clearable=False, disabled=True)
-        )
+        unit_choice = _unit_choice("chase-unit", unit, units, clearable=True)
         form: list = [html.Hr(), dcc.Store(id="chase-target", data={"suggestion_id": suggestion_id})]
         limit = appstate.MAX_CHASE_NOTE
         form.append(dbc.Row([
@@ -523,6 +526,51 @@ def chase_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None,
         form.append(html.Div(id="chase-message", className="small mt-2"))
         body.append(html.Div(form, className="chase-form"))  # not printed (assets/print.css)
     return card("催办记录", body, id="chase-card")
+
+
+def _unit_choice(cid: str, unit: str | None, units: list[str] | None, clearable: bool) -> dcc.Dropdown:
+    """The unit of a 催办 or 约谈 record: one of the suggestion's ``units``, else the page's ``unit`` (fixed)."""
+    if units is not None:
+        return dropdown(id=cid, options=[{"label": u, "value": u} for u in units], value=unit or (units[0] if units else None),
+                        clearable=clearable, placeholder="承办单位")
+    return dropdown(id=cid, options=[{"label": unit, "value": unit}] if unit else [], value=unit, clearable=False, disabled=True)
+
+
+def interview_history(rows: list[dict]) -> html.Div:
+    """约谈/约见 records, newest first: date, kind, with whom, outcome."""
+    if not rows:
+        return empty("尚无约谈/约见记录")
+    return html.Ul([
+        html.Li([html.Strong(format_date(r.get("interview_date"))), f" {r.get('kind')} {r.get('unit')} · 对象 ",
+                 html.Span(r.get("with_whom") or "", className="text-literal"), " · 结果: ",
+                 html.Span(r.get("outcome") or "", className="text-literal"),
+                 html.Span(f"  (记录人 {r.get('by') or '—'})", className="text-muted small")])
+        for r in rows
+    ], className="mb-0", id="interview-history-list")
+
+
+def interview_section(ctx: ViewContext, rows: list[dict], suggestion_id: str | None, unit: str | None,
+                      units: list[str] | None = None) -> dbc.Card:
+    """约谈/约见 of a unit's head (a persistent 不满意, a 重办 past its deadline): the records and, for
+    supervisors, a form — like chase_section; the server checks the unit and suggestion again."""
+    if ctx.restrict_unit:  # a unit account sees its own unit's only
+        rows = [r for r in rows if r.get("unit") == ctx.restrict_unit]
+    body: list = [html.Div(interview_history(rows), id="interview-history")]
+    if can_chase(ctx.viewer):
+        limit = appstate.MAX_CHASE_NOTE
+        body.append(html.Div([
+            html.Hr(), dcc.Store(id="interview-target", data={"suggestion_id": suggestion_id}),
+            dbc.Row([
+                dbc.Col([html.Label("日期", className="form-label small"), dcc.DatePickerSingle(id="interview-date", date=date.today().isoformat(), **DATE_PICKER)], md=2),
+                dbc.Col([html.Label("方式", className="form-label small"), dropdown(id="interview-kind", options=list(appstate.INTERVIEW_KINDS), value=appstate.INTERVIEW_KINDS[0], clearable=False)], md=1),
+                dbc.Col([html.Label("单位", className="form-label small"), _unit_choice("interview-unit", unit, units, clearable=False)], md=3),
+                dbc.Col([html.Label("对象", className="form-label small"), dcc.Input(id="interview-with", type="text", maxLength=100, required=True, className="form-control", placeholder="必填, 如: 分管副局长 王某")], md=2),
+                dbc.Col([html.Label("结果", className="form-label small"), dcc.Input(id="interview-outcome", type="text", maxLength=limit, required=True, className="form-control", placeholder=f"必填, 不超过 {limit} 字, 如: 承诺月底前重新答复")], md=2),
+                dbc.Col(dbc.Button("记录约谈", id="interview-submit", color="danger", className="mt-4"), md=2),
+            ], className="g-2"),
+            html.Div(id="interview-message", className="small mt-2"),
+        ], className="chase-form"))  # not printed (assets/print.css)
+    return card("约谈/约见记录", body, id="interview-card")
 
 
 def uploaded_bytes(contents: str | None) -> bytes | None:

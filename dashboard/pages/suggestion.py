@@ -130,6 +130,8 @@ def layout(ctx: C.ViewContext, session: str = "", number: str = "", *_):
             ], lg=7),
         ], className="g-3"),
         C.chase_section(ctx, chases, s["suggestion_id"], None, units=units),
+        C.interview_section(ctx, appstate.interviews(ctx.home, suggestion_id=s["suggestion_id"]), s["suggestion_id"], None,
+                            units=units),
     ], id="suggestion-detail")
 
 

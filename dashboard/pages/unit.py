@@ -121,6 +121,7 @@ def layout(ctx: C.ViewContext, unit: str = "", *_):
         ], className="g-3"),
         C.card("考核得分 (逐项说明)", _ranking_block(ctx, unit)),
         C.chase_section(ctx, chases, None, unit),
+        C.interview_section(ctx, appstate.interviews(ctx.home, unit=unit), None, unit),
         upload_section(ctx, unit),
     ])
 

@@ -1,5 +1,5 @@
-"""Application state that is not the warehouse: accounts, login throttling, audit log, 催办 records,
-deputies' online ratings, the unit directory and the alerts already pushed.
+"""Application state that is not the warehouse: accounts, login throttling, audit log, 催办 and
+约谈/约见 records, deputies' online ratings, the unit directory and the alerts already pushed.
 
 Kept in SQLite at $DUBAN_HOME/app.db (never in the warehouse, which is rebuilt and swapped by the
 ETL). One engine per home folder, cached; tables are created on first use. Every function takes
@@ -54,6 +54,9 @@ ACTION_LOGIN_FAILED = "登录失败"
 ACTION_CHASE = "催办登记"
 ACTION_USER = "账号管理"
 ACTION_CHASE_WITHDRAWN = "撤回催办"
+ACTION_INTERVIEW = "约谈登记"
+# A persistent 不满意 or a long delay ends in the unit head being called in (约谈) or met (约见).
+INTERVIEW_KINDS = ("约谈", "约见")
 ACTION_RATING = "代表在线测评"
 ACTION_DIRECTORY = "单位通讯录"
 # An online rating's two answers (the congress's 满意度测评 scale).
@@ -152,6 +155,23 @@ class ChaseWithdrawal(_Base):
     chase_id: Mapped[int] = mapped_column(ForeignKey("chases.id"), primary_key=True)
     by: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
     at: Mapped[datetime] = mapped_column(DateTime)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
+
+
+class Interview(_Base):
+    """A 约谈/约见 of a unit's head (or whom the congress called in) about its handling: when, with
+    whom, what came of it. Recorded by supervisors, like 催办, and audited."""
+
+    __tablename__ = "interviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    suggestion_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    unit: Mapped[str] = mapped_column(String(200), index=True)
+    interview_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(8))
+    with_whom: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id"))
 
 
@@ -659,12 +679,70 @@ def chase_counts_by_unit(home: Path) -> dict[str, int]:
 
 
 def shown_revision(home: Path) -> tuple:
-    """Changes whenever something pages show from the app state changes (催办 records, online
-    ratings, the unit directory): part of a stored page's key."""
+    """Changes whenever something pages show from the app state changes (催办 and 约谈 records,
+    online ratings, the unit directory): part of a stored page's key."""
     with _session(home) as db:
         ratings = db.scalar(select(func.max(OnlineRating.id)))
         directory = db.scalar(select(func.max(UnitContact.updated_at)))
-    return chase_revision(home), ratings or 0, directory.isoformat() if directory else ""
+        interviews = db.scalar(select(func.max(Interview.id)))
+    return chase_revision(home), ratings or 0, directory.isoformat() if directory else "", interviews or 0
+
+
+# ---------------------------------------------------------------- 约谈/约见 records
+
+
+def record_interview(home: Path, suggestion_id: str | None, unit: str | None, interview_date: date, kind: str,
+                     with_whom: str, outcome: str, by: str) -> int:
+    """Record a 约谈 or 约见 of ``unit`` (about one suggestion, or the unit's handling as a whole):
+    the date, whom the congress met (``with_whom``: a name and post, 如 "分管副局长 王某") and what came
+    of it. Audited; returns the record's id."""
+    suggestion_id = (suggestion_id or "").strip() or None
+    unit = (unit or "").strip()
+    if not unit:
+        raise AppStateError("约谈/约见记录需指明承办单位")
+    if not isinstance(interview_date, date):
+        raise AppStateError(f"约谈日期应为日期, 现为 {interview_date!r}")
+    if isinstance(interview_date, datetime):
+        interview_date = interview_date.date()
+    if kind not in INTERVIEW_KINDS:
+        raise AppStateError(f"请在 {' / '.join(INTERVIEW_KINDS)} 中选择方式")
+    with_whom = (with_whom or "").strip()
+    if not with_whom:
+        raise AppStateError("请填写约谈对象 (如: 分管副局长 王某)")
+    if len(with_whom) > 100:
+        raise AppStateError(f"约谈对象不超过 100 个字, 现为 {len(with_whom)} 个字")
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise AppStateError("请填写约谈结果 (如: 承诺 9 月底前重新答复)")
+    if len(outcome) > MAX_CHASE_NOTE:
+        raise AppStateError(f"约谈结果不超过 {MAX_CHASE_NOTE} 个字, 现为 {len(outcome)} 个字")
+    by = (by or "").strip() or "?"
+    with _session(home) as db, db.begin():
+        now = _now()
+        target = unit + (f"、建议 {suggestion_id}" if suggestion_id else "")
+        entry = AuditEntry(at=now, username=by, action=ACTION_INTERVIEW,
+                           detail=f"{kind} {target} {interview_date.isoformat()} 对象 {with_whom}")
+        db.add(entry)
+        db.flush()
+        interview = Interview(suggestion_id=suggestion_id, unit=unit, interview_date=interview_date, kind=kind,
+                              with_whom=with_whom, outcome=outcome, by=by, created_at=now, audit_id=entry.id)
+        db.add(interview)
+        db.flush()
+        return interview.id
+
+
+def interviews(home: Path, suggestion_id: str | None = None, unit: str | None = None) -> list[dict]:
+    """约谈/约见 records, newest first, optionally only about one suggestion and/or one unit."""
+    query = select(Interview).order_by(Interview.interview_date.desc(), Interview.id.desc())
+    if suggestion_id is not None:
+        query = query.where(Interview.suggestion_id == suggestion_id)
+    if unit is not None:
+        query = query.where(Interview.unit == unit)
+    with _session(home) as db:
+        return [{"id": i.id, "suggestion_id": i.suggestion_id, "unit": i.unit, "interview_date": i.interview_date,
+                 "kind": i.kind, "with_whom": i.with_whom, "outcome": i.outcome, "by": i.by,
+                 "created_at": _local(i.created_at)}
+                for i in db.scalars(query)]
 
 
 # ---------------------------------------------------------------- deputies' online ratings
