@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exports.xlsx import DATE, INT, Col, as_rows, build_xlsx
+from exports.xlsx import DATE, INT, REHANDLE_COLUMNS, Col, as_rows, build_xlsx
 from warehouse.formatting import format_date
 
 PROMISE_COLUMNS = [
@@ -23,21 +23,6 @@ PROMISE_COLUMNS = [
     Col("时限变更 (报送日期: 新时限)", lambda r: "；".join(
         f"{format_date(v['report_date'])}: {format_date(v['date'])}" for v in r.get("revisions") or []), width=30),
     Col("往年结转", lambda r: "是" if r.get("carried_over") else ""),
-]
-
-REHANDLE_COLUMNS = [
-    Col("年度", "year", INT, 7),
-    Col("届次", "session"),
-    Col("编号", "number", INT, 7),
-    Col("建议标题", "title", width=36),
-    Col("承办单位", "unit"),
-    Col("重办状态", "state"),
-    Col("不满意测评日期", "unsatisfied_date", DATE, 13),
-    Col("重办期限", "due_date", DATE, 13),
-    Col("超期天数", "days_overdue", INT),
-    Col("重新答复日期", "rereply_date", DATE, 13),
-    Col("再次测评满意日期", "rated_date", DATE, 13),
-    Col("重办次数", "opened", INT),
 ]
 
 

@@ -563,13 +563,34 @@ def _attention_section(doc, indicators: Any, scope: Any) -> dict[str, int]:
              ["编号", "建议标题", "被评不满意的单位", "答复日期"],
              lambda r: [_item_name(r), r.get("title"), r.get("unsatisfied_units"),
                         format_date(r.get("last_reply_date"))], [18, 70, 45, 23], left=(1, 2))
-    _listing(doc, "（三）B类承诺未按期兑现", broken, "目前没有到期未兑现的B类承诺。",
+    rehandle_overdue = _rehandle_listing(doc, indicators, scope)
+    _listing(doc, "（四）B类承诺未按期兑现", broken, "目前没有到期未兑现的B类承诺。",
              f"有{len(broken)}项B类承诺已过承诺时限仍未兑现。", "承诺事项清单",
              ["编号", "建议标题", "承办单位", "承诺事项", "承诺时限", "已过\n天数"],
              lambda r: [_item_name(r), r.get("title"), r.get("unit"), r.get("promise_text"),
                         format_date(r.get("promise_date")), _n(r.get("days_past"))],
              [18, 40, 30, 34, 22, 16], left=(1, 2, 3))
-    return {"overdue": counted.overdue, "unsatisfied": len(unsatisfied), "broken": len(broken)}
+    return {"overdue": counted.overdue, "unsatisfied": len(unsatisfied), "broken": len(broken),
+            "rehandle_overdue": rehandle_overdue}
+
+
+def _rehandle_listing(doc, indicators: Any, scope: Any) -> int:
+    """（三） the 重办 of the 不满意件 (Indicators.rehandling) and the list of those past their 重办
+    期限 without a new reply (重办逾期); returns how many suggestions are 重办逾期."""
+    counted = indicators.rehandling(scope)
+    days = indicators.settings.followup.rehandle_days
+    said = (f"代表测评不满意的建议，承办单位应在{days}天内重新办理并答复。本年度共启动重办{counted.opened}次；"
+            f"按件计，重办逾期{counted.overdue}件、重办中{counted.in_progress}件、已重新答复待再次测评"
+            f"{counted.replied}件、再次测评转为满意或基本满意{counted.turned_satisfied}件。")
+    late = as_rows(indicators.rehandle_list(scope, ("重办逾期",)))
+    _listing(doc, "（三）不满意件重办", late,
+             said + "目前没有超过重办期限仍未重新答复的建议。" if counted.opened else "目前没有需要重办的不满意件。",
+             said + "超过重办期限仍未重新答复的如下。", "跟踪督办清单",
+             ["编号", "建议标题", "承办单位", "不满意\n测评日期", "重办期限", "超期\n天数"],
+             lambda r: [_item_name(r), r.get("title"), r.get("unit"), format_date(r.get("unsatisfied_date")),
+                        format_date(r.get("due_date")), _n(r.get("days_overdue"))],
+             [18, 52, 34, 22, 22, 16], left=(1, 2))
+    return counted.overdue
 
 
 def _requirements(counts: Mapping[str, int]) -> list[str]:
@@ -578,6 +599,8 @@ def _requirements(counts: Mapping[str, int]) -> list[str]:
         texts.append("各有逾期件的承办单位要逐件分析原因，明确办理时限，尽快书面答复代表；确需延期的，应按程序报批。")
     if counts["unsatisfied"]:
         texts.append("对代表表示不满意的建议，承办单位要主动与代表沟通，重新研究办理，并将重新办理结果及时答复代表。")
+    if counts["rehandle_overdue"]:
+        texts.append("重办逾期的承办单位要立即重新答复代表；仍未答复的，将约谈单位负责人。")
     if counts["broken"]:
         texts.append("对B类答复中已到期未兑现的承诺事项，承办单位要加大落实力度，逐项说明进展，确保承诺兑现。")
     texts.append("各承办单位要按时报送办理情况，确保数据真实、完整；代表工作委员会将继续跟踪督办，"

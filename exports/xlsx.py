@@ -334,6 +334,22 @@ CHASE_COLUMNS = [
 ]
 CONTACT_COLUMNS = [Col("联系人", "contact_name", width=8), Col("联系电话", "contact_phone", width=13)]
 
+# 不满意件重办 (Indicators.rehandle_list): the 催办清单's third sheet and the 跟踪督办清单's second
+REHANDLE_COLUMNS = [
+    Col("年度", "year", INT, 7),
+    Col("届次", "session"),
+    Col("编号", "number", INT, 7),
+    Col("建议标题", "title", width=36),
+    Col("承办单位", "unit"),
+    Col("重办状态", "state"),
+    Col("不满意测评日期", "unsatisfied_date", DATE, 13),
+    Col("重办期限", "due_date", DATE, 13),
+    Col("超期天数", "days_overdue", INT),
+    Col("重新答复日期", "rereply_date", DATE, 13),
+    Col("再次测评满意日期", "rated_date", DATE, 13),
+    Col("重办次数", "opened", INT),
+]
+
 
 def chase_list(indicators: Any, scope: Any, chases: Iterable[Mapping[str, Any]] | None = None, *,
                include_contacts: bool = False, directory: Mapping[str, Mapping[str, Any]] | None = None) -> bytes:
@@ -361,9 +377,16 @@ def chase_list(indicators: Any, scope: Any, chases: Iterable[Mapping[str, Any]] 
     title = f"{city}人大代表建议催办清单" + (f"（{unit}）" if unit else "")
     columns = CHASE_COLUMNS + (CONTACT_COLUMNS if include_contacts else [])
     meta = _scope_meta(scope)
+    # the 不满意件 whose 重办 has no new reply yet (重办逾期, 重办中): a sheet of their own, when any
+    rehandle = as_rows(indicators.rehandle_list(scope, indicators.REHANDLE_OPEN))
 
     def fill(book: OfficeWorkbook) -> None:
         book.table("催办清单", title, columns, rows, as_of=scope.as_of, meta=meta)
+        if rehandle:
+            book.table("不满意件重办", f"{city}人大代表建议不满意件重办清单" + (f"（{unit}）" if unit else ""),
+                       REHANDLE_COLUMNS, rehandle, as_of=scope.as_of,
+                       meta=[*meta, f"测评不满意后 {indicators.settings.followup.rehandle_days} 天内应重新答复; "
+                                    "列出尚未重新答复的 (重办逾期在前)"])
         if unit:
             return
         summary: dict[str, dict] = {}

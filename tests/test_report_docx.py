@@ -108,7 +108,10 @@ def test_report_content_and_figures(ind, tmp_path):
     assert sorted((r[0], r[2], r[4]) for r in overdue) == [("第2号", EDU, "29"), ("第5号", TRANSPORT, "29")]
     unsatisfied = [[c.text for c in row.cells] for row in tables[3].rows][1:]
     assert [(r[0], r[2], r[3]) for r in unsatisfied] == [("第4号", TRANSPORT, "2024-05-28")]
-    broken = [[c.text for c in row.cells] for row in tables[4].rows][1:]
+    # no. 4 rated 不满意 05-28: its 重办 was due 06-27 (30 days), 3 days late by 06-30
+    rehandle = [[c.text for c in row.cells] for row in tables[4].rows][1:]
+    assert [(r[0], r[2], r[3], r[4], r[5]) for r in rehandle] == [("第4号", TRANSPORT, "2024-05-28", "2024-06-27", "3")]
+    broken = [[c.text for c in row.cells] for row in tables[5].rows][1:]
     assert [(r[0], r[2], r[3], r[4], r[5]) for r in broken] == [
         ("第3号", TRANSPORT, "年底前完成道路改造", "2024-05-31", "30")]  # 06-30 − 05-31
     # the chart: one picture

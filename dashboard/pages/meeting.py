@@ -96,11 +96,24 @@ def units_panel(ctx: C.ViewContext) -> html.Div:
     ])
 
 
+def _progress(total: int, completed: int, overdue: int) -> list:
+    return [f":  {total} 件, 已办结 {completed} 件  ",
+            html.Span(f"⚠ 逾期 {overdue} 件", className="mark mark-red") if overdue
+            else html.Span("✓ 无逾期", className="mark mark-green")]
+
+
 def key_panel(ctx: C.ViewContext, scope) -> html.Div:
-    items = [html.Li([html.Span(r["key_leader"] or "未注明", className="text-literal"),
-                      f":  {r['total']} 件, 已办结 {r['completed']} 件  ",
-                      html.Span(f"⚠ 逾期 {r['overdue']} 件", className="mark mark-red") if r["overdue"]
-                      else html.Span("✓ 无逾期", className="mark mark-green")])
+    """重点督办: the register's 重点督办项目 with their items' progress, in leader order; without
+    projects, the key items per 督办领导."""
+    projects = ctx.ind.key_projects(scope)
+    if projects:
+        items = [html.Li([html.Span(p.project, className="text-literal"),
+                          html.Span(f" ({p.leader or '未注明督办领导'} 督办, {p.lead_unit or '—'} 牵头)", className="text-literal"),
+                          *_progress(p.total, p.completed, p.overdue)], id={"type": "m-project", "index": i})
+                 for i, p in enumerate(projects)]
+        return html.Div([html.Div(f"重点督办项目 ({len(projects)} 项, 按督办领导)", className="m-panel-title"),
+                         html.Ul(items, className="m-list", id="m-key-projects")])
+    items = [html.Li([html.Span(r["key_leader"] or "未注明", className="text-literal"), *_progress(r["total"], r["completed"], r["overdue"])])
              for r in ctx.ind.key_leaders(scope)]
     return html.Div([html.Div("重点督办件 (按督办领导)", className="m-panel-title"),
                      html.Ul(items, className="m-list") if items else html.Div("本年度无重点督办件", className="m-list")])
@@ -108,7 +121,7 @@ def key_panel(ctx: C.ViewContext, scope) -> html.Div:
 
 def layout(ctx: C.ViewContext, *_):
     scope = ctx.scope()
-    prefetch(ctx, scope, LIST_LIMIT, ("key_leaders", (scope,)))
+    prefetch(ctx, scope, LIST_LIMIT, ("key_leaders", (scope,)), ("key_projects", (scope,)))
     m = ctx.ind.metrics(scope)
     yoy = ctx.ind.yoy(scope)
     prev = (yoy or {}).get("previous") or {}

@@ -116,10 +116,9 @@ def layout(ctx: C.ViewContext, *_):
 
 def rehandle_card(ctx: C.ViewContext) -> dbc.Card:
     """不满意件的重办 not yet answered (重办逾期 first, then 重办中), from Indicators.rehandle_list."""
-    rows = ctx.ind.rehandle_list(ctx.scope(unit=ctx.state.unit), ("重办逾期", "重办中"))
+    rows = ctx.ind.rehandle_list(ctx.scope(unit=ctx.state.unit), ctx.ind.REHANDLE_OPEN)
     items = [html.Li([C.suggestion_link(ctx, r["session"], r["number"]), " ", html.Span(r.get("title") or "", className="text-literal"),
-                      f" — {r['unit']} ", C.mark(f"⚠ 重办逾期 {r['days_overdue']} 天", "red") if r["state"] == "重办逾期"
-                      else C.mark(f"△ 重办中 (期限 {format_date(r['due_date'])})", "yellow")]) for r in rows[:LIST_LIMIT]]
+                      f" — {r['unit']} ", C.rehandle_mark(r)]) for r in rows[:LIST_LIMIT]]
     return C.card(f"不满意件重办 (测评不满意后 {ctx.settings.followup.rehandle_days} 天内重新答复)",
                   html.Ul(items, className="attention-list") if items else C.empty("没有待重办的不满意件"), id="overdue-rehandle")
 

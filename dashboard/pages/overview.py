@@ -77,7 +77,8 @@ def class_figure(m: dict, dark: bool = False) -> go.Figure:
     return C.integer_axis(fig, [counts.get(k) or 0 for k in "ABCD"])
 
 
-def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:
+def attention_panel(ctx: C.ViewContext, scope, *more: dbc.Col) -> dbc.Row:
+    """The 需关注 lists (Indicators.attention), then ``more`` panels in the same row."""
     att = ctx.ind.attention(scope, ATTENTION_LIMIT)
 
     def items(part, render, more_href):
@@ -95,6 +96,11 @@ def attention_panel(ctx: C.ViewContext, scope) -> dbc.Row:
         dbc.Col(C.card(f"不满意件 ({att['unsatisfied']['count']})", items(att["unsatisfied"], lambda r: suggestion_item(r, C.mark("✗ 不满意", "red")), ctx.link("/overdue"))), md=3),
         dbc.Col(C.card(f"重点督办件滞后 ({att['key_lagging']['count']})", items(att["key_lagging"], lambda r: suggestion_item(r, C.deadline_mark(r)), ctx.link("/key"))), md=3),
         dbc.Col(C.card(f"未报送的单位 ({att['unreported']['count']})", items(att["unreported"], lambda r: [C.unit_link(ctx, r["unit"]), f" 未报送 {r['unreported']} 件 ", C.mark("! 未报送", "yellow")], ctx.link("/data", status="未报送"))), md=3),
+        # open 重办 (重办逾期, 重办中), one line per unit rated 不满意; the whole list is on /overdue
+        dbc.Col(C.card(f"不满意件待重办 ({att['rehandle']['count']} 件次; 测评后 {ctx.settings.followup.rehandle_days} 天内重新答复)",
+                       items(att["rehandle"], lambda r: suggestion_item(r, html.Span([f"— {r['unit']} ", C.rehandle_mark(r)])), ctx.link("/overdue")),
+                       id="attention-rehandle"), lg=6),
+        *more,
     ], className="g-3", id="attention")
 
 
@@ -135,8 +141,7 @@ def layout(ctx: C.ViewContext):
             dbc.Col(C.card("答复分类 (已办结件)", C.graph(class_figure(m), "fig-class")), lg=6),
         ], className="g-3"),
         html.Div("需关注", className="section-title"),
-        attention_panel(ctx, scope),
-        dbc.Row(dbc.Col(weakest_units_panel(ctx), lg=6), className="g-3 mt-1") if not ctx.restrict_unit else None,
+        attention_panel(ctx, scope, *([] if ctx.restrict_unit else [dbc.Col(weakest_units_panel(ctx), lg=6)])),
     ])
 
 
