@@ -99,10 +99,9 @@ from typing import Any
 import duckdb
 
 from duban.core.settings import Settings
-from etl.normalise import unit_key
-from etl.stage import unit_names_report
 from warehouse import cache, statefiles
 from warehouse.leaders import in_leader_order, leader_key
+from warehouse.lineage import Lineage
 from warehouse.results import (
     BucketCount,
     CommitteeCount,
@@ -124,6 +123,7 @@ from warehouse.state import (
     count_sql,
     date_literal,
 )
+from warehouse.unit_lookup import UnitLookup
 
 STATUS_LABELS = ("已办结", "在办", "逾期", "临期")
 EVALUATIONS = ("满意", "基本满意", "不满意")
@@ -168,10 +168,6 @@ _CODE = statefiles.code_fingerprint(Path(__file__), Path(statefiles.__file__), P
 def _rows(rel: duckdb.DuckDBPyRelation | duckdb.DuckDBPyConnection) -> list[dict]:
     cols = [d[0] for d in rel.description]
     return [dict(zip(cols, r)) for r in rel.fetchall()]
-
-
-def _limit(n: int | None) -> str:
-    return "" if n is None else f"LIMIT {int(n)}"
 
 
 def prepare_version(version_file: Path, settings: Settings, as_of: date | None = None) -> float:
@@ -219,7 +215,7 @@ def version_figures(version_file: Path, settings: Settings, as_of: date | None =
 
 
 # ── the indicator layer ───────────────────────────────────────────────────────────────────────
-class Indicators:
+class Indicators(Lineage, UnitLookup):
     def __init__(self, conn: duckdb.DuckDBPyConnection, settings: Settings, version: str | None = None):
         self.conn = conn
         self.settings = settings
@@ -1162,112 +1158,7 @@ class Indicators:
                     "assignments": assignments, "evaluations": evaluations}
         return self._cached("detail", (ref, as_of, restrict_unit, include_contacts), compute)
 
-    # -- data status and filters ------------------------------------------------------------
-    def data_status(self, restrict_unit: str | None = None, rejected_limit: int | None = None,
-                    files_limit: int | None = None) -> dict:
-        """Refreshes, files with their rows' outcomes (newest first; at most ``files_limit``),
-        per-unit reports, and the rejected rows (newest file first; at most ``rejected_limit``);
-        None: all. "files_count" and "rejected_count" count all."""
-        def compute():
-            p: dict = {}
-            fcond = "true"
-            if restrict_unit:
-                p["unit"] = restrict_unit
-                fcond = "sender_unit = $unit"
-            refreshes = self._q("SELECT * FROM refreshes ORDER BY refresh_id DESC LIMIT 50")
-            facts = self._facts()
-            files = self._q(f"""
-                SELECT f.file_id, f.original_name, f.kind, f.sender_unit, f.report_date, f.report_date_source,
-                       f.received_at, f.status, f.reject_reason, f.rows_read,
-                       COALESCE(o.rows_loaded, 0) AS rows_loaded, COALESCE(o.rows_superseded, 0) AS rows_superseded,
-                       COALESCE(o.rows_rejected, 0) AS rows_rejected
-                FROM files f LEFT JOIN {facts}.file_outcomes o USING (file_id)
-                WHERE {fcond.replace('sender', 'f.sender')}
-                ORDER BY f.received_at DESC, f.file_id DESC {_limit(files_limit)}""", p)
-            files_count = self._q(f"SELECT count(*) AS n FROM files WHERE {fcond}", p)[0]["n"]
-            rejected = self._q(f"""
-                SELECT file_id, file_name, sheet, row_no, column_name, value, reason
-                FROM {facts}.rejected_rows WHERE {fcond}
-                ORDER BY received_at DESC, file_id, sheet, row_no {_limit(rejected_limit)}""", p)
-            rejected_count = self._q(f"SELECT count(*) AS n FROM {facts}.rejected_rows WHERE {fcond}", p)[0]["n"]
-            units = self._q(f"""
-                SELECT unit, last_report_date, files, assignments FROM {facts}.unit_reports
-                WHERE {fcond.replace('sender_unit', 'unit')}
-                ORDER BY last_report_date NULLS FIRST, unit""", p)
-            return {"refreshes": refreshes, "files": files, "files_count": files_count, "rejected_rows": rejected,
-                    "rejected_count": rejected_count, "units": units}
-        return self._cached("data_status", (restrict_unit, rejected_limit, files_limit), compute)
-
-    def refresh_differences(self) -> list[dict]:
-        """What the refresh that built this version changed against the version before it (lines in
-        Chinese, etl/guard.py) and, if it was held and then accepted, why it had been held."""
-        return self._cached("refresh_differences", (), lambda: self._q(
-            "SELECT line, is_hold FROM refresh_differences ORDER BY position"), fact=True)
-
-    def handling_changes(self, restrict_unit: str | None = None, limit: int | None = None) -> dict:
-        """Where a unit's newer report contradicts what it reported before (handling_changes), the
-        newest refresh first, then by unit and suggestion; each with the refresh that published it
-        (the first whose version held its file: files are numbered in order of receipt and each
-        refresh records how many it held — times can tie within a second) and the file, sheet and
-        row that changed it.
-        At most ``limit`` rows (None: all); "count" counts all."""
-        def compute():
-            p: dict = {"unit": restrict_unit} if restrict_unit else {}
-            where = "WHERE c.unit = $unit" if restrict_unit else ""
-            rows = self._q(f"""
-                SELECT (SELECT min(r.refresh_id) FROM refreshes r WHERE r.files_total >= f.file_id) AS refresh_id,
-                       c.unit, s.session, s.year, s.number, c.field, c.old_value, c.new_value, c.report_date,
-                       f.original_name AS file_name, c.sheet, c.row_no
-                FROM handling_changes c JOIN suggestions s USING (suggestion_id) JOIN files f ON f.file_id = c.file_id
-                {where}
-                ORDER BY refresh_id DESC NULLS LAST, c.unit, s.year, s.number, c.report_date, c.field
-                {_limit(limit)}""", p)
-            count = self._q(f"SELECT count(*) AS n FROM handling_changes c {where}", p)[0]["n"]
-            return {"rows": rows, "count": count}
-        return self._cached("handling_changes", (restrict_unit, limit), compute)
-
-    def last_refreshed(self):
-        """When the shown version was published (finished_at of its last refresh), or None."""
-        return self._cached("last_refreshed", (), lambda: self._q(
-            "SELECT max(finished_at) AS t FROM refreshes")[0]["t"], fact=True)
-
-    def place_names(self) -> list[str]:
-        """The place prefixes this version compared unit spellings with (the setting, or inferred
-        from the data at refresh time: etl/unitnames.py), longest first."""
-        return self._cached("place_names", (), lambda: [
-            r["name"] for r in self._q("SELECT name FROM place_names ORDER BY length(name) DESC, name")], fact=True)
-
-    def unit_names(self) -> dict:
-        """The place names this version inferred (or was given) and the unit spellings it could not
-        place, with the rows they cost and their candidates (etl.stage.unit_names_report)."""
-        return self._cached("unit_names", (), lambda: unit_names_report(self.conn), fact=True)
-
-    def body_name(self) -> str:
-        """The place whose congress this is, for titles and signatures (成都市 → 成都市人大常委会):
-        the first of [etl] city_names when set, else the longest place inferred from the register's
-        own unit names, else one inferred from the units' spellings; '' when the data names none."""
-        def compute():
-            rows = self._q("SELECT name FROM place_names ORDER BY found_in = '单位来文', "
-                           "found_in <> '设置', length(name) DESC, name LIMIT 1")
-            return rows[0]["name"] if rows else ""
-        return self._cached("body_name", (), compute, fact=True)
-
-    def canonical_unit(self, name: str) -> str:
-        """The warehouse's name for ``name`` (a unit account's --unit, say): itself when it is a
-        unit, else the unit of a known alias, else the one unit with the same normalised key
-        (etl.normalise.unit_key); unchanged when none, or several, match."""
-        def compute():
-            units = self._q("SELECT unit, unit_key FROM units")
-            if any(u["unit"] == name for u in units):
-                return name
-            aliased = self._q("SELECT DISTINCT unit FROM unit_aliases WHERE alias = $name", {"name": name})
-            if len(aliased) == 1:
-                return aliased[0]["unit"]
-            key = unit_key(name, self.place_names())
-            same = [u["unit"] for u in units if u["unit_key"] == key]
-            return same[0] if len(same) == 1 else name
-        return self._cached("canonical_unit", (name,), compute, fact=True)
-
+    # -- filters ----------------------------------------------------------------------------
     def available_filters(self, restrict_unit: str | None = None) -> dict:
         def compute():
             q = self._q
