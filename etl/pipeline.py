@@ -19,10 +19,11 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Callable
 
@@ -32,7 +33,7 @@ from duban.core.settings import Settings
 from etl import provenance
 from etl.archive import Archive, ArchivedFile, NotReceived, inbox_files
 from etl import guard
-from etl.model import KIND_LABELS, REGISTER, ParsedFile
+from etl.model import KIND_LABELS, REGISTER, UNIT_EXPORT, ParsedFile
 from etl.names import one_line
 from etl.parse import Parser, ParseJob, ParsePool, parse_file
 from etl.publish import (disk_full_message, discard_build, new_build_path, publish,
@@ -214,7 +215,7 @@ def _parse(archive: Archive, entries: list[ArchivedFile], first_id: int, fingerp
     """The parse of each entry, from the cache or read now in worker processes (etl.parse.ParsePool);
     numbered from ``first_id``. Every result is cached, a crash or an overrun limit included, so
     a file that broke the parser is not read again until the parser changes."""
-    parsed = {entry.sha256: archive.load_parsed(fingerprint, entry.sha256) for entry in entries}
+    parsed = {entry.sha256: _rows_aside(archive.load_parsed(fingerprint, entry.sha256)) for entry in entries}
     jobs = [(entry.sha256, ParseJob(archive.path_of(entry.sha256), entry.original_name,
                                     datetime.fromisoformat(entry.file_mtime) if entry.file_mtime else None))
             for entry in entries if parsed[entry.sha256] is None]
@@ -222,10 +223,29 @@ def _parse(archive: Archive, entries: list[ArchivedFile], first_id: int, fingerp
         with ParsePool(settings, parser) as pool:
             for parsed_now, (sha, result) in enumerate(pool.parse(jobs), start=1):
                 archive.store_parsed(fingerprint, sha, result)
-                parsed[sha] = result
+                parsed[sha] = _rows_aside(result)
                 if parsed_now % 50 == 0:
                     progress(f"已读取 {parsed_now} 个新文件 …")
     return [(file_id, entry, parsed[entry.sha256]) for file_id, entry in enumerate(entries, start=first_id)]
+
+
+def _rows_aside(parsed: ParsedFile | None) -> ParsedFile | None:
+    """A unit export's parse without its rows: they stay in the archive's cache until the build
+    stages the file (``_with_rows``), so a refresh holds one batch of them, not every file's
+    (issue 18). Registers and evaluations keep theirs: screening and binding read them first."""
+    if parsed is None or parsed.kind != UNIT_EXPORT or parsed.error:
+        return parsed
+    return replace(parsed, rows=None)
+
+
+def _with_rows(archive: Archive, fingerprint: str) -> Callable[[ArchivedFile, ParsedFile], ParsedFile]:
+    """Gives a parse its rows back from ``archive``'s cache when ``_rows_aside`` left them there."""
+    def with_rows(entry: ArchivedFile, parsed: ParsedFile) -> ParsedFile:
+        if parsed.kind != UNIT_EXPORT or parsed.error or parsed.rows is not None:
+            return parsed
+        stored = archive.load_parsed(fingerprint, entry.sha256)
+        return replace(parsed, rows=stored.rows if stored is not None else None)
+    return with_rows
 
 
 def _adds_register_rows(parsed: list[tuple[int, ArchivedFile, ParsedFile]]) -> bool:
@@ -234,9 +254,10 @@ def _adds_register_rows(parsed: list[tuple[int, ArchivedFile, ParsedFile]]) -> b
 
 def _what_to_build(archive: Archive, paths: WarehousePaths, parser_print: str, fingerprint: str,
                    settings: Settings, unit_aliases: dict[str, str], rebuild: bool, progress: Callable[[str], None],
-                   parser: Parser) -> tuple[Path | None, list[tuple[int, ArchivedFile, ParsedFile]], list[provenance.Hold]]:
-    """The published version to extend (None: build from all files), the parsed files to add, and
-    the new files held for a supervisor (etl/provenance.py: withdrawn and held files are left out)."""
+                   parser: Parser) -> tuple[Path | None, Iterator[tuple[int, ArchivedFile, ParsedFile]], list[provenance.Hold]]:
+    """The published version to extend (None: build from all files), the parsed files to add (read
+    back one at a time as the build stages them), and the new files held for a supervisor
+    (etl/provenance.py: withdrawn and held files are left out)."""
     # Files in order of receipt (the stable sort keeps the manifest's order within one second).
     entries = sorted(archive.manifest().values(), key=lambda e: e.received_at)
     withdrawn = provenance.read_decisions(archive).withdrawn
@@ -247,6 +268,7 @@ def _what_to_build(archive: Archive, paths: WarehousePaths, parser_print: str, f
         in_force = provenance.InForce()
     new = _parse(archive, [e for e in entries if e.sha256 not in in_force.files], 1, parser_print, settings, progress,
                  parser)
+    with_rows = _with_rows(archive, parser_print)
     holds = provenance.screen(archive, [(e, p) for _, e, p in new], in_force, settings, unit_aliases)
     if holds:
         progress(f"{len(holds)} 个文件待督办人员确认, 本次不载入 (原因见 duban etl status)")
@@ -258,11 +280,11 @@ def _what_to_build(archive: Archive, paths: WarehousePaths, parser_print: str, f
         added = _parse(archive, entries[built:], built + 1, parser_print, settings, progress, parser)
         if not _adds_register_rows(added):
             progress(f"共 {len(entries)} 个文件, 在上一版本上加入 {len(added)} 个, 正在生成新版本 …")
-            return version, provenance.bind_all(added, in_force, settings, unit_aliases), holds
+            return version, provenance.bind_all(added, in_force, settings, unit_aliases, with_rows), holds
         progress("收到新的交办台账, 全部数据重新生成 …")
     parsed = _parse(archive, entries, 1, parser_print, settings, progress, parser)
     progress(f"共 {len(parsed)} 个文件, 正在生成新版本 …")
-    return None, provenance.bind_all(parsed, in_force, settings, unit_aliases), holds
+    return None, provenance.bind_all(parsed, in_force, settings, unit_aliases, with_rows), holds
 
 
 def run_refresh(
@@ -404,10 +426,14 @@ def check_inbox(inbox: Path, settings: Settings, home: Path | None = None, wareh
             archive = Archive(WarehousePaths(Path(warehouse)).archive)
             entries = [e for e in sorted(archive.manifest().values(), key=lambda e: e.received_at)
                        if e.sha256 not in names and e.sha256 not in provenance.read_decisions(archive).withdrawn]
-            earlier = _parse(archive, entries, 1, parser_print, settings, lambda m: None, parser)
+            with_rows = _with_rows(archive, parser_print)
+            earlier = [(i, e, with_rows(e, p)) for i, e, p in
+                       _parse(archive, entries, 1, parser_print, settings, lambda m: None, parser)]
         new = [e for sha, e in names.items() if sha is not None]
         added = _parse(trial, new, len(earlier) + 1, parser_print, settings, lambda m: None, parser)
-        build_version(Path(scratch) / "check.duckdb", earlier + added, settings, unit_aliases, fingerprint,
+        with_trial_rows = _with_rows(trial, parser_print)
+        staged = chain(earlier, ((i, e, with_trial_rows(e, p)) for i, e, p in added))
+        build_version(Path(scratch) / "check.duckdb", staged, settings, unit_aliases, fingerprint,
                       datetime.now(), len(added), extend=None, previous_refreshes=[])
         with duckdb.connect(str(Path(scratch) / "check.duckdb"), read_only=True) as con:
             return _plan(con, added, len(earlier), trusted, skipped=names.get(None, []))

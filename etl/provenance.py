@@ -25,7 +25,7 @@ import os
 import re
 import string
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -451,11 +451,15 @@ def receive_from_inbox(archive: Archive, path: Path, inbox: Path, trusted_folder
 
 
 def bind_all(files: list[tuple[int, ArchivedFile, ParsedFile]], force: InForce, settings: Settings,
-             aliases: dict[str, str]) -> list[tuple[int, ArchivedFile, ParsedFile]]:
-    """``bind`` over the files of a build; units are those in force and those of its registers."""
+             aliases: dict[str, str], with_rows: Callable[[ArchivedFile, ParsedFile], ParsedFile] = lambda e, p: p,
+             ) -> Iterator[tuple[int, ArchivedFile, ParsedFile]]:
+    """``bind`` over the files of a build, one at a time as the build asks; units are those in force
+    and those of its registers. ``with_rows`` gives a file's rows where ``files`` holds them aside
+    (etl/pipeline.py keeps them in the archive until the file is staged)."""
     names = UnitNames(settings, aliases, force.places)
     known = force.units | register_units(p for _, _, p in files)
-    return [(file_id, entry, bind(entry, parsed, names, known)) for file_id, entry, parsed in files]
+    for file_id, entry, parsed in files:
+        yield file_id, entry, bind(entry, with_rows(entry, parsed), names, known)
 
 
 def archive_of_version(version: Path | str) -> Archive:

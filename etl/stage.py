@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,11 @@ SQL_DIR = Path(__file__).with_name("sql")
 FINGERPRINT_TABLE = "stg_fingerprint"
 STAGING_TABLES = {"register": "stg_register", "unit_export": "stg_unit_export", "evaluation": "stg_evaluation"}
 DEFAULT_UNIT_ALIASES = Path(__file__).with_name("defaults") / "unit_aliases.csv"
+# Rows of one kind staged at a time (a few tens of MB in polars), and the build connection's
+# memory: DuckDB spills joins and sorts beyond it to a temporary folder beside the build, so a
+# refresh of a million assignments fits a server that also serves the dashboard (issue 18).
+STAGE_BATCH_ROWS = 100_000
+BUILD_MEMORY_LIMIT = "1GB"
 
 
 @dataclass
@@ -200,6 +206,36 @@ def _stage(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, exte
     con.register(f"{table}_frame", frame)
     target = f"INSERT INTO {table}" if extending else f"CREATE TABLE {table} AS"
     con.execute(f"{target} SELECT * FROM {table}_frame")
+    con.unregister(f"{table}_frame")
+
+
+class _StagingBatches:
+    """The parsed rows of each kind, appended to its staging table a batch at a time: a build
+    holds at most one batch per kind in memory, not every file's rows (issue 18)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, extending: bool):
+        self.con = con
+        self.parts: dict[str, list[pl.DataFrame]] = {kind: [] for kind in STAGING_TABLES}
+        self.pending = dict.fromkeys(STAGING_TABLES, 0)
+        self.staged = {}
+        for kind, table in STAGING_TABLES.items():
+            # a full build creates each table (empty, with its columns) before its first batch
+            self.staged[kind] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] if extending else 0
+            if not extending:
+                _stage(con, table, _staging_frame(kind, [], 0), extending=False)
+
+    def add(self, kind: str, rows: pl.DataFrame) -> None:
+        self.parts[kind].append(rows)
+        self.pending[kind] += rows.height
+        if self.pending[kind] >= STAGE_BATCH_ROWS:
+            self.flush(kind)
+
+    def flush(self, kind: str) -> None:
+        if self.parts[kind]:
+            _stage(self.con, STAGING_TABLES[kind], _staging_frame(kind, self.parts[kind], self.staged[kind]),
+                   extending=True)
+        self.staged[kind] += self.pending[kind]
+        self.parts[kind], self.pending[kind] = [], 0
 
 
 def _run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, **params: str) -> None:
@@ -209,7 +245,7 @@ def _run_sql_file(con: duckdb.DuckDBPyConnection, path: Path, **params: str) -> 
 
 def build_version(
     target: Path,
-    files: list[tuple[int, ArchivedFile, ParsedFile]],
+    files: Iterable[tuple[int, ArchivedFile, ParsedFile]],
     settings: Settings,
     unit_aliases: dict[str, str],
     fingerprint: str,
@@ -227,18 +263,24 @@ def build_version(
     as a copy of it and only ``files`` are added; they must hold no register rows, since the
     register decides how every row resolves.
 
+    ``files`` are read once, in order, and each file's rows are staged in batches as they come:
+    a generator that reads each file's rows from the archive as it is asked for (etl/pipeline.py)
+    keeps a refresh's memory to a batch.
+
     Returns the counts over all files and the (name, reason) of every file rejected whole.
     """
     extending = extend is not None
     if extending:
         shutil.copyfile(extend, target)
-    con = duckdb.connect(str(target))
+    spill = Path(f"{target}.tmp")
+    con = duckdb.connect(str(target), config={"memory_limit": BUILD_MEMORY_LIMIT, "temp_directory": str(spill),
+                                              "preserve_insertion_order": False})
     try:
         if not extending:
             con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
         [(files_before,)] = con.execute("SELECT count(*) FROM files").fetchall()
         file_rows, rejects = [], []
-        parts: dict[str, list[pl.DataFrame]] = {kind: [] for kind in SCHEMAS}
+        batches = _StagingBatches(con, extending)
         for file_id, entry, parsed in files:
             file_rows.append({
                 "file_id": file_id,
@@ -262,11 +304,12 @@ def build_version(
                 rejects.append({"file_id": file_id, "sheet": reject.sheet, "row_no": reject.row_no,
                                 "column_name": reject.column, "value": reject.value, "reason": reject.reason})
             if parsed.rows is not None and parsed.kind in SCHEMAS and parsed.rows.height:
-                parts[parsed.kind].append(
-                    parsed.rows.select(list(SCHEMAS[parsed.kind])).with_columns(pl.lit(file_id, pl.Int32).alias("file_id"))
-                )
-        if extending and parts[REGISTER]:
-            raise ValueError("an incremental build cannot add register rows")
+                if extending and parsed.kind == REGISTER:
+                    raise ValueError("an incremental build cannot add register rows")
+                batches.add(parsed.kind, parsed.rows.select(list(SCHEMAS[parsed.kind]))
+                            .with_columns(pl.lit(file_id, pl.Int32).alias("file_id")))
+        for kind in STAGING_TABLES:
+            batches.flush(kind)
 
         files_frame = pl.DataFrame(file_rows, schema={
             "file_id": pl.Int32, "sha256": pl.Utf8, "original_name": pl.Utf8, "size_bytes": pl.Int64,
@@ -276,9 +319,6 @@ def build_version(
         })
         con.register("files_frame", files_frame)
         con.execute("INSERT INTO files SELECT * FROM files_frame")
-        for kind, table in STAGING_TABLES.items():
-            first_key = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] if extending else 0
-            _stage(con, table, _staging_frame(kind, parts[kind], first_key), extending)
         rejects_frame = pl.DataFrame(rejects, schema={
             "file_id": pl.Int32, "sheet": pl.Utf8, "row_no": pl.Int32, "column_name": pl.Utf8,
             "value": pl.Utf8, "reason": pl.Utf8})
@@ -347,3 +387,4 @@ def build_version(
         return result, rejected_files
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)

@@ -326,6 +326,37 @@ def test_an_incremental_refresh_gives_the_tables_of_a_full_build(tmp_path, setti
     assert query(warehouse, "SELECT count(*) FROM congress_evaluations") == [(2,)]
 
 
+def test_rows_staged_in_batches_give_the_tables_of_one_batch(tmp_path, settings, monkeypatch):
+    """A refresh stages each file's rows as the build reads them, a batch at a time, and keeps a
+    unit export's rows in the archive until then (issue 18): the tables are those of one batch."""
+    from etl import stage
+
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账.csv", register_rows())
+    write_csv(inbox / "市教育局_2024-05-15.csv", [EXPORT_HEADER, [1, "主办", "", "", "", ""],
+                                                  [3, "分办", "2024-05-10", "B", "否", "基本满意"]])
+    write_csv(inbox / "市教育局_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2024-06-10", "A", "是", "满意"],
+                                                  [3, "分办", "2024-06-10", "A", "是", "满意"]])
+    write_csv(inbox / "市交通运输局_2024-06-30.csv", [EXPORT_HEADER, [2, "主办", "2024-06-11", "A", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    run_refresh(warehouse, settings, inbox=inbox)
+    whole = all_tables(warehouse)
+    monkeypatch.setattr(stage, "STAGE_BATCH_ROWS", 2)
+    run_refresh(warehouse, settings, rebuild=True)
+    assert all_tables(warehouse) == whole
+
+    paths = WarehousePaths(warehouse)
+    archive = pipeline.Archive(paths.archive)
+    entries = sorted(archive.manifest().values(), key=lambda e: e.received_at)
+    parser_print = pipeline.parser_fingerprint(settings)
+    parsed = pipeline._parse(archive, entries, 1, parser_print, settings, lambda m: None, pipeline.parse_file)
+    exports = [(e, p) for _, e, p in parsed if p.kind == "unit_export"]
+    assert len(exports) == 3 and all(p.rows is None for _, p in exports)
+    with_rows = pipeline._with_rows(archive, parser_print)
+    assert sum(with_rows(e, p).rows.height for e, p in exports) == 5
+    assert not any(paths.versions.glob("*.tmp"))  # the build's spill folder goes with it
+
+
 def test_a_new_register_or_alias_table_builds_every_table_again(tmp_path, settings, monkeypatch):
     inbox = tmp_path / "inbox"
     header = ["建议编号", "届次", "答复日期", "办理结果"]
