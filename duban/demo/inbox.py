@@ -17,6 +17,7 @@ import calendar
 import codecs
 import csv
 import random
+import zlib
 from bisect import bisect_right
 from functools import lru_cache
 from itertools import accumulate, cycle
@@ -50,6 +51,11 @@ COMMITTEE = {
 }
 SOURCES = (("专题调研", 30), ("集中视察", 15), ("代表小组活动", 25), ("座谈走访", 20), ("其他", 10))
 KEY_LEADERS = ("张主任", "王副主任", "李副主任", "刘副主任", "陈副主任", "杨秘书长")
+# 重点督办项目: a field's key suggestions followed as one project under one leader (docs/domain.md)
+PROJECTS = {"教": "教育优质均衡发展", "交": "城市交通综合治理", "农": "乡村振兴示范建设", "工": "制造业转型升级",
+            "城": "老旧小区改造提升", "财": "营商环境优化提升", "政": "基层治理能力建设", "民": "养老服务体系建设",
+            "他": "民生实事项目"}
+NOT_RATED = date.max  # a 重办's new reply the deputy has not rated (yet)
 
 # canonical name (the register's spelling), categories it leads on, workload weight, abbreviations
 # that no generic rule maps back: only ones the shipped alias table (etl/defaults/unit_aliases.csv)
@@ -347,17 +353,19 @@ class Suggestion:
     cos: list
     key: bool
     leader: str | None = None
+    project: str | None = None
 
 
 class Assignment:
     """One unit's part in one suggestion, with its whole future; exports are snapshots of it."""
-    __slots__ = ("s", "unit", "role", "replies", "promise", "extension", "co_sent")
+    __slots__ = ("s", "unit", "role", "replies", "promise", "promise_revision", "extension", "co_sent")
 
     def __init__(self, s: Suggestion, unit: Unit, role: str):
         self.s, self.unit, self.role = s, unit, role
         # replies: [(reply, class, face, eval_date, eval, eval_work)], a second one after 不满意
         self.replies: list[tuple] = []
         self.promise = None  # (text, promised date, kept date or None)
+        self.promise_revision = None  # (reported from, another promised date): P stays the first
         self.extension = None  # (approved on, extended to)
         self.co_sent = None
 
@@ -527,7 +535,53 @@ def simulate_year(rng: random.Random, year: int, n: int, units: list[Unit], depu
             a = Assignment(s, u, "协办")
             _simulate_co(rng, a, quality[u.name])
             by_unit.setdefault(u.name, []).append(a)
-    return YearData(year, suggestions, by_unit)
+    yd = YearData(year, suggestions, by_unit)
+    # from a stream of its own (seeded by this one's state, which it leaves as it is): the figures
+    # drawn above stay what they were before the follow-through was simulated
+    _follow_through(random.Random(hash(rng.getstate()[1])), yd, as_of, current)  # ints: the same every run
+    return yd
+
+
+def dates_ratings(unit: Unit) -> bool:
+    """Units whose exports always date their ratings (a 测评日期 column): only there can a re-reply
+    still unrated be told from a new 不满意 (undated, a carried rating takes the reply's date)."""
+    return zlib.crc32(unit.name.encode()) % 3 == 1
+
+
+def _follow_through(rng: random.Random, yd: YearData, as_of: date, current: bool) -> None:
+    """What happens after the replies (docs/domain.md, 跟踪落实): key suggestions of one field form a
+    重点督办项目 under one leader; some 重办 replies are not rated again yet (已重新答复); in the running
+    year a few replies are rated 不满意 lately (重办中); some B promises are revised by a later report
+    (another 承诺完成时限) and then kept late or not at all."""
+    by_field: dict[str, list[Suggestion]] = {}
+    for s in yd.suggestions:
+        if s.key:
+            by_field.setdefault(s.cat, []).append(s)
+    for cat, group in by_field.items():
+        if len(group) > 1:
+            for s in group:
+                s.project, s.leader = PROJECTS[cat], group[0].leader
+    for work in yd.by_unit.values():
+        for a in work:
+            if a.role == "协办" or not a.replies:
+                continue
+            if len(a.replies) > 1 and dates_ratings(a.unit) and rng.random() < 0.5:
+                reply, cls, face, _, ev, work_ev = a.replies[-1]
+                a.replies[-1] = (reply, cls, face, NOT_RATED, ev, work_ev)
+            elif current and len(a.replies) == 1 and rng.random() < 0.01:
+                reply, cls, face, _, _, _ = a.replies[0]
+                rated = as_of - timedelta(days=rng.randint(3, 20))
+                if reply < rated:
+                    a.replies[0] = (reply, cls, face, rated, "不满意", "不满意")
+            if a.promise and rng.random() < 0.12:
+                text, promised, kept = a.promise
+                revised = add_months(promised, rng.randint(2, 6))
+                revised = date(revised.year, revised.month, calendar.monthrange(revised.year, revised.month)[1])
+                first_b = next(rep[0] for rep in a.replies if rep[1] == "B")
+                a.promise_revision = (max(first_b + timedelta(days=30), promised - timedelta(days=rng.randint(5, 40))),
+                                      revised)
+                late = promised + timedelta(days=rng.randint(10, (revised - promised).days))
+                a.promise = (text, promised, late if rng.random() < 0.6 else None)
 
 
 # ── cells and writers ────────────────────────────────────────────────────────────────────────
@@ -705,7 +759,8 @@ def build_register(rng: random.Random, yd: YearData, shape: str, large: bool) ->
                                                  "附议人数" if cosign_as_count else "附议代表", "代表团",
                                                  "类别", "形成来源", "提出日期"]
     assign = ["交办日期", "办理期限", lead_header, co_header]
-    key = ["是否重点督办", "督办领导", "联系委室"]
+    key = ["是否重点督办", "督办领导", "联系委室",
+           {"xlsx_two_level": "督办项目", "xls": "重点督办项目", "csv_gbk": "督办专题"}.get(shape, "重点督办建议项目")]
     header = basic + assign + key
     title = (f"{session_label(year, 'full')}代表建议交办台账" if shape != "csv_gbk"
              else f"{year}年代表建议交办情况一览表")
@@ -738,7 +793,7 @@ def build_register(rng: random.Random, yd: YearData, shape: str, large: bool) ->
                 dt(s.assigned), dt(s.deadline_written), _join_units(rng, [u.name for u in s.leads]),
                 "、".join(u.name for u in s.cos) or None,
                 key_mark if s.key else (rng.choice(("否", None)) if key_mark == "是" else None),
-                s.leader, COMMITTEE[s.cat] if s.key else None]
+                s.leader, COMMITTEE[s.cat] if s.key else None, s.project]
         sheet.rows.append(row)
     sheet.rows.append([None] * len(header))
     sheet.rows.append([f"共{len(yd.suggestions)}件。制表：市人大常委会代表工作委员会"] + [None] * (len(header) - 1))
@@ -769,6 +824,7 @@ HEADER_CHOICES = {
     "promise_text": ("承诺事项",),
     "promise_date": ("承诺完成时限", "承诺解决时间"),
     "promise_kept": ("是否兑现", "落实情况"),
+    "promise_kept_date": ("兑现日期",),
     "extension_date": ("延期至", "批准延期"),
     "contact_name": ("联系人",),
     "contact_phone": ("联系电话",),
@@ -827,7 +883,7 @@ def choose_style(rng: random.Random, unit: Unit, rows_hint: int) -> ExportStyle:
     fields += ["result_class", "face", "evaluation"]
     if rng.random() < 0.15:
         fields.append("evaluation_work")
-    if rng.random() < 0.35:
+    if rng.random() < 0.35 or dates_ratings(unit):
         fields.append("evaluation_date")
     if rng.random() < 0.75:
         fields += ["promise_text", "promise_date", "promise_kept"]
@@ -840,6 +896,10 @@ def choose_style(rng: random.Random, unit: Unit, rows_hint: int) -> ExportStyle:
     headers = {f: rng.choice(HEADER_CHOICES[f]) for f in fields}
     if "evaluation_work" in fields:
         headers["evaluation"] = "办理结果满意度"
+    # a third of the units say when a promise was kept (by name, not by the style's random stream)
+    if "promise_kept" in fields and zlib.crc32(unit.name.encode()) % 3 == 0:
+        fields.insert(fields.index("promise_kept") + 1, "promise_kept_date")
+        headers["promise_kept_date"] = HEADER_CHOICES["promise_kept_date"][0]
     face_style = "method" if rng.random() < 0.25 else "yesno"
     if face_style == "method":
         headers["face"] = "沟通方式"
@@ -918,8 +978,11 @@ def snapshot(a: Assignment, rd: date) -> dict:
         out["status"] = "重新办理中" if ev == "不满意" and len(a.replies) > 1 else "已办结"
     if cls == "B" and a.promise:
         text, promised, kept = a.promise
-        out.update(promise_text=text, promise_date=promised)
+        revision = a.promise_revision
+        out.update(promise_text=text, promise_date=revision[1] if revision and revision[0] <= rd else promised)
         out["promise_kept"] = True if kept and kept <= rd else (False if promised < rd else None)
+        if kept and kept <= rd:
+            out["promise_kept_date"] = kept
     return out
 
 
@@ -1022,6 +1085,9 @@ class ExportWriter:
 
     def _promise_text(self, seq, snap, contact):
         return snap.get("promise_text")
+
+    def _promise_kept_date(self, seq, snap, contact):
+        return self.date(snap.get("promise_kept_date"))
 
     def _promise_kept(self, seq, snap, contact):
         v = snap.get("promise_kept")
