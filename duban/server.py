@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +21,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _exit_at_once(_server, _worker) -> None:
+    """A worker leaves without finalising the interpreter: its daemon threads (warm-up, retired
+    connections' closers) may be inside DuckDB, and finalising kills them there, which aborts the
+    process (`terminate called … exception not rethrown`, SIGABRT). A serve worker only reads, so
+    there is nothing to finish."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class _DashApplication(BaseApplication):
@@ -58,4 +70,5 @@ def serve(warehouse: Path, home: Path, settings: Settings, host: str = "127.0.0.
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
+        "worker_exit": _exit_at_once,
     }, config).run()
