@@ -302,6 +302,7 @@ def cmd_etl_schedule(args, settings) -> None:
                  sources_file=args.sources, max_runs=args.max_runs, log=_echo, trusted=args.trusted,
                  compare=_figures(settings),  # a held refresh is logged; the schedule never accepts
                  after_publish=_prepared(settings),
+                 before_run=lambda: _receive_online_ratings(args.warehouse, duban_home()),
                  after_run=(lambda: _notify(args, settings, None, dry_run=False)) if args.notify else None)
 
 

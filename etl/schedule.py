@@ -75,15 +75,22 @@ def run_schedule(warehouse: Path, inbox: Path, settings: Settings, home: Path | 
                  max_runs: int | None = None, log: Callable[[str], None] = print,
                  sleep: Callable[[float], None] = time.sleep, trusted: bool = False,
                  compare: guard.FiguresOf | None = None, after_publish: Callable[[Path], float] | None = None,
+                 before_run: Callable[[], object] | None = None,
                  after_run: Callable[[], object] | None = None) -> int:
     """Refresh now, then at every scheduled time, until stopped (or ``max_runs``); every refresh is
-    guarded by ``compare`` (the CLI passes the indicator layer's figures). ``after_run``: what follows
-    each refresh, published or not (the CLI's pushes: items fall due as days pass); its failure is
-    logged and the schedule goes on."""
+    guarded by ``compare`` (the CLI passes the indicator layer's figures). ``before_run``: what each
+    refresh must receive first (the CLI's: the deputies' online ratings); ``after_run``: what follows
+    each refresh, published or not (the CLI's pushes: items fall due as days pass). A failure of
+    either is logged and the schedule goes on."""
     next_run(datetime.now(), every, cron)  # validate before the first run
     runs = 0
     while True:
         log(f"{datetime.now():%Y-%m-%d %H:%M:%S} 开始刷新")
+        if before_run is not None:
+            try:
+                before_run()
+            except Exception as exc:  # noqa: BLE001 - the refresh itself must still run
+                log(f"刷新前接收代表在线测评失败: {exc}")
         run_once(warehouse, inbox, settings, home, sources_file, log, trusted, compare, after_publish)
         if after_run is not None:
             try:

@@ -205,6 +205,11 @@ def test_an_online_rating_reaches_the_figures_at_the_next_refresh(tmp_path, caps
     # the same ratings again: the archive already holds that file, nothing new is loaded
     assert main(["etl", "run", "--inbox", str(tmp_path / "inbox"), "--warehouse", str(warehouse)]) == 0
     assert "在上一版本上加入 0 个" in capsys.readouterr().err
+    # a scheduled refresh receives them too
+    appstate.rate_reply(home, "wdb", "王代表", "十八届一次-5", "市住房和城乡建设局", "基本满意", "办理工作", "基本满意")
+    assert main(["etl", "schedule", "--inbox", str(tmp_path / "inbox"), "--warehouse", str(warehouse),
+                 "--every", "1h", "--max-runs", "1"]) == 0
+    assert metrics(capsys, warehouse, "--year", "2024")["satisfaction"] == {"满意": 5, "基本满意": 2, "不满意": 0}
 
 
 def test_import_deputies_makes_an_account_per_deputy_with_one_time_passwords(tmp_path, capsys, warehouse):  # noqa: F811
