@@ -186,7 +186,7 @@ def directory_section(ctx: C.ViewContext):
             {"field": "phone", "headerName": "联系电话"}, {"field": "push", "headerName": "提醒推送到", "minWidth": 200}]
     return C.card(f"单位通讯录 ({len(rows)} 个单位)", [
         html.P("各单位的联络员、联系电话和提醒推送目标, 用于催办清单 (单位报送的办理情况中没有联系人时)、单位页面和临期逾期提醒的推送。"
-               f"上传 Excel 或 CSV 文件 (不超过 {ctx.settings.max_file_mb:g} MB), 列为 单位、联络员、联系电话、推送 "
+               f"上传 Excel 或 csv 文件 (不超过 {ctx.settings.max_file_mb:g} MB), 列为 单位、联络员、联系电话、推送 "
                "(推送写推送目标的名称、邮箱或网址); 上传后替换原有的通讯录。", className="small text-muted"),
         C.upload_box("directory-upload", ctx.settings),
         html.Div(id="directory-upload-message", className="mt-2"),

@@ -64,7 +64,7 @@ def test_overview_figures_drill_down_by_clicking(chromium, base):
     assert w.text("#kpi-on_time_rate") == "50.00%"
     assert w.text("#kpi-overdue") == "2"
     # 需关注 → unit → suggestion, by clicking links
-    w.page.locator("#attention a", has_text="市住建局").click()
+    w.page.locator("#attention a", has_text="市住建局").first.click()  # 需关注 (the weakest-units panel links it too)
     w.page.wait_for_url("**/units/**")
     wait_rendered(w.page, "#unit-name")
     assert w.path() == "/units/市住建局" + Q
