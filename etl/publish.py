@@ -40,8 +40,11 @@ def refresh_lock(paths: WarehousePaths):
 
 def new_build_path(paths: WarehousePaths) -> Path:
     paths.versions.mkdir(parents=True, exist_ok=True)
-    for stale in paths.versions.glob(".building-*"):
-        stale.unlink(missing_ok=True)  # left by a killed refresh; never published
+    for stale in paths.versions.glob(".building-*"):  # left by a killed refresh; never published
+        if stale.is_dir():  # its spill folder, or the state files of its figures check
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
     return paths.versions / f".building-{os.getpid()}.duckdb"
 
 

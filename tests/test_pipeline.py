@@ -173,6 +173,10 @@ def test_killed_refresh_leaves_the_published_version_and_the_next_one_publishes(
     proc.wait()
     assert paths.current_version() == first
     assert query(warehouse, "SELECT count(*) FROM handling_reports") == [(0,)]
+    # killed later, a build leaves folders too: the state files of its figures check, its spill folder
+    for folder in (".building-1.duckdb.cache", ".building-1.duckdb.tmp"):
+        (paths.versions / folder).mkdir()
+        (paths.versions / folder / "st_0.duckdb").write_bytes(b"")
 
     second = run_refresh(warehouse, settings, inbox=inbox).version
     assert second != first and paths.current_version() == second
