@@ -170,12 +170,19 @@ def _rows(rel: duckdb.DuckDBPyRelation | duckdb.DuckDBPyConnection) -> list[dict
     return [dict(zip(cols, r)) for r in rel.fetchall()]
 
 
+def _refresh_connection(path: str) -> duckdb.DuckDBPyConnection:
+    """A refresh's own look at a version (its figures check, its preparation), bounded like a state
+    build: DuckDB's default is 80 % of the machine's memory, which an intranet server shares with
+    the dashboard (issue 18, docs/benchmark.md)."""
+    return duckdb.connect(path, read_only=True, config={"memory_limit": f"{statefiles.BUILD_MEMORY_MB}MiB"})
+
+
 def prepare_version(version_file: Path, settings: Settings, as_of: date | None = None) -> float:
     """Build a newly published version's derived tables (warm) before anyone asks: the refresh
     calls this right after publishing, so no dashboard worker waits for them. Returns seconds."""
     clock = time.perf_counter()
     path = str(Path(version_file).resolve())
-    conn = duckdb.connect(path, read_only=True)
+    conn = _refresh_connection(path)
     try:
         Indicators(conn, settings, version=path).warm(as_of)
     finally:
@@ -189,7 +196,7 @@ def version_figures(version_file: Path, settings: Settings, as_of: date | None =
     assignments' completed, overdue and evaluated, and the rows of the files it sent, loaded and
     rejected. The derived files go beside ``version_file`` (a caller checking a build removes them)."""
     as_of = as_of or date.today()
-    conn = duckdb.connect(str(Path(version_file).resolve()), read_only=True)
+    conn = _refresh_connection(str(Path(version_file).resolve()))
     try:
         ind = Indicators(conn, settings)  # versioned by the file's identity: a build path is reused
         years = {}
