@@ -577,6 +577,16 @@ def audit_log(home: Path, limit: int = 200, username: str | None = None, action:
 # ---------------------------------------------------------------- 催办 records
 
 
+def _required_text(value: str | None, label: str, example: str, limit: int) -> str:
+    """A text a supervisor must fill in (a 催办 note, who was met …), trimmed; refused with the reason."""
+    text = (value or "").strip()
+    if not text:
+        raise AppStateError(f"请填写{label} (如: {example})")
+    if len(text) > limit:
+        raise AppStateError(f"{label}不超过 {limit} 个字, 现为 {len(text)} 个字")
+    return text
+
+
 def record_chase(
     home: Path,
     suggestion_id: str | None,
@@ -601,11 +611,7 @@ def record_chase(
         chase_date = chase_date.date()
     if not way:
         raise AppStateError("请填写催办方式")
-    note = (note or "").strip()
-    if not note:
-        raise AppStateError("请填写催办说明 (如: 已电话提醒, 要求本周内答复)")
-    if len(note) > MAX_CHASE_NOTE:
-        raise AppStateError(f"催办说明不超过 {MAX_CHASE_NOTE} 个字, 现为 {len(note)} 个字")
+    note = _required_text(note, "催办说明", "已电话提醒, 要求本周内答复", MAX_CHASE_NOTE)
     by = (by or "").strip() or "?"
     with _session(home) as db, db.begin():
         now = _now()
@@ -706,16 +712,8 @@ def record_interview(home: Path, suggestion_id: str | None, unit: str | None, in
         interview_date = interview_date.date()
     if kind not in INTERVIEW_KINDS:
         raise AppStateError(f"请在 {' / '.join(INTERVIEW_KINDS)} 中选择方式")
-    with_whom = (with_whom or "").strip()
-    if not with_whom:
-        raise AppStateError("请填写约谈对象 (如: 分管副局长 王某)")
-    if len(with_whom) > 100:
-        raise AppStateError(f"约谈对象不超过 100 个字, 现为 {len(with_whom)} 个字")
-    outcome = (outcome or "").strip()
-    if not outcome:
-        raise AppStateError("请填写约谈结果 (如: 承诺 9 月底前重新答复)")
-    if len(outcome) > MAX_CHASE_NOTE:
-        raise AppStateError(f"约谈结果不超过 {MAX_CHASE_NOTE} 个字, 现为 {len(outcome)} 个字")
+    with_whom = _required_text(with_whom, "约谈对象", "分管副局长 王某", 100)
+    outcome = _required_text(outcome, "约谈结果", "承诺 9 月底前重新答复", MAX_CHASE_NOTE)
     by = (by or "").strip() or "?"
     with _session(home) as db, db.begin():
         now = _now()
