@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import http.client
+import importlib.util
 import json
 import os
 import random
@@ -882,7 +883,10 @@ def run_bench(suggestions: int = 2000, years: int = 3, units: int = 100, as_json
         raise RuntimeError(f"{warehouse} 尚无数据: 先运行包含 etl 的基准")
     out["assignments"] = _count(warehouse, "assignments")
     out["suggestions_loaded"] = _count(warehouse, "suggestions")
-    if "read" in chosen:
+    if "read" in chosen and importlib.util.find_spec("pandas") is None:
+        # `pip install duban` alone has no pandas: the comparison needs the bench extra
+        log("跳过读取速度对比: 未安装 pandas (pip install 'duban[bench]') / skipped: pandas not installed")
+    elif "read" in chosen:
         log("读取速度: etl.read 与 pandas + openpyxl 对比 …")
         out["read"] = bench_read(inbox, settings)
         save()
