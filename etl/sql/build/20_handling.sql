@@ -109,17 +109,12 @@ SELECT report_id, suggestion_id, resolved_unit, seq,
                      'extension_date']) AS VARCHAR),
        CASE face_to_face WHEN TRUE THEN '是' WHEN FALSE THEN '否' END AS face_to_face,
        CASE promise_kept WHEN TRUE THEN '已兑现' WHEN FALSE THEN '未兑现' END AS promise_kept,
-       'reported' AS version
-FROM (SELECT report_id, suggestion_id, resolved_unit, seq, unnest(reported) FROM ux_effective)
-UNION ALL BY NAME
-SELECT report_id, suggestion_id, resolved_unit, seq,
-       CAST(COLUMNS(['status_text', 'reply_date', 'result_class', 'evaluation', 'evaluation_work',
-                     'evaluation_date', 'promise_text', 'promise_date', 'promise_kept_date',
-                     'extension_date']) AS VARCHAR),
-       CASE face_to_face WHEN TRUE THEN '是' WHEN FALSE THEN '否' END AS face_to_face,
-       CASE promise_kept WHEN TRUE THEN '已兑现' WHEN FALSE THEN '未兑现' END AS promise_kept,
-       'in_force' AS version
-FROM ux_effective;
+       version
+FROM (
+    SELECT report_id, suggestion_id, resolved_unit, seq, unnest(reported), 'reported' AS version FROM ux_effective
+    UNION ALL BY NAME
+    SELECT * EXCLUDE (reported), 'in_force' AS version FROM ux_effective
+);
 
 CREATE TEMP TABLE ux_facts_long AS
 UNPIVOT ux_facts_as_text
