@@ -407,17 +407,27 @@ def _change_password():
     return redirect("/login", code=302)
 
 
-_PASSWORD_HTML = """<!doctype html>
+# The frame of the pages served outside the Dash app (login, first password, logout): a title
+# and a Jinja body filled into the same head and box.
+_FRAME_HEAD = """<!doctype html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>设置密码 - 代表建议办理督办</title>
+<title>{title} - 代表建议办理督办</title>
 <link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
 <link rel="stylesheet" href="/assets/login.css">
 </head>
 <body class="duban-login">
 <main class="duban-login-box">
+"""
+
+
+def _standalone_page(title: str, body: str) -> str:
+    return _FRAME_HEAD.format(title=title) + body + "</main>\n</body>\n</html>\n"
+
+
+_PASSWORD_HTML = _standalone_page("设置密码", """\
   <h1>设置新密码</h1>
   <p class="duban-login-sub">账号 {{ username }} 使用的是初始密码, 请先设置自己的密码 (至少 8 个字符)。</p>
   {% if message %}<div class="alert alert-warning" role="alert">{{ message }}</div>{% endif %}
@@ -433,23 +443,10 @@ _PASSWORD_HTML = """<!doctype html>
     </div>
     <button class="btn btn-primary w-100" type="submit">保存</button>
   </form>
-</main>
-</body>
-</html>
-"""
+""")
 
 
-_LOGIN_HTML = """<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>登录 - 代表建议办理督办</title>
-<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
-<link rel="stylesheet" href="/assets/login.css">
-</head>
-<body class="duban-login">
-<main class="duban-login-box">
+_LOGIN_HTML = _standalone_page("登录", """\
   <h1>代表建议办理督办</h1>
   <p class="duban-login-sub">请登录后查看</p>
   {% if message %}<div class="alert alert-warning" role="alert">{{ message }}</div>{% endif %}
@@ -468,23 +465,10 @@ _LOGIN_HTML = """<!doctype html>
     </div>
     <button class="btn btn-primary w-100" type="submit">登录</button>
   </form>
-</main>
-</body>
-</html>
-"""
+""")
 
 
-_LOGOUT_HTML = """<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>退出登录 - 代表建议办理督办</title>
-<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
-<link rel="stylesheet" href="/assets/login.css">
-</head>
-<body class="duban-login">
-<main class="duban-login-box">
+_LOGOUT_HTML = _standalone_page("退出登录", """\
   <h1>退出登录</h1>
   {% if message %}<div class="alert alert-warning" role="alert">{{ message }}</div>{% endif %}
   <p class="duban-login-sub">当前账号: {{ username }}</p>
@@ -493,10 +477,7 @@ _LOGOUT_HTML = """<!doctype html>
     <button class="btn btn-primary w-100" type="submit">确认退出</button>
   </form>
   <p class="mt-3 text-center"><a href="/">返回看板</a></p>
-</main>
-</body>
-</html>
-"""
+""")
 
 
 def _page(template: str, status: int = 200, **values):
