@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from exports.xlsx import DATE, INT, REHANDLE_COLUMNS, Col, as_rows, build_xlsx
+from exports.xlsx import DATE, INT, ITEM_COLUMNS, REHANDLE_COLUMNS, Col, as_rows, build_xlsx
 from warehouse.formatting import format_date
 
 PROMISE_COLUMNS = [
-    Col("年度", "year", INT, 7),
-    Col("届次", "session"),
-    Col("编号", "number", INT, 7),
-    Col("建议标题", "title", width=36),
-    Col("承办单位", "unit"),
+    *ITEM_COLUMNS,
     Col("承诺事项", "promise_text", width=30),
     Col("承诺完成时限", "promise_date", DATE, 13),
     Col("状态", "promise_status"),

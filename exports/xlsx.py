@@ -334,13 +334,18 @@ CHASE_COLUMNS = [
 ]
 CONTACT_COLUMNS = [Col("联系人", "contact_name", width=8), Col("联系电话", "contact_phone", width=13)]
 
-# 不满意件重办 (Indicators.rehandle_list): the 催办清单's third sheet and the 跟踪督办清单's second
-REHANDLE_COLUMNS = [
+# One suggestion's assignment, as the follow-through sheets begin each row
+ITEM_COLUMNS = [
     Col("年度", "year", INT, 7),
     Col("届次", "session"),
     Col("编号", "number", INT, 7),
     Col("建议标题", "title", width=36),
     Col("承办单位", "unit"),
+]
+
+# 不满意件重办 (Indicators.rehandle_list): the 催办清单's third sheet and the 跟踪督办清单's second
+REHANDLE_COLUMNS = [
+    *ITEM_COLUMNS,
     Col("重办状态", "state"),
     Col("不满意测评日期", "unsatisfied_date", DATE, 13),
     Col("重办期限", "due_date", DATE, 13),
