@@ -47,47 +47,61 @@ WINDOW w AS (PARTITION BY file_id, suggestion_id, resolved_unit ORDER BY row_no 
 
 -- The history of every pair the new rows touch: the new rows and the ones kept earlier (these
 -- carry their report_id and their values as reported; all are written again, the new ones with
--- the next report_ids).
-CREATE TEMP TABLE ux_history AS
-SELECT *,
-       row_number() OVER w = 1 AS is_current,
-       first_value(report_date) OVER w AS newest_date,
-       first_value(original_name) OVER w AS newest_name,
-       row_number() OVER (PARTITION BY suggestion_id, resolved_unit
-                          ORDER BY report_date, received_at, file_id) AS seq
-FROM (
-    SELECT * FROM ux_in_file WHERE rank_in_file = 1
-    UNION ALL BY NAME
-    SELECT h.report_id, h.suggestion_id, h.unit AS resolved_unit, h.report_date, h.file_id, h.sheet, h.row_no,
-           f.received_at, f.original_name, unnest(h.reported)
-    FROM handling_reports h
-    JOIN files f USING (file_id)
-    WHERE EXISTS (SELECT 1 FROM ux_in_file n WHERE n.suggestion_id = h.suggestion_id AND n.resolved_unit = h.unit)
-)
-WINDOW w AS (PARTITION BY suggestion_id, resolved_unit ORDER BY report_date DESC, received_at DESC, file_id DESC);
-
--- Each report's facts in force after it: the newest non-blank value up to it.
+-- the next report_ids), in report order (report date, receipt, file). One sort gives each report
+-- its place, whether it is current, the facts in force after it (the newest non-blank value up
+-- to it) and the ones in force before it (to list what it changes).
 CREATE TEMP TABLE ux_effective AS
-SELECT coalesce(report_id, (SELECT coalesce(max(report_id), 0) FROM handling_reports)
-                           + row_number() OVER (PARTITION BY report_id IS NULL ORDER BY file_id, sheet, row_no))
+SELECT coalesce(earlier_report_id,
+                (SELECT coalesce(max(report_id), 0) FROM handling_reports)
+                + row_number() OVER (PARTITION BY earlier_report_id IS NULL ORDER BY file_id, sheet, row_no))
            AS report_id,
-       suggestion_id, resolved_unit, report_date, file_id, sheet, row_no, seq, is_current,
+       earlier_report_id IS NOT NULL AS kept_earlier,
+       suggestion_id, resolved_unit, report_date, file_id, sheet, row_no,
+       row_number() OVER pair AS seq,
+       row_number() OVER pair = count(*) OVER whole_pair AS is_current,
+       last_value(report_date) OVER whole_pair AS newest_date,
+       last_value(original_name) OVER whole_pair AS newest_name,
        struct_pack(status_text, reply_date, result_class, face_to_face, evaluation, evaluation_work,
                    evaluation_date, promise_text, promise_date, promise_kept, promise_kept_date,
                    extension_date, contact_name, contact_phone) AS reported,
        last_value(COLUMNS(['status_text', 'reply_date', 'result_class', 'face_to_face', 'evaluation',
                            'evaluation_work', 'evaluation_date', 'promise_text', 'promise_date',
                            'promise_kept', 'promise_kept_date', 'extension_date', 'contact_name',
-                           'contact_phone']) IGNORE NULLS)
-           OVER (PARTITION BY suggestion_id, resolved_unit ORDER BY seq)
-FROM ux_history;
+                           'contact_phone']) IGNORE NULLS) OVER up_to_it,
+       -- contacts are not compared: a new clerk is no contradiction
+       struct_pack(status_text := last_value(status_text IGNORE NULLS) OVER before_it,
+                   reply_date := last_value(reply_date IGNORE NULLS) OVER before_it,
+                   result_class := last_value(result_class IGNORE NULLS) OVER before_it,
+                   face_to_face := last_value(face_to_face IGNORE NULLS) OVER before_it,
+                   evaluation := last_value(evaluation IGNORE NULLS) OVER before_it,
+                   evaluation_work := last_value(evaluation_work IGNORE NULLS) OVER before_it,
+                   evaluation_date := last_value(evaluation_date IGNORE NULLS) OVER before_it,
+                   promise_text := last_value(promise_text IGNORE NULLS) OVER before_it,
+                   promise_date := last_value(promise_date IGNORE NULLS) OVER before_it,
+                   promise_kept := last_value(promise_kept IGNORE NULLS) OVER before_it,
+                   promise_kept_date := last_value(promise_kept_date IGNORE NULLS) OVER before_it,
+                   extension_date := last_value(extension_date IGNORE NULLS) OVER before_it)
+           AS in_force_before
+FROM (
+    SELECT * FROM ux_in_file WHERE rank_in_file = 1
+    UNION ALL BY NAME
+    SELECT h.report_id AS earlier_report_id, h.suggestion_id, h.unit AS resolved_unit, h.report_date, h.file_id,
+           h.sheet, h.row_no, f.received_at, f.original_name, unnest(h.reported)
+    FROM handling_reports h
+    JOIN files f USING (file_id)
+    WHERE EXISTS (SELECT 1 FROM ux_in_file n WHERE n.suggestion_id = h.suggestion_id AND n.resolved_unit = h.unit)
+)
+WINDOW pair AS (PARTITION BY suggestion_id, resolved_unit ORDER BY report_date, received_at, file_id),
+       whole_pair AS (pair ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
+       up_to_it AS (pair ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+       before_it AS (pair ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING);
 
 -- The earlier rows' outcomes are written again below, with the new rows'.
 DELETE FROM row_outcomes
-USING ux_history h
-WHERE h.report_id IS NOT NULL
-  AND row_outcomes.file_id = h.file_id AND row_outcomes.row_no = h.row_no
-  AND row_outcomes.sheet IS NOT DISTINCT FROM h.sheet;
+USING ux_effective e
+WHERE e.kept_earlier
+  AND row_outcomes.file_id = e.file_id AND row_outcomes.row_no = e.row_no
+  AND row_outcomes.sheet IS NOT DISTINCT FROM e.sheet;
 
 DELETE FROM handling_reports
 USING ux_effective e
@@ -102,50 +116,44 @@ FROM ux_effective e
 JOIN assignments a ON a.suggestion_id = e.suggestion_id AND a.unit = e.resolved_unit;
 
 -- The changes: each fact a report gives (as text) against the one in force before it.
-CREATE TEMP TABLE ux_facts_as_text AS
-SELECT report_id, suggestion_id, resolved_unit, seq,
-       CAST(COLUMNS(['status_text', 'reply_date', 'result_class', 'evaluation', 'evaluation_work',
-                     'evaluation_date', 'promise_text', 'promise_date', 'promise_kept_date',
-                     'extension_date']) AS VARCHAR),
-       CASE face_to_face WHEN TRUE THEN '是' WHEN FALSE THEN '否' END AS face_to_face,
-       CASE promise_kept WHEN TRUE THEN '已兑现' WHEN FALSE THEN '未兑现' END AS promise_kept,
-       version
-FROM (
-    SELECT report_id, suggestion_id, resolved_unit, seq, unnest(reported), 'reported' AS version FROM ux_effective
-    UNION ALL BY NAME
-    SELECT * EXCLUDE (reported), 'in_force' AS version FROM ux_effective
-);
-
-CREATE TEMP TABLE ux_facts_long AS
-UNPIVOT ux_facts_as_text
-ON status_text, reply_date, result_class, face_to_face, evaluation, evaluation_work, evaluation_date,
-   promise_text, promise_date, promise_kept, promise_kept_date, extension_date
-INTO NAME fact VALUE value;
-
 DELETE FROM handling_changes
 USING (SELECT DISTINCT suggestion_id, resolved_unit FROM ux_effective) p
 WHERE handling_changes.suggestion_id = p.suggestion_id AND handling_changes.unit = p.resolved_unit;
 
 INSERT INTO handling_changes
-SELECT n.suggestion_id, n.resolved_unit, l.label, o.value, n.value, n.report_id, e.report_date, e.file_id,
-       e.sheet, e.row_no
-FROM ux_facts_long n
-JOIN ux_facts_long o
-  ON o.version = 'in_force' AND o.suggestion_id = n.suggestion_id AND o.resolved_unit = n.resolved_unit
- AND o.seq = n.seq - 1 AND o.fact = n.fact
-JOIN ux_effective e ON e.report_id = n.report_id
-JOIN (VALUES ('status_text', '办理状态'), ('reply_date', '答复日期'), ('result_class', '办理结果'),
-             ('face_to_face', '是否面商'), ('evaluation', '代表意见'), ('evaluation_work', '办理工作满意度'),
-             ('evaluation_date', '测评日期'), ('promise_text', '承诺事项'), ('promise_date', '承诺完成时限'),
-             ('promise_kept', '是否兑现'), ('promise_kept_date', '兑现日期'), ('extension_date', '延期至'))
-     l(fact, label) ON l.fact = n.fact
-WHERE n.version = 'reported' AND n.value <> o.value
-  AND CASE n.fact
+SELECT suggestion_id, resolved_unit, c.label, c.old, c.new, report_id, report_date, file_id, sheet, row_no
+FROM (
+    SELECT *, unnest([
+        {'fact': 'status_text', 'label': '办理状态', 'old': b.status_text, 'new': r.status_text},
+        {'fact': 'reply_date', 'label': '答复日期', 'old': CAST(b.reply_date AS VARCHAR), 'new': CAST(r.reply_date AS VARCHAR)},
+        {'fact': 'result_class', 'label': '办理结果', 'old': b.result_class, 'new': r.result_class},
+        {'fact': 'face_to_face', 'label': '是否面商',
+         'old': CASE b.face_to_face WHEN TRUE THEN '是' WHEN FALSE THEN '否' END,
+         'new': CASE r.face_to_face WHEN TRUE THEN '是' WHEN FALSE THEN '否' END},
+        {'fact': 'evaluation', 'label': '代表意见', 'old': b.evaluation, 'new': r.evaluation},
+        {'fact': 'evaluation_work', 'label': '办理工作满意度', 'old': b.evaluation_work, 'new': r.evaluation_work},
+        {'fact': 'evaluation_date', 'label': '测评日期',
+         'old': CAST(b.evaluation_date AS VARCHAR), 'new': CAST(r.evaluation_date AS VARCHAR)},
+        {'fact': 'promise_text', 'label': '承诺事项', 'old': b.promise_text, 'new': r.promise_text},
+        {'fact': 'promise_date', 'label': '承诺完成时限',
+         'old': CAST(b.promise_date AS VARCHAR), 'new': CAST(r.promise_date AS VARCHAR)},
+        {'fact': 'promise_kept', 'label': '是否兑现',
+         'old': CASE b.promise_kept WHEN TRUE THEN '已兑现' WHEN FALSE THEN '未兑现' END,
+         'new': CASE r.promise_kept WHEN TRUE THEN '已兑现' WHEN FALSE THEN '未兑现' END},
+        {'fact': 'promise_kept_date', 'label': '兑现日期',
+         'old': CAST(b.promise_kept_date AS VARCHAR), 'new': CAST(r.promise_kept_date AS VARCHAR)},
+        {'fact': 'extension_date', 'label': '延期至',
+         'old': CAST(b.extension_date AS VARCHAR), 'new': CAST(r.extension_date AS VARCHAR)}
+    ]) AS c
+    FROM (SELECT *, reported AS r, in_force_before AS b FROM ux_effective WHERE seq > 1)
+)
+WHERE c.new <> c.old
+  AND CASE c.fact
           -- progress is no contradiction: only a status that moves back, a promise no longer kept
           WHEN 'status_text' THEN
-              CASE WHEN n.value LIKE '%未%' THEN 0 WHEN regexp_matches(n.value, '办结|答复|报送') THEN 2 ELSE 1 END
-              < CASE WHEN o.value LIKE '%未%' THEN 0 WHEN regexp_matches(o.value, '办结|答复|报送') THEN 2 ELSE 1 END
-          WHEN 'promise_kept' THEN n.value = '未兑现'
+              CASE WHEN c.new LIKE '%未%' THEN 0 WHEN regexp_matches(c.new, '办结|答复|报送') THEN 2 ELSE 1 END
+              < CASE WHEN c.old LIKE '%未%' THEN 0 WHEN regexp_matches(c.old, '办结|答复|报送') THEN 2 ELSE 1 END
+          WHEN 'promise_kept' THEN c.new = '未兑现'
           ELSE TRUE
       END;
 
@@ -165,4 +173,4 @@ SELECT file_id, sheet, row_no,
             ELSE '第' || row_no || '行 已被' || resolved_unit || ' ' || strftime(newest_date, '%Y-%m-%d')
                  || ' 报送的《' || newest_name || '》取代'
        END
-FROM ux_history;
+FROM ux_effective;
