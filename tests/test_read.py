@@ -170,3 +170,30 @@ def test_csv_with_stray_quotes_falls_back_to_the_lenient_reader(tmp_path, settin
     path.write_bytes('建议编号,标题\n1,关于"双减"的建议\n2,"未闭合\n'.encode())
     [sheet] = read_sheets(path, settings)
     assert cells(sheet)[1] == ["1", '关于"双减"的建议']
+
+
+def test_control_characters_are_those_of_the_unicode_categories():
+    import unicodedata
+
+    from etl.read.text import _CONTROL
+
+    # the compiled class counts what a per-character category check counts (tab and breaks aside)
+    assert all(
+        bool(_CONTROL.match(chr(c))) == (unicodedata.category(chr(c)) in ("Cc", "Cs", "Co") and chr(c) not in "\t\r\n")
+        for c in range(0x110000)
+    )
+
+
+def test_csv_with_carriage_return_line_endings(tmp_path, settings):
+    path = tmp_path / "mac.csv"
+    path.write_bytes("建议编号,标题\r1,甲\r2,乙,多出的一列\r".encode())
+    [sheet] = read_sheets(path, settings)
+    assert cells(sheet) == [["建议编号", "标题", None], ["1", "甲", None], ["2", "乙", "多出的一列"]]
+
+
+def test_csv_delimiter_is_sniffed_in_the_first_megabyte(tmp_path, settings):
+    # one semicolon in the first MB, the commas after it: the first MB decides
+    path = tmp_path / "long.csv"
+    path.write_bytes(("建议编号;标题" + "长" * (1 << 20) + ",,,,\n1;甲\n").encode())
+    [sheet] = read_sheets(path, settings)
+    assert sheet.cells.width == 2 and cells(sheet)[1] == ["1", "甲"]
