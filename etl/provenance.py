@@ -292,27 +292,41 @@ def hold_reason(entry: ArchivedFile, parsed: ParsedFile, force: InForce, names: 
     return None
 
 
-def register_units(parsed: Iterable[ParsedFile]) -> set[str]:
+RowsOf = Callable[[ArchivedFile, ParsedFile], ParsedFile]
+
+
+def _as_parsed(entry: ArchivedFile, parsed: ParsedFile) -> ParsedFile:
+    return parsed
+
+
+def register_units(files: Iterable[tuple[ArchivedFile, ParsedFile]], with_rows: RowsOf = _as_parsed) -> set[str]:
+    """The units the registers among ``files`` name (their rows read one file at a time)."""
     units: set[str] = set()
-    for p in parsed:
-        if p.kind == REGISTER and not p.error and p.rows is not None:
+    for entry, p in files:
+        if p.kind != REGISTER or p.error:
+            continue
+        rows = with_rows(entry, p).rows
+        if rows is not None:
             for column in ("lead_units", "co_units"):
-                units.update(u for u in p.rows.get_column(column).explode().drop_nulls().to_list() if u)
+                units.update(u for u in rows.get_column(column).explode().drop_nulls().unique().to_list() if u)
     return units
 
 
 def screen(archive: Archive, new: Sequence[tuple[ArchivedFile, ParsedFile]], force: InForce, settings: Settings,
-           aliases: dict[str, str], today: date | None = None) -> list[Hold]:
+           aliases: dict[str, str], with_rows: RowsOf = _as_parsed, today: date | None = None) -> list[Hold]:
     """The new files (not in the published version) that must wait: not accepted, and untrusted
-    or moving the authority. Each hold is recorded (once per file and reason)."""
+    or moving the authority. Each hold is recorded (once per file and reason). ``with_rows``
+    gives a file's rows where ``new`` holds them aside."""
     today = today or date.today()
     decisions = read_decisions(archive)
     names = UnitNames(settings, aliases, force.places)
-    known = force.units | register_units(p for _, p in new)
+    known = force.units | register_units(new, with_rows)
     holds = []
     for entry, parsed in new:
         if entry.sha256 in decisions.accepted:
             continue
+        if parsed.kind in AUTHORITATIVE:
+            parsed = with_rows(entry, parsed)
         hold = hold_reason(entry, parsed, force, names, known, today)
         if hold is None:
             continue
@@ -451,13 +465,12 @@ def receive_from_inbox(archive: Archive, path: Path, inbox: Path, trusted_folder
 
 
 def bind_all(files: list[tuple[int, ArchivedFile, ParsedFile]], force: InForce, settings: Settings,
-             aliases: dict[str, str], with_rows: Callable[[ArchivedFile, ParsedFile], ParsedFile] = lambda e, p: p,
-             ) -> Iterator[tuple[int, ArchivedFile, ParsedFile]]:
+             aliases: dict[str, str], with_rows: RowsOf = _as_parsed) -> Iterator[tuple[int, ArchivedFile, ParsedFile]]:
     """``bind`` over the files of a build, one at a time as the build asks; units are those in force
     and those of its registers. ``with_rows`` gives a file's rows where ``files`` holds them aside
     (etl/pipeline.py keeps them in the archive until the file is staged)."""
     names = UnitNames(settings, aliases, force.places)
-    known = force.units | register_units(p for _, _, p in files)
+    known = force.units | register_units(((e, p) for _, e, p in files), with_rows)
     for file_id, entry, parsed in files:
         yield file_id, entry, bind(entry, with_rows(entry, parsed), names, known)
 

@@ -332,7 +332,7 @@ def test_an_incremental_refresh_gives_the_tables_of_a_full_build(tmp_path, setti
 
 def test_rows_staged_in_batches_give_the_tables_of_one_batch(tmp_path, settings, monkeypatch):
     """A refresh stages each file's rows as the build reads them, a batch at a time, and keeps a
-    unit export's rows in the archive until then (issue 18): the tables are those of one batch."""
+    file's rows in the archive until then (issue 18): the tables are those of one batch."""
     from etl import stage
 
     inbox = tmp_path / "inbox"
@@ -354,10 +354,13 @@ def test_rows_staged_in_batches_give_the_tables_of_one_batch(tmp_path, settings,
     entries = sorted(archive.manifest().values(), key=lambda e: e.received_at)
     parser_print = pipeline.parser_fingerprint(settings)
     parsed = pipeline._parse(archive, entries, 1, parser_print, settings, lambda m: None, pipeline.parse_file)
-    exports = [(e, p) for _, e, p in parsed if p.kind == "unit_export"]
-    assert len(exports) == 3 and all(p.rows is None for _, p in exports)
+    # every file's rows, the register's too, wait in the archive until they are needed
+    assert [p.kind for _, _, p in parsed].count("unit_export") == 3 and all(p.rows is None for _, _, p in parsed)
     with_rows = pipeline._with_rows(archive, parser_print)
-    assert sum(with_rows(e, p).rows.height for e, p in exports) == 5
+    heights = {p.kind: 0 for _, _, p in parsed}
+    for _, e, p in parsed:
+        heights[p.kind] += with_rows(e, p).rows.height
+    assert heights == {"register": 3, "unit_export": 5}
     assert not any(paths.versions.glob("*.tmp"))  # the build's spill folder goes with it
 
 
