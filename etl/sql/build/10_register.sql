@@ -3,30 +3,33 @@
 -- register file wins; older rows are superseded, identical repeats collapse.
 -- Run by full builds only: new register rows can change how every other row resolves.
 
+-- A row that names only its year takes the session the register names for that year, if one
+-- (in the same statement: an UPDATE of millions of rows is held in memory, never spilled).
 CREATE TEMP TABLE reg_rows AS
-SELECT r.*,
-       f.report_date AS file_report_date,
-       f.received_at,
-       f.original_name,
-       coalesce(r.session, r.session_hint) AS eff_session,
-       coalesce(r.year, r.year_hint) AS eff_year,
-       hash(struct_pack(r.number, r.session, r.year, r.kind, r.title, r.lead_deputy, r.cosigners,
-                        r.cosigner_count, r.delegation, r.category, r.source, r.proposed_date,
-                        r.assigned_date, r.deadline, r.lead_units, r.lead_role, r.co_units, r.is_key,
-                        r.key_leader, r.key_committee, r.key_project)) AS content_hash
-FROM stg_register r
-JOIN files f USING (file_id);
-
--- A row that names only its year takes the session the register names for that year, if one.
-UPDATE reg_rows SET eff_session = ys.session
-FROM (
-    SELECT eff_year AS year, min(eff_session) AS session
-    FROM reg_rows
-    WHERE eff_session IS NOT NULL AND eff_year IS NOT NULL
+WITH stated AS (
+    SELECT r.*,
+           f.report_date AS file_report_date,
+           f.received_at,
+           f.original_name,
+           coalesce(r.session, r.session_hint) AS stated_session,
+           coalesce(r.year, r.year_hint) AS eff_year,
+           hash(struct_pack(r.number, r.session, r.year, r.kind, r.title, r.lead_deputy, r.cosigners,
+                            r.cosigner_count, r.delegation, r.category, r.source, r.proposed_date,
+                            r.assigned_date, r.deadline, r.lead_units, r.lead_role, r.co_units, r.is_key,
+                            r.key_leader, r.key_committee, r.key_project)) AS content_hash
+    FROM stg_register r
+    JOIN files f USING (file_id)
+),
+year_sessions AS (
+    SELECT eff_year AS year, min(stated_session) AS session
+    FROM stated
+    WHERE stated_session IS NOT NULL AND eff_year IS NOT NULL
     GROUP BY eff_year
-    HAVING count(DISTINCT eff_session) = 1
-) ys
-WHERE reg_rows.eff_session IS NULL AND reg_rows.eff_year = ys.year;
+    HAVING count(DISTINCT stated_session) = 1
+)
+SELECT s.* EXCLUDE (stated_session), coalesce(s.stated_session, ys.session) AS eff_session
+FROM stated s
+LEFT JOIN year_sessions ys ON s.stated_session IS NULL AND ys.year = s.eff_year;
 
 -- The year of a session: as the register states it; else the year of its 大会建议's 交办 dates.
 CREATE TEMP TABLE session_years AS
