@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -151,6 +152,33 @@ def test_a_retired_version_connection_is_closed_after_its_grace(tmp_path, monkey
     pw.snapshot()
     with pytest.raises(duckdb.ConnectionException):
         old_cursor.execute("SELECT 1")
+
+
+def test_two_open_versions_share_one_memory_budget(tmp_path):
+    """A worker warming a new version, or finishing requests on a retired one, has two versions
+    open: together they stay near its [serve] query_memory_mb, not twice it."""
+    paths = WarehousePaths(sample.build(tmp_path))
+    warmed = []
+
+    def limit(cursor) -> str:
+        return cursor.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    pw = PublishedWarehouse(paths.link, prepare=lambda version, cursor: warmed.append(limit(cursor)), memory_mb=200)
+    _, old_cursor = pw.snapshot()
+    assert limit(old_cursor) == "190.7 MiB"
+    building = new_build_path(paths)
+    shutil.copy(paths.current_version(), building)
+    publish(paths, building, keep_versions=3)
+    pw.snapshot()  # sees the new version: warms it in the background, serves the old one meanwhile
+    for _ in range(200):
+        if pw._preparing is None and warmed:
+            break
+        time.sleep(0.05)
+    _, new_cursor = pw.snapshot()
+    assert warmed == ["95.3 MiB"]  # half while the current version still serves
+    assert limit(new_cursor) == "190.7 MiB"  # the whole once it serves
+    assert limit(old_cursor) == "47.6 MiB"  # a quarter to finish its requests
+    pw.close()
 
 
 def test_query_memory_is_bounded_and_a_build_does_not_change_it(version, tmp_path):

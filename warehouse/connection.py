@@ -24,6 +24,11 @@ import duckdb
 # A request that took a cursor just before a refresh switched versions finishes on the old one;
 # none takes this long (downloads of whole workbooks at a million assignments: seconds).
 RETIRE_AFTER_SECONDS = 60
+# While a worker has two versions open they share its one buffer budget, each would otherwise
+# take the whole of it (issue 18: a worker's peak came during refreshes): the new version gets
+# half while it is warmed (the current one still serves), a retired one a quarter (it only
+# finishes the requests that started on it).
+WARMING_SHARE, RETIRED_SHARE = 0.5, 0.25
 
 
 class WarehouseMissing(RuntimeError):
@@ -112,9 +117,20 @@ class PublishedWarehouse:
     def _switch_to(self, target: Path, conn: duckdb.DuckDBPyConnection) -> None:
         """Serve ``target`` from now on (call with the lock held); retire the old connection."""
         if self._conn is not None:
+            self._set_memory(self._conn, RETIRED_SHARE)
             self._retired.append((time.monotonic(), self._conn))
         self._close_retired()
+        self._set_memory(conn, 1.0)
         self._conn, self._version = conn, target
+
+    def _set_memory(self, conn: duckdb.DuckDBPyConnection, share: float) -> None:
+        """Give ``conn`` this share of the worker's buffer budget (DuckDB evicts down to it)."""
+        if not self.memory_mb:
+            return
+        try:
+            conn.execute(f"SET memory_limit = '{max(16, int(self.memory_mb * share))}MB'")
+        except duckdb.Error:  # pages pinned by a running query: it keeps the larger budget
+            logging.getLogger(__name__).info("could not lower the memory of a retired version")
 
     def _close_retired(self) -> None:
         """Close retired connections once requests that started on them are surely done (each
@@ -126,7 +142,7 @@ class PublishedWarehouse:
     def _prepare_then_switch(self, target: Path) -> None:
         conn = None
         try:
-            conn = open_readonly(target, self.memory_mb, self.threads)
+            conn = open_readonly(target, self.memory_mb and max(16, int(self.memory_mb * WARMING_SHARE)), self.threads)
             self.prepare(str(target), conn.cursor())
         except Exception:  # a failed warm-up must not keep the new version away: switch cold
             logging.getLogger(__name__).exception("preparing %s", target)
