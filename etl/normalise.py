@@ -150,7 +150,33 @@ def token_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.str.len_bytes() > 0).then(expr)
+    return expr.replace("", None)  # evaluates expr once (when/then would run it twice)
+
+
+# Characters that Python's unicodedata and polars normalise alike and count as whitespace alike
+# (ASCII but the separators \x1c-\x1f, which only Python strips; CJK punctuation, ideographs and
+# full-width forms, none of them changed by the Unicode versions since): on a value made of these
+# alone, token_expr gives what clean_token gives, so polars patterns may stand in for Python's.
+_SAME_IN_POLARS = r"^[\t-\r -~\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e]*$"
+_DISTINCT_MIN_ROWS = 2000
+
+
+def per_distinct(frame: pl.DataFrame, clean: Callable[[pl.Expr], pl.Expr]) -> pl.DataFrame:
+    """``clean`` (an expression that keeps null null) applied to every column of ``frame``; in a
+    long column whose values repeat (titles, units, names do) once per distinct value, the rows
+    getting theirs by a hash lookup. A short frame is cleaned in one go: there the lookup's calls
+    cost more than the string work they save."""
+    if frame.height < _DISTINCT_MIN_ROWS:
+        return frame.select([clean(pl.col(c)) for c in frame.columns])
+    looked_up: dict[str, pl.Series] = {}
+    for name, values in frame.to_dict().items():
+        distinct = values.drop_nulls().unique()
+        if 2 * len(distinct) <= len(values):
+            cleaned = distinct.to_frame().select(clean(pl.col(name))).to_series()
+            place = values.replace_strict(distinct, pl.int_range(len(distinct), dtype=pl.UInt32, eager=True), default=None)
+            looked_up[name] = cleaned.gather(place)
+    direct = frame.select([clean(pl.col(c)) for c in frame.columns if c not in looked_up])
+    return pl.DataFrame([looked_up[c] if c in looked_up else direct.get_column(c) for c in frame.columns])
 
 
 def text_expr(expr: pl.Expr) -> pl.Expr:
@@ -253,6 +279,41 @@ def number_and_year(value: Any) -> tuple[int | None, int | None]:
 def parse_number(value: Any) -> int | None:
     """第12号, 12, 0012, 建议第12号, 2024-012, １２, 12.0 → 12; blank → None; else InvalidValue."""
     return number_and_year(value)[0]
+
+
+# _NUMBER_PATTERNS as one polars pattern whose alternatives match exactly where those match with
+# a number above 0 (0* takes the leading zeros, so the digits left must be 1 to 6 and not begin
+# with 0), tried in the same order; groups: number | number | year, number. Digits are ASCII: the
+# values it is tried on (_SAME_IN_POLARS) hold no other after NFKC.
+_NUMBER_FORMS = (
+    r"^(?:(?:建议)?第?0*([1-9][0-9]{0,5})号?(?:建议)?"
+    r"|0*([1-9][0-9]{0,5})\.0+"
+    r"|[\[〔(【]?((?:19|20)[0-9]{2})[\]〕)】]?[-_—/年]?(?:建议)?第?0*([1-9][0-9]{0,5})号?)$"
+)
+_NUMBER_AND_YEAR = pl.Struct({"number": pl.Int32, "year": pl.Int32})
+
+
+def numbers_and_years(raw: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
+    """``number_and_year`` of a column: (number, year, reason or null, token) per row. The common
+    forms are read by _NUMBER_FORMS in polars; number_and_year reads the others (bad or odd
+    values), once per distinct value."""
+    token = raw.to_frame().select(token_expr(pl.col(raw.name))).to_series()
+    forms = pl.DataFrame({"raw": raw, "token": token}).select(
+        pl.col("token").str.extract_groups(_NUMBER_FORMS).alias("groups"),
+        plain=pl.col("raw").str.contains(_SAME_IN_POLARS),
+    )
+    groups = forms.get_column("groups").struct
+    fast = pl.select(pl.struct(
+        number=pl.coalesce(groups.field("1"), groups.field("2"), groups.field("4")).cast(pl.Int32),
+        year=groups.field("3").cast(pl.Int32),
+    )).to_series()
+    settled = forms.get_column("plain") & (fast.struct.field("number").is_not_null() | token.is_null())
+
+    def pair(value: str) -> dict[str, int | None]:
+        return dict(zip(("number", "year"), number_and_year(value)))
+
+    pairs, reasons = _with_fallback(raw, fast, settled.fill_null(True), pair, _NUMBER_AND_YEAR)
+    return pairs.struct.field("number"), pairs.struct.field("year"), reasons, token
 
 
 # ── dates ────────────────────────────────────────────────────────────────────────────────────
@@ -530,6 +591,17 @@ def map_unique(
     return out.rename(values.name), reasons.rename(values.name)
 
 
+def _with_fallback(
+    values: pl.Series, fast: pl.Series, settled: pl.Series, parse: Callable[[str], Any], dtype: pl.DataType
+) -> tuple[pl.Series, pl.Series]:
+    """``map_unique(values, parse, dtype)`` where a vectorised ``fast`` already holds the result of
+    the ``settled`` rows: ``parse`` runs on the distinct values of the others only."""
+    if settled.all():
+        return fast.rename(values.name), _nulls(len(values), pl.Utf8, values.name)
+    parsed, reasons = map_unique(values.zip_with(~settled, _nulls(len(values), pl.Utf8)), parse, dtype)
+    return fast.zip_with(settled, parsed).rename(values.name), reasons
+
+
 @dataclass
 class SheetInput:
     """What recognition hands to normalisation for one sheet."""
@@ -585,10 +657,22 @@ def _where(cond: pl.Series, value: Any, dtype: pl.DataType = pl.Utf8) -> pl.Seri
 
 def _units(source: pl.Series | None, n: int) -> pl.Series:
     """Multi-unit cells → list of cleaned names (never null: no unit is an empty list)."""
+    no_unit = pl.lit([], dtype=pl.List(pl.Utf8))
     if source is None:
-        return pl.Series([[] for _ in range(n)], dtype=pl.List(pl.Utf8))
-    units, _ = map_unique(source, split_units, pl.List(pl.Utf8))
-    return units.fill_null(pl.lit([], dtype=pl.List(pl.Utf8)))
+        return pl.repeat(no_unit, n, eager=True)
+    fast = per_distinct(source.to_frame(), _split_units_expr).to_series()
+    units, _ = _with_fallback(source, fast, fast.is_not_null() | source.is_null(), split_units, pl.List(pl.Utf8))
+    return units.fill_null(no_unit)
+
+
+def _split_units_expr(text: pl.Expr) -> pl.Expr:
+    """``split_units`` in polars for the cells of _SAME_IN_POLARS characters with no bracket (every
+    separator splits there; a part of an NFKC text of those characters is its own NFKC); null for
+    the others."""
+    nfkc = text.str.normalize("NFKC")
+    names = nfkc.str.replace_all(f"[{_UNIT_SEPARATOR_CHARS}]", "\x1f").str.replace_all(r"\s+", "")
+    simple = text.str.contains(_SAME_IN_POLARS) & ~nfkc.str.contains(r"[(\[【]")
+    return pl.when(simple).then(names.str.split("\x1f").list.eval(pl.element().filter(pl.element() != "")))
 
 
 def _session_or_raise(value: str) -> str | None:
@@ -652,14 +736,15 @@ def normalise_sheet(
     number_cols = sheet.columns.get("number") or sheet.columns.get("serial") or []
     number_label = sheet.labels.get(number_cols[0], "建议编号") if number_cols else "建议编号"
     number_raw = _field(data, number_cols) if number_cols else _nulls(len(data), pl.Utf8, "number")
-    number, number_err = map_unique(number_raw, parse_number, pl.Int32)
+    number, number_year, number_err, number_token = numbers_and_years(number_raw)
     is_marker = first_cell.str.contains(signature.pattern) & number.is_null()
     is_total = first_cell.str.contains(totals.pattern) & number.is_null()
-    number_token = number_raw.to_frame().select(token_expr(pl.col(number_raw.name))).to_series()
     repeated_header = (number_token == (clean_token(number_label) or "")).fill_null(False)
     keep = ~(blank | is_marker | is_total | repeated_header | (is_marker.cum_max() & number.is_null()))
     data = data.filter(keep)
-    number, number_err, number_raw = number.filter(keep), number_err.filter(keep), number_raw.filter(keep)
+    number, number_year, number_err, number_raw = (
+        column.filter(keep) for column in (number, number_year, number_err, number_raw)
+    )
     n = len(data)
 
     out: dict[str, pl.Series] = {}
@@ -696,8 +781,7 @@ def normalise_sheet(
         source = raw(field)
         if source is None:
             return _nulls(n, pl.Utf8, field)
-        expr = token_expr(pl.col(source.name)) if token else text_expr(pl.col(source.name))
-        return source.to_frame().select(expr).to_series().rename(field)
+        return per_distinct(source.to_frame(), token_expr if token else text_expr).to_series().rename(field)
 
     def date_field(field: str) -> pl.Series:
         return parsed(field, lambda v: parse_date(v, words.no_date, sheet.date1904), pl.Date)
@@ -713,7 +797,6 @@ def normalise_sheet(
     missing = number.is_null() & number_err.is_null()
     problems.append((number_label, number_raw, _first(number_err, _where(missing, "缺少建议编号"))))
     out["session"] = parsed("session", _session_or_raise, pl.Utf8)
-    number_year, _ = map_unique(number_raw, lambda v: number_and_year(v)[1], pl.Int32)
     out["year"] = _first(parsed("year", parse_year, pl.Int32), number_year)
 
     if kind == REGISTER:

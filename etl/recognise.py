@@ -21,6 +21,7 @@ from etl.normalise import (
     dates_in_text,
     load_table,
     parse_number,
+    per_distinct,
     split_units,
     token_expr,
 )
@@ -166,8 +167,8 @@ TITLE_ROWS = 3  # title rows looked at above a stacked block's header
 def _known_cells(cells: pl.DataFrame, table: HeaderTable, columns: list[str]) -> pl.Series:
     """Per row, how many of ``columns`` hold a known header text (vectorised: sheets are long)."""
     keys = list(table.fields)
-    return cells.select(pl.sum_horizontal([
-        token_expr(pl.col(c)).is_in(keys).fill_null(False).cast(pl.Int32) for c in columns])).to_series()
+    known = per_distinct(cells.select(columns), lambda cell: token_expr(cell).is_in(keys))
+    return known.select(pl.sum_horizontal(pl.all().fill_null(False).cast(pl.Int32))).to_series()
 
 
 def _title_above(cells: pl.DataFrame, header_first: int, above: Header | None,
