@@ -126,11 +126,11 @@ def review(before: Figures | None, after: Figures, limits: dict[str, float]) -> 
 
 def check(published: Path | None, built: Path, figures: FiguresOf, limits: dict[str, float]) -> Review:
     """Review ``built`` against ``published`` and keep the differences in the built version
-    (table refresh_differences: the last refresh's, shown on /data)."""
-    try:
-        after = figures(built)
-    finally:
-        statefiles.remove(built)  # its derived files are named by the build path: useless once published
+    (table refresh_differences: the last refresh's, shown on /data). The derived files ``figures``
+    builds for ``built`` stay its own (statefiles.carry_over): publishing carries them on to the
+    version it becomes, whose preparation then starts from them."""
+    identity = statefiles.identity_of(built)
+    after = figures(built)
     result = review(figures(published) if published is not None else None, after, limits)
     with duckdb.connect(str(built)) as con:
         con.execute("DELETE FROM refresh_differences")
@@ -139,4 +139,5 @@ def check(published: Path | None, built: Path, figures: FiguresOf, limits: dict[
             con.executemany("INSERT INTO refresh_differences VALUES (?, ?, ?)",
                             [(i, line, is_hold) for i, (line, is_hold) in enumerate(lines)])
         con.execute("CHECKPOINT")
+    statefiles.carry_over(identity, built, built)  # no derived file reads refresh_differences
     return result

@@ -49,12 +49,12 @@ def new_build_path(paths: WarehousePaths) -> Path:
 
 
 def discard_build(building: Path) -> None:
-    """Remove a build that will not be published (with DuckDB's write-ahead log): on a full
-    disk, its space is what the next refresh and the dashboard need."""
+    """Remove a build that will not be published (with DuckDB's write-ahead log and the derived
+    files of its figures check): on a full disk, its space is what the next refresh and the
+    dashboard need."""
     building.unlink(missing_ok=True)
     Path(str(building) + ".wal").unlink(missing_ok=True)
-
-
+    statefiles.remove(building)
 
 
 def disk_full_message(paths: WarehousePaths) -> str:
@@ -90,7 +90,9 @@ def publish(paths: WarehousePaths, built: Path, keep_versions: int) -> Path:
     with open(built, "rb+") as handle:
         os.fsync(handle.fileno())
     final = paths.versions / _next_version_name(paths)
+    identity = statefiles.identity_of(built)
     os.replace(built, final)
+    statefiles.carry_over(identity, built, final)  # before the link moves: readers find them there
     _fsync_dir(paths.versions)
     point_link(paths, final)
     prune(paths, keep_versions)

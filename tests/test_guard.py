@@ -64,6 +64,7 @@ def test_a_bad_file_is_held_then_accepted_and_a_rebuild_without_the_register_is_
     assert str(held.value).startswith("暂缓发布: 市交通运输局 的行大多被拒收 (此前载入 2 行, 本次新增拒收 3 行)")
     assert "与上一版本相比: 市交通运输局 拒收行 0 → 3" in printed
     assert WarehousePaths(warehouse).current_version() == first.version  # not published
+    assert not list(WarehousePaths(warehouse).versions.glob(".building-*"))  # nor the check's derived files kept
     log = Archive(WarehousePaths(warehouse).archive).refresh_log()[-1]
     assert log["status"] == "暂缓发布" and log["held"] == held.value.review.held
 
@@ -141,3 +142,64 @@ def test_the_schedule_is_guarded_never_accepts_and_goes_on(tmp_path, settings, c
     statuses = [entry["status"] for entry in Archive(WarehousePaths(warehouse).archive).refresh_log()]
     assert statuses == ["成功", "暂缓发布", "暂缓发布", "暂缓发布"]
     assert WarehousePaths(warehouse).current_version() == first.version
+
+
+def test_the_checks_state_files_are_the_published_versions_and_give_its_figures(tmp_path, settings, monkeypatch):
+    """The figures check builds the state of all years as of today and the facts for the build; they
+    follow it when it is published (renamed, refresh_differences written since), so its preparation
+    builds neither again, and they give the figures a fresh build of them gives."""
+    from warehouse import cache, indicators, statefiles
+    from warehouse.indicators import prepare_version
+
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账2023.csv", register_rows("十七届五次", 2023))
+    write_csv(inbox / "台账2024.csv", register_rows("十八届一次", 2024))
+    write_csv(inbox / "2024年市交通运输局办理情况_2024-05-15.csv", [EXPORT_HEADER, [2, "主办", "2024-05-10", "A", "是", "满意"]])
+    warehouse = tmp_path / "duban.duckdb"
+    checked: dict = {}
+    compare = lambda path: checked.setdefault(path.name, version_figures(path, settings))  # noqa: E731
+    prepare = lambda path: prepare_version(path, settings)  # noqa: E731 - what the CLI passes
+    run_refresh(warehouse, settings, inbox=inbox, compare=compare, after_publish=prepare)
+
+    built: list = []
+    real_state, real_facts = indicators.build_state, indicators.build_facts
+    monkeypatch.setattr(indicators, "build_state", lambda cur, target, scratch, settings, as_of, year=None: (
+        built.append(("state", year)), real_state(cur, target, scratch, settings, as_of, year)))
+    monkeypatch.setattr(indicators, "build_facts", lambda cur, target, scratch: (
+        built.append(("facts", None)), real_facts(cur, target, scratch)))
+    prepared: list = []
+    write_csv(tmp_path / "new" / "2024年市教育局办理情况_2024-06-30.csv", [EXPORT_HEADER, [1, "主办", "2024-06-10", "A", "是", "满意"]])
+    checked.clear()
+    report = run_refresh(warehouse, settings, inbox=tmp_path / "new", compare=compare,
+                         after_publish=lambda path: (prepared.extend(built), prepare(path))[1])
+    assert prepared == [("state", None), ("facts", None)]  # the check: the build's; the published version's were prepared
+    assert ("state", None) not in built[2:] and ("facts", None) not in built[2:]  # prepared: each year's only
+    assert not list(report.version.parent.glob(".building-*"))
+
+    [after] = [figures for name, figures in checked.items() if name.startswith(".building-")]
+    assert after["years"][2024]["completed"] == 2
+    cache.clear()
+    statefiles.remove(report.version)
+    assert version_figures(report.version, settings) == after
+
+
+def test_the_figures_of_a_year_are_its_own_states(tmp_path, settings):
+    """version_figures reads each year from the state of all years: the figures of that year's own."""
+    from datetime import date
+
+    from warehouse.connection import open_readonly
+    from warehouse.indicators import Indicators, Scope
+
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "台账2023.csv", register_rows("十七届五次", 2023))
+    write_csv(inbox / "台账2024.csv", register_rows("十八届一次", 2024))
+    write_csv(inbox / "2024年市交通运输局办理情况_2024-06-30.csv", [EXPORT_HEADER, [2, "主办", "2024-06-10", "A", "是", "满意"]])
+    version = run_refresh(tmp_path / "duban.duckdb", settings, inbox=inbox).version
+    figures = version_figures(version, settings)
+    ind = Indicators(open_readonly(version).cursor(), settings, version=str(version))
+    years = {}
+    for y in ind.available_filters()["years"]:
+        m = ind.metrics(Scope(year=y, as_of=date.today()))
+        years[y] = {"suggestions": m["total"], "completed": m["completed"], "overdue": m["overdue"],
+                    "evaluated": m["evaluated"]}
+    assert figures["years"] == years and set(years) == {2023, 2024} and years[2024]["completed"] == 1

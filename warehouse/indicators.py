@@ -194,16 +194,16 @@ def version_figures(version_file: Path, settings: Settings, as_of: date | None =
     """What a refresh compares between the published version and the one it built (etl/guard.py):
     per year its suggestions, completed, overdue and evaluated; per unit (all years) its lead
     assignments' completed, overdue and evaluated, and the rows of the files it sent, loaded and
-    rejected. The derived files go beside ``version_file`` (a caller checking a build removes them)."""
+    rejected. All of it from the version's facts and its state of all years as of T, the two files
+    ``prepare_version`` builds first: a build's carry over to the version it becomes
+    (statefiles.carry_over), and a published version's are there already."""
     as_of = as_of or date.today()
     conn = _refresh_connection(str(Path(version_file).resolve()))
     try:
         ind = Indicators(conn, settings)  # versioned by the file's identity: a build path is reused
-        years = {}
-        for year in ind.available_filters()["years"]:
-            m = ind.metrics(Scope(year=year, as_of=as_of))
-            years[year] = {"suggestions": m["total"], "completed": m["completed"], "overdue": m["overdue"],
-                           "evaluated": m["evaluated"]}
+        # a suggestion's state depends on nothing outside it: each year as counted in its own state
+        years = {y["year"]: {"suggestions": y["total"], "completed": y["completed"], "overdue": y["overdue"],
+                             "evaluated": y["evaluated"]} for y in ind.trends(Scope(as_of=as_of))["years"]}
         unit_keys = ("completed", "overdue", "evaluated", "rows_loaded", "rows_rejected")
         units = {r["unit"]: {**dict.fromkeys(unit_keys, 0), **{k: r[k] for k in unit_keys[:3]}}
                  for r in ind.unit_table(Scope(as_of=as_of))}

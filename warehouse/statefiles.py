@@ -9,7 +9,8 @@ beside the version file and every process ATTACHes that file read-only:
 
 - the hash (``derived_key``) names what the tables depend on (the version file's identity, the
   code, the settings, T, the year), so a refresh, an upgrade, a settings change or another T simply gives
-  another file;
+  another file; its first digits are the version's alone, so the files a refresh's figures check
+  builds for its build follow that build when it becomes a published version (``carry_over``);
 - the build runs in a DuckDB instance of its own (``BUILD_MEMORY_MB``), not under the serve
   worker's query memory limit, with its intermediate table in a scratch file;
 - an exclusive lock on ``st_<hash>.lock`` makes concurrent processes wait for one build instead of
@@ -133,15 +134,50 @@ def derived_key(version: str | None, settings: object, code: str,
     ``version`` the database file (its identity: a refresh gives another), ``settings`` what of the
     settings it reads, ``code`` the code_fingerprint of what computes it, ``operator_files`` the
     files an operator edits beside the data (the hand-score file, the alias table, …; each by its
-    identity, None: not there), and ``parts`` the rest of the question (T, year, viewer, URL …)."""
+    identity, None: not there), and ``parts`` the rest of the question (T, year, viewer, URL …).
+    The first VERSION_DIGITS digits are the version's identity alone (carry_over renames them)."""
     files = tuple(file_identity(str(path)) if path else "" for path in operator_files)
-    key = (file_identity(version), repr(settings), code, files, parts)
-    return hashlib.sha256(repr(key).encode()).hexdigest()
+    question = hashlib.sha256(repr((repr(settings), code, files, parts)).encode()).hexdigest()
+    return _version_digits(file_identity(version)) + question[VERSION_DIGITS:]
+
+
+VERSION_DIGITS = 8  # a state file's name keeps 12 more: the question, among the few dozen of one folder
+
+
+def _version_digits(identity: str) -> str:
+    return hashlib.sha256(identity.encode()).hexdigest()[:VERSION_DIGITS]
 
 
 def schema_name(digest: str) -> str:
     """A state file's schema (and file) name for its derived_key."""
     return "st_" + digest[:20]
+
+
+def identity_of(version: Path) -> str:
+    """The file_identity its derived files are named by: of the resolved path, as the indicator
+    layer and the serve workers open a version."""
+    return file_identity(str(Path(version).resolve()))
+
+
+def carry_over(identity: str, built: Path, version: Path) -> None:
+    """Give ``version`` the state files built for ``built`` while its identity (``identity_of``)
+    was ``identity``, under the names ``version``'s identity gives them: ``version`` is that
+    database since renamed (a build published) or written to in tables no derived file reads (the
+    figures check's refresh_differences). Any other derived file of ``built`` goes; one that
+    cannot be moved is built again when asked."""
+    old, new = (schema_name(_version_digits(i)) for i in (identity, identity_of(version)))
+    source, target = Path(f"{Path(built).resolve()}.cache"), Path(f"{Path(version).resolve()}.cache")
+    if source == target and old == new:
+        return
+    try:
+        target.mkdir(exist_ok=True)
+        for path in list(source.glob(f"{old}*.duckdb")):
+            os.replace(path, target / (new + path.name[len(old):]))
+            path.with_suffix(".lock").unlink(missing_ok=True)
+    except OSError:
+        pass  # a speed-up only: the preparation after publishing builds what is missing
+    if source != target:
+        remove(built)
 
 
 def _quote(path: Path) -> str:
