@@ -27,6 +27,7 @@ import string
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date, datetime
 from pathlib import Path
 
@@ -141,23 +142,36 @@ class InForce:
     every unit name, and the sessions of each year."""
 
     files: set[str] = field(default_factory=set)
-    units_of: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
     units: set[str] = field(default_factory=set)
     sessions_by_year: dict[int, set[str]] = field(default_factory=dict)
     places: tuple[str, ...] = ()  # the place prefixes the version matched unit spellings with
+    version: Path | None = None
+
+    @cached_property
+    def units_of(self) -> dict[tuple[str, int], dict[str, str]]:
+        """Each suggestion's units and roles by (session, number), read when first asked: only a new
+        register is compared with them, and at a million assignments they take seconds to read."""
+        units_of: dict[tuple[str, int], dict[str, str]] = {}
+        if self.version is None:
+            return units_of
+        try:
+            with duckdb.connect(str(self.version), read_only=True) as con:
+                for session, number, unit, role in con.execute(
+                        "SELECT s.session, s.number, a.unit, a.role FROM assignments a JOIN suggestions s USING (suggestion_id)"
+                ).fetchall():
+                    units_of.setdefault((session, number), {})[unit] = role
+        except duckdb.Error:  # damaged: as in ``read``, nothing in force
+            return {}
+        return units_of
 
     @classmethod
     def read(cls, version: Path | None) -> "InForce":
-        force = cls()
+        force = cls(version=version)
         if version is None:
             return force
         try:
             with duckdb.connect(str(version), read_only=True) as con:
                 force.files = {sha for (sha,) in con.execute("SELECT sha256 FROM files").fetchall()}
-                for session, number, unit, role in con.execute(
-                        "SELECT s.session, s.number, a.unit, a.role FROM assignments a JOIN suggestions s USING (suggestion_id)"
-                ).fetchall():
-                    force.units_of.setdefault((session, number), {})[unit] = role
                 force.units = {unit for (unit,) in con.execute("SELECT unit FROM units").fetchall()}
                 for session, year in con.execute("SELECT session, year FROM sessions").fetchall():
                     force.sessions_by_year.setdefault(year, set()).add(session)
