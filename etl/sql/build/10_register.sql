@@ -86,8 +86,9 @@ FROM reg_ranked
 WHERE rank_in_key = 1;
 
 -- One assignment per (suggestion, unit); a unit named both as lead and co-handler is a lead.
+-- (A window, not GROUP BY with arg_max: DuckDB spills the sort, not those aggregates' states.)
 INSERT INTO assignments
-SELECT suggestion_id, unit, arg_max(role, is_lead), bool_or(is_lead)
+SELECT suggestion_id, unit, role, is_lead
 FROM (
     SELECT r.eff_session || '-' || r.number AS suggestion_id, m.unit,
            coalesce(r.lead_role, '主办') AS role, TRUE AS is_lead
@@ -100,7 +101,7 @@ FROM (
     JOIN unit_name_map m ON m.raw_name = co.name
     WHERE r.rank_in_key = 1
 )
-GROUP BY suggestion_id, unit;
+QUALIFY row_number() OVER (PARTITION BY suggestion_id, unit ORDER BY is_lead DESC) = 1;
 
 INSERT INTO row_outcomes
 SELECT file_id, sheet, row_no, 'rejected', reject_column, NULL, reject_reason
