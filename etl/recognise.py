@@ -21,7 +21,6 @@ from etl.normalise import (
     dates_in_text,
     load_table,
     parse_number,
-    per_distinct,
     split_units,
     token_expr,
 )
@@ -166,9 +165,12 @@ TITLE_ROWS = 3  # title rows looked at above a stacked block's header
 
 def _known_cells(cells: pl.DataFrame, table: HeaderTable, columns: list[str]) -> pl.Series:
     """Per row, how many of ``columns`` hold a known header text (vectorised: sheets are long)."""
-    keys = list(table.fields)
-    known = per_distinct(cells.select(columns), lambda cell: token_expr(cell).is_in(keys))
-    return known.select(pl.sum_horizontal(pl.all().fill_null(False).cast(pl.Int32))).to_series()
+    # whether a cell is known depends on its text alone: the texts are cleaned once, whatever
+    # column and however many rows they are in
+    texts = pl.concat([cells.get_column(c).rename("text") for c in columns]).drop_nulls().unique()
+    known = texts.filter(texts.to_frame().select(token_expr(pl.col("text")).is_in(list(table.fields))).to_series())
+    hits = [pl.col(c).is_in(known.implode()).fill_null(False).cast(pl.Int32) for c in columns]
+    return cells.select(pl.sum_horizontal(hits)).to_series()
 
 
 def _title_above(cells: pl.DataFrame, header_first: int, above: Header | None,

@@ -197,3 +197,17 @@ def test_csv_delimiter_is_sniffed_in_the_first_megabyte(tmp_path, settings):
     path.write_bytes(("建议编号;标题" + "长" * (1 << 20) + ",,,,\n1;甲\n").encode())
     [sheet] = read_sheets(path, settings)
     assert sheet.cells.width == 2 and cells(sheet)[1] == ["1", "甲"]
+
+
+def test_a_sheet_is_empty_when_every_cell_is_blank_wherever_its_data_would_be():
+    import polars as pl
+
+    from etl.read.common import RawSheet
+
+    def sheet(**columns):
+        return RawSheet(None, pl.DataFrame(columns, schema={c: pl.Utf8 for c in columns}))
+
+    assert sheet(c0=[None, " \u3000", None], c1=[None, None, "\t\n"]).is_empty
+    assert not sheet(c0=[None] * 150 + ["建议编号"]).is_empty  # below the first rows looked at
+    assert not sheet(c0=["\x1f"]).is_empty  # not whitespace to strip_chars, so not blank
+    assert sheet().is_empty and sheet(c0=[]).is_empty

@@ -37,10 +37,15 @@ class RawSheet:
 
     @property
     def is_empty(self) -> bool:
-        if self.cells.height == 0 or self.cells.width == 0:
-            return True
-        stripped = [pl.col(c).str.strip_chars().str.len_bytes().fill_null(0) == 0 for c in self.cells.columns]
-        return bool(self.cells.select(pl.all_horizontal(stripped).all()).item())
+        # a sheet with data shows some in its first rows: all of it is looked through only when those are blank
+        return all(_all_blank(cells) for cells in (self.cells.head(100), self.cells))
+
+
+def _all_blank(cells: pl.DataFrame) -> bool:
+    """No cell holds more than whitespace (as strip_chars strips it: \\S is its complement)."""
+    if cells.height == 0 or cells.width == 0:
+        return True
+    return not cells.select(pl.concat_str(pl.all(), ignore_nulls=True).str.contains(r"\S").any()).item()
 
 
 def row_cap(settings: Settings) -> int:
