@@ -32,15 +32,29 @@ LEFT JOIN assignments a
   ON a.suggestion_id = s.suggestion_id
  AND (a.unit = x.unit_c OR ({unitless_means_leads} AND x.unit_written IS NULL AND a.is_lead));
 
+-- Per row: how many suggestions its number names, and how many of them fit its unit (plain
+-- counts over one row per suggestion: DISTINCT and ordered aggregates do not spill, and a
+-- national register has millions of rows); the sessions are listed only for the ambiguous rows.
 CREATE TEMP TABLE {prefix}_verdict AS
-SELECT x.row_key,
-       count(DISTINCT fi.suggestion_id) AS n_numbered,
-       count(DISTINCT fi.suggestion_id) FILTER (WHERE fi.assigned_unit IS NOT NULL) AS n_fits,
-       string_agg(DISTINCT fi.session, '、' ORDER BY fi.session)
-           FILTER (WHERE fi.assigned_unit IS NOT NULL) AS fit_sessions
-FROM {prefix}_rows x
-LEFT JOIN {prefix}_fits fi USING (row_key)
-GROUP BY x.row_key;
+WITH per_suggestion AS (
+    SELECT row_key, suggestion_id, any_value(session) AS session, bool_or(assigned_unit IS NOT NULL) AS fits
+    FROM {prefix}_fits
+    GROUP BY row_key, suggestion_id
+),
+counted AS (
+    SELECT x.row_key, count(p.suggestion_id) AS n_numbered, count(*) FILTER (WHERE p.fits) AS n_fits
+    FROM {prefix}_rows x
+    LEFT JOIN per_suggestion p USING (row_key)
+    GROUP BY x.row_key
+)
+SELECT c.*, a.fit_sessions
+FROM counted c
+LEFT JOIN (
+    SELECT row_key, string_agg(session, '、' ORDER BY session) AS fit_sessions
+    FROM per_suggestion
+    WHERE fits AND row_key IN (SELECT row_key FROM counted WHERE n_fits > 1)
+    GROUP BY row_key
+) a USING (row_key);
 
 CREATE TEMP TABLE {prefix}_checked AS
 SELECT x.*,
