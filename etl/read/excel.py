@@ -256,6 +256,7 @@ def read_workbook(data: bytes, settings: Settings, date1904: bool = False) -> li
             raise
         except Exception:
             raise UnreadableFile(f"文件无法读取: 工作表 {name} 已损坏") from None
-        frame = frame.rename({old: f"c{i}" for i, old in enumerate(frame.columns)})
-        sheets.append(RawSheet(name, frame.select(pl.all().cast(pl.Utf8)), date1904))
+        frame = frame.select(pl.all().cast(pl.Utf8))
+        frame.columns = [f"c{i}" for i in range(frame.width)]
+        sheets.append(RawSheet(name, frame, date1904))
     return sheets
