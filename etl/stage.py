@@ -361,6 +361,7 @@ def build_version(
         _run_sql_file(con, build / "resolve.sql", source="stg_evaluation", prefix="ev", unitless_means_leads="TRUE",
                       files_before=str(files_before))
         _run_sql_file(con, build / "30_evaluations.sql")
+        _run_sql_file(con, build / "90_keys.sql")
 
         [counts] = con.execute("""
             SELECT count(*),

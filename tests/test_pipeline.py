@@ -392,3 +392,20 @@ def test_a_new_register_or_alias_table_builds_every_table_again(tmp_path, settin
         con.execute("DROP TABLE stg_fingerprint")  # as built by a duban that did not record it
     run_refresh(warehouse, settings)
     assert extended == [False, False, False, False]
+
+
+def test_the_big_tables_keys_are_checked_at_the_end_of_every_build(tmp_path):
+    """suggestions, assignments and handling_reports declare no PRIMARY KEY (its index never
+    spills: at 10M assignments it outgrew the build's memory); 90_keys.sql checks them instead."""
+    import duckdb
+
+    from etl import stage
+
+    con = duckdb.connect(str(tmp_path / "keys.duckdb"))
+    con.execute((stage.SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
+    con.execute("INSERT INTO assignments VALUES ('十八届一次-1', '市教育局', '主办', TRUE), "
+                "('十八届一次-1', '市财政局', '协办', FALSE)")
+    stage._run_sql_file(con, stage.SQL_DIR / "build" / "90_keys.sql")  # unique: passes
+    con.execute("INSERT INTO assignments VALUES ('十八届一次-1', '市教育局', '协办', FALSE)")
+    with pytest.raises(duckdb.InvalidInputException, match="duplicate key in assignments: 十八届一次-1 市教育局"):
+        stage._run_sql_file(con, stage.SQL_DIR / "build" / "90_keys.sql")

@@ -82,7 +82,7 @@ CREATE TABLE unit_aliases (
 );
 
 CREATE TABLE suggestions (
-    suggestion_id     VARCHAR PRIMARY KEY,  -- session || '-' || number, e.g. 十八届一次-12
+    suggestion_id     VARCHAR NOT NULL,     -- session || '-' || number, e.g. 十八届一次-12 (unique: build/90_keys.sql)
     session           VARCHAR NOT NULL,
     year              INTEGER NOT NULL,
     number            INTEGER NOT NULL,
@@ -110,16 +110,15 @@ CREATE TABLE assignments (
     suggestion_id VARCHAR NOT NULL,
     unit          VARCHAR NOT NULL,
     role          VARCHAR NOT NULL,     -- 主办 / 分办 / 协办
-    is_lead       BOOLEAN NOT NULL,     -- 主办 or 分办
-    PRIMARY KEY (suggestion_id, unit)
-);
+    is_lead       BOOLEAN NOT NULL      -- 主办 or 分办
+);                                      -- one row per (suggestion_id, unit): build/90_keys.sql
 
 -- Every accepted unit-export row, current and superseded: the status history that lets the
 -- indicator layer answer any earlier as-of date. The fact columns hold the EFFECTIVE values after
 -- this report (silence erases nothing: a blank cell keeps what the unit's earlier reports gave,
 -- 20_handling.sql); ``reported`` keeps the row as the file gave it.
 CREATE TABLE handling_reports (
-    report_id         INTEGER PRIMARY KEY,
+    report_id         INTEGER NOT NULL,     -- unique: build/90_keys.sql
     suggestion_id     VARCHAR NOT NULL,
     unit              VARCHAR NOT NULL,
     role              VARCHAR NOT NULL,     -- the register's role for this unit
