@@ -297,23 +297,20 @@ def numbers_and_years(raw: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series, 
     """``number_and_year`` of a column: (number, year, reason or null, token) per row. The common
     forms are read by _NUMBER_FORMS in polars; number_and_year reads the others (bad or odd
     values), once per distinct value."""
-    token = raw.to_frame().select(token_expr(pl.col(raw.name))).to_series()
-    forms = pl.DataFrame({"raw": raw, "token": token}).select(
-        pl.col("token").str.extract_groups(_NUMBER_FORMS).alias("groups"),
-        plain=pl.col("raw").str.contains(_SAME_IN_POLARS),
+    frame = raw.to_frame("raw").with_columns(token=token_expr(pl.col("raw")))
+    groups = frame.get_column("token").str.extract_groups(_NUMBER_FORMS).struct.unnest()
+    number = pl.coalesce("1", "2", "4").cast(pl.Int32)
+    fast = pl.concat([frame, groups], how="horizontal").select(
+        pl.struct(number=number, year=pl.col("3").cast(pl.Int32)).alias("pair"),
+        settled=(pl.col("raw").str.contains(_SAME_IN_POLARS) & (number.is_not_null() | pl.col("token").is_null()))
+        .fill_null(True),  # a null cell has no number and no reason
     )
-    groups = forms.get_column("groups").struct
-    fast = pl.select(pl.struct(
-        number=pl.coalesce(groups.field("1"), groups.field("2"), groups.field("4")).cast(pl.Int32),
-        year=groups.field("3").cast(pl.Int32),
-    )).to_series()
-    settled = forms.get_column("plain") & (fast.struct.field("number").is_not_null() | token.is_null())
 
     def pair(value: str) -> dict[str, int | None]:
         return dict(zip(("number", "year"), number_and_year(value)))
 
-    pairs, reasons = _with_fallback(raw, fast, settled.fill_null(True), pair, _NUMBER_AND_YEAR)
-    return pairs.struct.field("number"), pairs.struct.field("year"), reasons, token
+    pairs, reasons = _with_fallback(raw, fast.get_column("pair"), fast.get_column("settled"), pair, _NUMBER_AND_YEAR)
+    return pairs.struct.field("number"), pairs.struct.field("year"), reasons, frame.get_column("token")
 
 
 # ── dates ────────────────────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path, PurePath
 
@@ -50,6 +51,7 @@ class SummaryTable(UnrecognisedFile):
     kind = SUMMARY
 
 
+@lru_cache(maxsize=1 << 14)  # the same header texts come back in every file
 def header_key(text: object) -> str:
     """How header cells are compared: NFKC (full width → half width), no spaces or line breaks,
     no leading/trailing * (required-field marks) and no trailing colon."""
@@ -79,8 +81,19 @@ class HeaderTable:
         return None
 
 
+_HEADER_TABLES: dict[int, tuple[dict, HeaderTable]] = {}
+
+
 def header_table(home: Path | None = None) -> HeaderTable:
+    """The header table, rebuilt only when its file changed (load_table is cached)."""
     data = load_table("header_aliases.toml", home)
+    if id(data) not in _HEADER_TABLES:  # the table data kept with it, so its id is never reused
+        _HEADER_TABLES.clear()
+        _HEADER_TABLES[id(data)] = (data, _build_header_table(data))
+    return _HEADER_TABLES[id(data)][1]
+
+
+def _build_header_table(data: dict) -> HeaderTable:
     fields = {}
     for name, spellings in data["fields"].items():
         for spelling in spellings:
@@ -168,8 +181,9 @@ def _known_cells(cells: pl.DataFrame, table: HeaderTable, columns: list[str]) ->
     # whether a cell is known depends on its text alone: the texts are cleaned once, whatever
     # column and however many rows they are in
     texts = pl.concat([cells.get_column(c).rename("text") for c in columns]).drop_nulls().unique()
-    known = texts.filter(texts.to_frame().select(token_expr(pl.col("text")).is_in(list(table.fields))).to_series())
-    hits = [pl.col(c).is_in(known.implode()).fill_null(False).cast(pl.Int32) for c in columns]
+    is_known = texts.to_frame().select(token_expr(pl.col("text")).is_in(list(table.fields))).to_series()
+    known = texts.filter(is_known).implode()
+    hits = [pl.col(c).is_in(known).fill_null(False).cast(pl.Int32) for c in columns]
     return cells.select(pl.sum_horizontal(hits)).to_series()
 
 
