@@ -153,12 +153,13 @@ def _blank_to_null(expr: pl.Expr) -> pl.Expr:
     return expr.replace("", None)  # evaluates expr once (when/then would run it twice)
 
 
-# Characters that Python's unicodedata and polars normalise alike and count as whitespace alike
-# (ASCII but the separators \x1c-\x1f, which only Python strips; CJK punctuation, ideographs and
-# full-width forms, none of them changed by the Unicode versions since): on a value made of these
-# alone, token_expr gives what clean_token gives, so polars patterns may stand in for Python's.
+# Characters that Python's unicodedata and polars normalise alike and count as whitespace alike:
+# printable ASCII, tab and line breaks (not the separators \x1c-\x1f, whitespace to Python only),
+# CJK punctuation, ideographs and full-width forms (none changed by a Unicode version since; a
+# newer polars knows characters Python does not). On a value made of these alone token_expr gives
+# what clean_token gives, so polars patterns may stand in for Python's there.
 _SAME_IN_POLARS = r"^[\t-\r -~\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e]*$"
-_DISTINCT_MIN_ROWS = 2000
+_DISTINCT_MIN_ROWS = 2000  # shorter frames are cleaned row by row (measured on the inbox)
 
 
 def per_distinct(frame: pl.DataFrame, clean: Callable[[pl.Expr], pl.Expr]) -> pl.DataFrame:
@@ -173,8 +174,8 @@ def per_distinct(frame: pl.DataFrame, clean: Callable[[pl.Expr], pl.Expr]) -> pl
         distinct = values.drop_nulls().unique()
         if 2 * len(distinct) <= len(values):
             cleaned = distinct.to_frame().select(clean(pl.col(name))).to_series()
-            place = values.replace_strict(distinct, pl.int_range(len(distinct), dtype=pl.UInt32, eager=True), default=None)
-            looked_up[name] = cleaned.gather(place)
+            places = pl.int_range(len(distinct), dtype=pl.UInt32, eager=True)
+            looked_up[name] = cleaned.gather(values.replace_strict(distinct, places, default=None))
     direct = frame.select([clean(pl.col(c)) for c in frame.columns if c not in looked_up])
     return pl.DataFrame([looked_up[c] if c in looked_up else direct.get_column(c) for c in frame.columns])
 

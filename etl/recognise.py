@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path, PurePath
 
 import polars as pl
