@@ -56,7 +56,7 @@ SELECT coalesce(earlier_report_id,
                 + row_number() OVER (PARTITION BY earlier_report_id IS NULL ORDER BY file_id, sheet, row_no))
            AS report_id,
        earlier_report_id IS NOT NULL AS kept_earlier,
-       suggestion_id, resolved_unit, report_date, file_id, sheet, row_no,
+       suggestion_id, resolved_unit, assigned_role, report_date, file_id, sheet, row_no,
        row_number() OVER pair AS seq,
        row_number() OVER pair = count(*) OVER whole_pair AS is_current,
        last_value(report_date) OVER whole_pair AS newest_date,
@@ -85,8 +85,8 @@ SELECT coalesce(earlier_report_id,
 FROM (
     SELECT * FROM ux_in_file WHERE rank_in_file = 1
     UNION ALL BY NAME
-    SELECT h.report_id AS earlier_report_id, h.suggestion_id, h.unit AS resolved_unit, h.report_date, h.file_id,
-           h.sheet, h.row_no, f.received_at, f.original_name, unnest(h.reported)
+    SELECT h.report_id AS earlier_report_id, h.suggestion_id, h.unit AS resolved_unit, h.role AS assigned_role,
+           h.report_date, h.file_id, h.sheet, h.row_no, f.received_at, f.original_name, unnest(h.reported)
     FROM handling_reports h
     JOIN files f USING (file_id)
     WHERE EXISTS (SELECT 1 FROM ux_in_file n WHERE n.suggestion_id = h.suggestion_id AND n.resolved_unit = h.unit)
@@ -107,13 +107,13 @@ DELETE FROM handling_reports
 USING ux_effective e
 WHERE e.report_id = handling_reports.report_id;
 
+-- Every row was resolved to an assignment (resolve.sql) and carries its role.
 INSERT INTO handling_reports
-SELECT e.report_id, e.suggestion_id, e.resolved_unit, a.role, e.report_date, e.file_id, e.sheet, e.row_no,
-       e.status_text, e.reply_date, e.result_class, e.face_to_face, e.evaluation, e.evaluation_work,
-       e.evaluation_date, e.promise_text, e.promise_date, e.promise_kept, e.promise_kept_date,
-       e.extension_date, e.contact_name, e.contact_phone, e.is_current, e.reported
-FROM ux_effective e
-JOIN assignments a ON a.suggestion_id = e.suggestion_id AND a.unit = e.resolved_unit;
+SELECT report_id, suggestion_id, resolved_unit, assigned_role, report_date, file_id, sheet, row_no,
+       status_text, reply_date, result_class, face_to_face, evaluation, evaluation_work,
+       evaluation_date, promise_text, promise_date, promise_kept, promise_kept_date,
+       extension_date, contact_name, contact_phone, is_current, reported
+FROM ux_effective;
 
 -- The changes: each fact a report gives (as text) against the one in force before it.
 DELETE FROM handling_changes

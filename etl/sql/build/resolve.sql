@@ -22,7 +22,7 @@ LEFT JOIN unit_name_map ms ON ms.raw_name = f.sender_unit_raw
 WHERE x.file_id > {files_before};
 
 CREATE TEMP TABLE {prefix}_fits AS
-SELECT x.row_key, s.suggestion_id, s.session, a.unit AS assigned_unit
+SELECT x.row_key, s.suggestion_id, s.session, a.unit AS assigned_unit, a.role AS assigned_role
 FROM {prefix}_rows x
 JOIN suggestions s
   ON s.number = x.number
@@ -89,7 +89,7 @@ JOIN {prefix}_verdict v USING (row_key)
 LEFT JOIN unit_spelling_candidates c ON c.spelling = x.unit_written;
 
 CREATE TEMP TABLE {prefix}_resolved AS
-SELECT x.*, fi.suggestion_id, fi.assigned_unit AS resolved_unit
+SELECT x.*, fi.suggestion_id, fi.assigned_unit AS resolved_unit, fi.assigned_role
 FROM {prefix}_checked x
 JOIN {prefix}_fits fi USING (row_key)
 WHERE x.reject_reason IS NULL AND fi.assigned_unit IS NOT NULL;
