@@ -171,20 +171,22 @@ class Archive:
     def _parsed_base(self, fingerprint: str, sha: str) -> Path:
         return self.root / "parsed" / fingerprint / sha
 
-    def load_parsed(self, fingerprint: str, sha: str) -> ParsedFile | None:
+    def load_parsed(self, fingerprint: str, sha: str, rows: bool = True) -> ParsedFile | None:
+        """The cached parse of a file (None: not parsed with this fingerprint); ``rows=False``
+        leaves its rows in the cache (a refresh reads them when it needs them)."""
         base = self._parsed_base(fingerprint, sha)
         meta_path = base.with_suffix(".json")
         if not meta_path.exists():
             return None
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         rows_path = base.with_suffix(".parquet")
-        rows = pl.read_parquet(rows_path) if rows_path.exists() else None
+        frame = pl.read_parquet(rows_path) if rows and rows_path.exists() else None
         return ParsedFile(
             kind=meta["kind"],
             sender_unit=meta["sender_unit"],
             report_date=date.fromisoformat(meta["report_date"]) if meta["report_date"] else None,
             report_date_source=meta["report_date_source"],
-            rows=rows,
+            rows=frame,
             rejects=[RowReject(**r) for r in meta["rejects"]],
             rows_read=meta["rows_read"],
             sheets=meta["sheets"],

@@ -215,7 +215,7 @@ def _parse(archive: Archive, entries: list[ArchivedFile], first_id: int, fingerp
     """The parse of each entry, from the cache or read now in worker processes (etl.parse.ParsePool);
     numbered from ``first_id``. Every result is cached, a crash or an overrun limit included, so
     a file that broke the parser is not read again until the parser changes."""
-    parsed = {entry.sha256: _rows_aside(archive.load_parsed(fingerprint, entry.sha256)) for entry in entries}
+    parsed = {entry.sha256: archive.load_parsed(fingerprint, entry.sha256, rows=False) for entry in entries}
     jobs = [(entry.sha256, ParseJob(archive.path_of(entry.sha256), entry.original_name,
                                     datetime.fromisoformat(entry.file_mtime) if entry.file_mtime else None))
             for entry in entries if parsed[entry.sha256] is None]
