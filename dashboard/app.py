@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import dash
 import dash_bootstrap_components as dbc
@@ -179,21 +179,33 @@ class Dashboard:
         return no_update if new_search == (search or "") else new_search
 
 
+    def _record_follow_up(self, what: str, target: dict | None, unit: str | None, day_text: str | None,
+                          viewer: Any, store: Callable[[str | None, date], object]) -> tuple[Any, str | None, date]:
+        """What a 催办 and a 约谈 record share: who may record one, its date, its suggestion and unit
+        checked against the published version, then ``store(suggestion_id, day)``. Returns (the
+        alert that refuses it, or None; the suggestion id; the day)."""
+        suggestion_id = (target or {}).get("suggestion_id")
+        if not C.can_chase(viewer):
+            return dbc.Alert(f"本账号不能记录{what} ({what}由督办人员记录)。", color="warning"), suggestion_id, date.today()
+        try:
+            day = date.fromisoformat(day_text[:10]) if day_text else date.today()
+        except ValueError:
+            return dbc.Alert(f"{what}日期 “{day_text}” 不是有效日期。", color="warning"), suggestion_id, date.today()
+        try:
+            self._check_chase_target(suggestion_id, unit, viewer)
+            store(suggestion_id, day)
+        except appstate.AppStateError as exc:
+            return dbc.Alert(str(exc), color="warning"), suggestion_id, day
+        return None, suggestion_id, day
+
     def record_chase(self, target: dict | None, unit: str | None, chase_date: str | None, way: str | None, note: str | None, viewer: Any) -> tuple:
         """Store one 催办 record; returns (message, refreshed history, the note field) for the form:
         the note is cleared after a save, so a second click has nothing to record twice."""
-        if not C.can_chase(viewer):
-            return dbc.Alert("本账号不能记录催办 (催办由督办人员记录)。", color="warning"), no_update, no_update
-        suggestion_id = (target or {}).get("suggestion_id")
-        try:
-            day = date.fromisoformat(chase_date[:10]) if chase_date else date.today()
-        except ValueError:
-            return dbc.Alert(f"催办日期 “{chase_date}” 不是有效日期。", color="warning"), no_update, no_update
-        try:
-            self._check_chase_target(suggestion_id, unit, viewer)
-            appstate.record_chase(self.home, suggestion_id, unit, day, way or "", note or "", viewer.username)
-        except appstate.AppStateError as exc:
-            return dbc.Alert(str(exc), color="warning"), no_update, no_update
+        refused, suggestion_id, day = self._record_follow_up(
+            "催办", target, unit, chase_date, viewer,
+            lambda sid, day: appstate.record_chase(self.home, sid, unit, day, way or "", note or "", viewer.username))
+        if refused is not None:
+            return refused, no_update, no_update
         return (dbc.Alert(f"已记录: {day.isoformat()} {way}" + (f" ({unit})" if unit else ""), color="success"),
                 self._chase_history(suggestion_id, unit, viewer), "")
 
@@ -209,19 +221,12 @@ class Dashboard:
     def record_interview(self, target: dict | None, unit: str | None, day_text: str | None, kind: str | None,
                          with_whom: str | None, outcome: str | None, viewer: Any) -> tuple:
         """Store one 约谈/约见 record, checked like a 催办; (message, refreshed history, the outcome field)."""
-        if not C.can_chase(viewer):
-            return dbc.Alert("本账号不能记录约谈 (约谈由督办人员记录)。", color="warning"), no_update, no_update
-        suggestion_id = (target or {}).get("suggestion_id")
-        try:
-            day = date.fromisoformat(day_text[:10]) if day_text else date.today()
-        except ValueError:
-            return dbc.Alert(f"约谈日期 “{day_text}” 不是有效日期。", color="warning"), no_update, no_update
-        try:
-            self._check_chase_target(suggestion_id, unit, viewer)
-            appstate.record_interview(self.home, suggestion_id, unit, day, kind or "", with_whom or "", outcome or "",
-                                      viewer.username)
-        except appstate.AppStateError as exc:
-            return dbc.Alert(str(exc), color="warning"), no_update, no_update
+        refused, suggestion_id, day = self._record_follow_up(
+            "约谈", target, unit, day_text, viewer,
+            lambda sid, day: appstate.record_interview(self.home, sid, unit, day, kind or "", with_whom or "",
+                                                       outcome or "", viewer.username))
+        if refused is not None:
+            return refused, no_update, no_update
         rows = (appstate.interviews(self.home, suggestion_id=suggestion_id) if suggestion_id
                 else appstate.interviews(self.home, unit=unit))
         return (dbc.Alert(f"已记录: {day.isoformat()} {kind} {unit}", color="success"), C.interview_history(rows), "")
