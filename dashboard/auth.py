@@ -234,6 +234,12 @@ def _state() -> _State | None:
     return flask.current_app.extensions.get(EXTENSION)
 
 
+def _signed_in() -> tuple[_State, Viewer] | None:
+    """(the app's login state, the viewer) for a request from a logged-in account; else None."""
+    state, viewer = _state(), g.get("duban_viewer")
+    return (state, viewer) if state is not None and state.enabled and viewer is not None else None
+
+
 def _guard():
     state = _state()
     if state is None or not state.enabled:
@@ -369,10 +375,10 @@ def _login():
 def _logout():
     """GET asks (a link, or another site's image tag, must not log anyone out); POST with the
     session's CSRF token logs out and ends the session's record."""
-    state = _state()
-    viewer = g.get("duban_viewer")
-    if state is None or not state.enabled or viewer is None:
+    signed_in = _signed_in()
+    if signed_in is None:
         return redirect("/login", code=302)
+    state, viewer = signed_in
     if request.method != "POST":
         return _page(_LOGOUT_HTML, csrf=_csrf_token(), username=viewer.username)
     if not _csrf_ok():
@@ -386,10 +392,10 @@ def _logout():
 def _change_password():
     """An account logged in with a one-time password sets its own (twice, at least 8 characters);
     the change ends the session, so it logs in again with the new one."""
-    state = _state()
-    viewer = g.get("duban_viewer")
-    if state is None or not state.enabled or viewer is None:
+    signed_in = _signed_in()
+    if signed_in is None:
         return redirect("/login", code=302)
+    state, viewer = signed_in
     if request.method != "POST":
         return _page(_PASSWORD_HTML, csrf=_csrf_token(), username=viewer.username)
     if not _csrf_ok():
